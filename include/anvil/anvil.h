@@ -1,0 +1,18 @@
+// Anvil's public surface: the names a user of the plugin needs. The plugin library itself exports
+// only CreateEpFactories and ReleaseEpFactory (see src/ep/exports.cc).
+#pragma once
+
+#define ANVIL_EP_NAME "AnvilExecutionProvider"
+#define ANVIL_EP_VENDOR "Anvil"
+#define ANVIL_EP_VENDOR_ID 0u  // 0: never claims a hardware vendor (see README, "Automatic selection")
+#define ANVIL_VERSION "0.1.0"
+
+// Session options reach the EP as "ep.anvilexecutionprovider.<key>" (lower-cased EP name).
+#define ANVIL_OPTION_PREFIX "ep.anvilexecutionprovider."
+// Number of threads for Anvil's kernels (OpenMP). 0 or absent: the session's intra-op thread count
+// if the session sets "session.intra_op_num_threads", else the number of physical cores.
+#define ANVIL_OPTION_THREADS "threads"
+
+// OrtEpDevice metadata keys.
+#define ANVIL_META_CPU_FEATURES "anvil.cpu_features"
+#define ANVIL_META_THREADS "anvil.threads"

@@ -1,0 +1,112 @@
+#include <cstring>
+
+#include "ep/node_info_ort.h"
+#include "kernels/kernel.h"
+
+namespace anvil {
+
+size_t ElemSize(ElemType type) {
+  switch (type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+      return 4;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+      return 8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+      return 2;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const char* ElemTypeName(ElemType type) {
+  switch (type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "double";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return "bool";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
+    default: return "unsupported type";
+  }
+}
+
+
+ComputeContext::ComputeContext(OrtKernelContext* ctx, const EpConfig& config) : ctx_(ctx), config_(config) {}
+
+ComputeContext::~ComputeContext() {
+  for (void* p : scratch_) allocator_->Free(allocator_, p);
+}
+
+size_t ComputeContext::InputCount() const {
+  size_t n = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx_, &n));
+  return n;
+}
+
+bool ComputeContext::HasInput(size_t i) const {
+  if (i >= InputCount()) return false;
+  const OrtValue* v = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, i, &v));
+  return v != nullptr;
+}
+
+TensorView ComputeContext::Input(size_t i) const {
+  if (i >= InputCount()) return {};
+  const OrtValue* v = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, i, &v));
+  return v ? ViewOf(v) : TensorView{};
+}
+
+size_t ComputeContext::OutputCount() const {
+  size_t n = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetOutputCount(ctx_, &n));
+  return n;
+}
+
+Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
+  for (int64_t d : shape) ANVIL_CHECK(d >= 0, "output ", i, " would have a negative dimension ", ToString(shape));
+  OrtValue* v = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetOutput(ctx_, i, shape.data(), shape.size(), &v));
+  ANVIL_CHECK(v != nullptr, "output ", i, " is not available");
+  *data = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().GetTensorMutableData(v, data));
+  return {};
+}
+
+void* ComputeContext::Scratch(size_t bytes) {
+  if (allocator_ == nullptr) {
+    Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx_, config_.cpu_memory, &allocator_));
+  }
+  void* p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
+  if (p == nullptr) throw std::bad_alloc();
+  scratch_.push_back(p);
+  return p;
+}
+
+PackSink::~PackSink() {
+  for (void* p : buffers_) allocator_->Free(allocator_, p);
+}
+
+void* PackSink::Allocate(size_t bytes) {
+  void* p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
+  if (p == nullptr) throw std::bad_alloc();
+  buffers_.push_back(p);
+  sizes_.push_back(bytes);
+  return p;
+}
+
+}  // namespace anvil

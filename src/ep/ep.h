@@ -1,0 +1,32 @@
+// One Anvil EP instance per session: options, GetCapability, the kernel registry.
+#pragma once
+#include "ep/ort_api.h"
+#include "kernels/kernel.h"
+
+namespace anvil {
+
+class AnvilEpFactory;
+
+class AnvilEp : public OrtEp {
+ public:
+  AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogger& logger);
+  const EpConfig& config() const { return config_; }
+
+ private:
+  static const char* ORT_API_CALL GetNameImpl(const OrtEp* self) noexcept;
+  static OrtStatus* ORT_API_CALL GetCapabilityImpl(OrtEp* self, const OrtGraph* graph,
+                                                   OrtEpGraphSupportInfo* support) noexcept;
+  static OrtStatus* ORT_API_CALL GetKernelRegistryImpl(OrtEp* self, const OrtKernelRegistry** registry) noexcept;
+  static OrtStatus* ORT_API_CALL GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDataLayout* layout) noexcept;
+  static OrtStatus* ORT_API_CALL IsConcurrentRunSupportedImpl(OrtEp* self, bool* supported) noexcept;
+
+  Status ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support);
+  void Log(OrtLoggingLevel level, const std::string& message) const;
+
+  AnvilEpFactory& factory_;
+  Ort::MemoryInfo cpu_memory_;
+  EpConfig config_;
+  const OrtLogger& logger_;
+};
+
+}  // namespace anvil

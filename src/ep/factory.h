@@ -1,0 +1,44 @@
+// The EP factory ORT gets from CreateEpFactories: devices, EP creation, the shared kernel registry.
+#pragma once
+#include <mutex>
+
+#include "ep/ort_api.h"
+#include "kernels/kernel.h"
+
+namespace anvil {
+
+class AnvilEpFactory : public OrtEpFactory {
+ public:
+  explicit AnvilEpFactory(const OrtLogger& default_logger);
+  ~AnvilEpFactory();
+  // The kernel registry, built once per factory and shared by every EP (it outlives them).
+  Status Registry(const OrtKernelRegistry** out);
+
+ private:
+  static const char* ORT_API_CALL GetNameImpl(const OrtEpFactory*) noexcept;
+  static const char* ORT_API_CALL GetVendorImpl(const OrtEpFactory*) noexcept;
+  static uint32_t ORT_API_CALL GetVendorIdImpl(const OrtEpFactory*) noexcept;
+  static const char* ORT_API_CALL GetVersionImpl(const OrtEpFactory*) noexcept;
+  static OrtStatus* ORT_API_CALL GetSupportedDevicesImpl(OrtEpFactory* self, const OrtHardwareDevice* const* devices,
+                                                         size_t num_devices, OrtEpDevice** ep_devices,
+                                                         size_t max_ep_devices, size_t* num_ep_devices) noexcept;
+  static OrtStatus* ORT_API_CALL CreateEpImpl(OrtEpFactory* self, const OrtHardwareDevice* const* devices,
+                                              const OrtKeyValuePairs* const* ep_metadata, size_t num_devices,
+                                              const OrtSessionOptions* session_options, const OrtLogger* logger,
+                                              OrtEp** ep) noexcept;
+  static void ORT_API_CALL ReleaseEpImpl(OrtEpFactory* self, OrtEp* ep) noexcept;
+  static OrtStatus* ORT_API_CALL CreateAllocatorImpl(OrtEpFactory*, const OrtMemoryInfo*, const OrtKeyValuePairs*,
+                                                     OrtAllocator** allocator) noexcept;
+  static void ORT_API_CALL ReleaseAllocatorImpl(OrtEpFactory*, OrtAllocator*) noexcept;
+  static OrtStatus* ORT_API_CALL CreateDataTransferImpl(OrtEpFactory*, OrtDataTransferImpl** out) noexcept;
+  static bool ORT_API_CALL IsStreamAwareImpl(const OrtEpFactory*) noexcept;
+  static OrtStatus* ORT_API_CALL CreateSyncStreamForDeviceImpl(OrtEpFactory*, const OrtMemoryDevice*,
+                                                               const OrtKeyValuePairs*,
+                                                               OrtSyncStreamImpl** stream) noexcept;
+
+  const OrtLogger& default_logger_;
+  std::mutex registry_mutex_;
+  OrtKernelRegistry* registry_ = nullptr;
+};
+
+}  // namespace anvil

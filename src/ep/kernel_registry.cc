@@ -1,0 +1,144 @@
+#include "ep/kernel_registry.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ep/boundary.h"
+#include "ep/ep.h"
+#include "ep/node_info_ort.h"
+#include "compute/parallel.h"
+
+namespace anvil {
+namespace {
+
+// One OrtKernelImpl per node: owns the Kernel and, in non-sharing pre-pack mode, its packed buffers.
+struct KernelAdapter : OrtKernelImpl {
+  KernelAdapter(std::unique_ptr<Kernel> k, const EpConfig& cfg, std::string op, std::string name)
+      : OrtKernelImpl{}, kernel(std::move(k)), config(cfg), op_type(std::move(op)), node_name(std::move(name)) {
+    ort_version_supported = ORT_API_VERSION;
+    flags = 0;
+    Compute = ComputeImpl;
+    Release = ReleaseImpl;
+    PrePackWeight = PrePackWeightImpl;
+    SetSharedPrePackedWeight = SetSharedPrePackedWeightImpl;
+  }
+  ~KernelAdapter() {
+    for (auto& [allocator, p] : owned_packs) allocator->Free(allocator, p);
+  }
+
+  std::string Where() const { return op_type + " node '" + node_name + "'"; }
+
+  static KernelAdapter* Self(OrtKernelImpl* p) { return static_cast<KernelAdapter*>(p); }
+
+  static OrtStatus* ORT_API_CALL ComputeImpl(OrtKernelImpl* p, OrtKernelContext* context) noexcept {
+    KernelAdapter* self = Self(p);
+    return Guard(self->Where().c_str(), [&]() -> Status {
+      SetThreadCount(self->config.threads);
+      ComputeContext ctx(context, self->config);
+      Status s = self->kernel->Compute(ctx);
+      if (!s.ok()) return Fail("Anvil ", self->Where(), ": ", s.message());
+      return s;
+    });
+  }
+
+  static void ORT_API_CALL ReleaseImpl(OrtKernelImpl* p) noexcept { delete Self(p); }
+
+  static OrtStatus* ORT_API_CALL PrePackWeightImpl(OrtKernelImpl* p, const OrtValue* tensor, int input_index,
+                                                   OrtAllocator* allocator, OrtSharedPrePackedWeightCache* cache,
+                                                   bool* is_packed) noexcept {
+    KernelAdapter* self = Self(p);
+    *is_packed = false;
+    return Guard(self->Where().c_str(), [&]() -> OrtStatus* {
+      PackSink sink(allocator);
+      bool packed = false;
+      Status s = self->kernel->PrePack(ViewOf(tensor), input_index, sink, packed);
+      if (!s.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": pre-packing input ", input_index, ": ", s.message()));
+      if (!packed) return nullptr;
+      std::vector<const void*> ptrs(sink.buffers().begin(), sink.buffers().end());
+      std::vector<size_t> sizes = sink.sizes();
+      if (cache != nullptr) {
+        // Sharing mode: the cache owns the buffers; ORT calls SetSharedPrePackedWeight next.
+        std::vector<void*> mut(sink.buffers().begin(), sink.buffers().end());
+        if (OrtStatus* st = Ort::GetEpApi().SharedPrePackedWeightCache_StoreWeightData(cache, mut.data(), sizes.data(), mut.size()))
+          return st;
+        sink.Release();
+      } else {
+        // Own mode: keep the buffers for the kernel's lifetime.
+        Status used = self->kernel->UsePacked(input_index, ptrs, sizes);
+        if (!used.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": ", used.message()));
+        for (void* b : sink.Release()) self->owned_packs.emplace_back(allocator, b);
+      }
+      *is_packed = true;
+      return nullptr;
+    });
+  }
+
+  static OrtStatus* ORT_API_CALL SetSharedPrePackedWeightImpl(OrtKernelImpl* p, const void* const* buffers,
+                                                              const size_t* sizes, size_t num_buffers,
+                                                              int input_index) noexcept {
+    KernelAdapter* self = Self(p);
+    return Guard(self->Where().c_str(), [&]() -> Status {
+      std::vector<const void*> ptrs(buffers, buffers + num_buffers);
+      std::vector<size_t> sz(sizes, sizes + num_buffers);
+      return self->kernel->UsePacked(input_index, ptrs, sz);
+    });
+  }
+
+  std::unique_ptr<Kernel> kernel;
+  const EpConfig& config;
+  std::string op_type;
+  std::string node_name;
+  std::vector<std::pair<OrtAllocator*, void*>> owned_packs;
+};
+
+OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info, OrtKernelImpl** out) noexcept {
+  *out = nullptr;
+  const auto* entry = static_cast<const KernelEntry*>(state);
+  return Guard(entry->op_type, [&]() -> Status {
+    const OrtEp* ep = nullptr;
+    if (OrtStatus* st = Ort::GetEpApi().KernelInfo_GetEp(info, &ep)) {
+      Ort::Status owned(st);
+      return Fail("cannot find the EP of a ", entry->op_type, " kernel: ", owned.GetErrorMessage());
+    }
+    const EpConfig& config = static_cast<const AnvilEp*>(ep)->config();
+    KernelNodeInfo node(info);
+    std::unique_ptr<Kernel> kernel;
+    Status s = entry->create(node, &kernel);
+    if (!s.ok()) return Fail("Anvil ", entry->op_type, " node '", node.Name(), "': ", s.message());
+    *out = new KernelAdapter(std::move(kernel), config, entry->op_type, node.Name());
+    return {};
+  });
+}
+
+Status AddEntry(OrtKernelRegistry* registry, const char* ep_name, const KernelEntry& e) {
+  Ort::KernelDefBuilder builder;
+  builder.SetOperatorType(e.op_type).SetDomain(e.domain).SetSinceVersion(e.since, e.until).SetExecutionProvider(ep_name);
+  for (const TypeConstraint& c : e.constraints) {
+    std::vector<const OrtDataType*> types;
+    for (int t = 0; t < 64; ++t) {
+      if (!(c.types & (TypeSet{1} << t))) continue;
+      const OrtDataType* dt = nullptr;
+      Ort::ThrowOnError(Ort::GetEpApi().GetTensorDataType(static_cast<ONNXTensorElementDataType>(t), &dt));
+      types.push_back(dt);
+    }
+    builder.AddTypeConstraint(c.name, types);
+  }
+  Ort::KernelDef def = builder.Build();
+  Ort::ThrowOnError(Ort::GetEpApi().KernelRegistry_AddKernel(registry, def, CreateKernelImpl,
+                                                              const_cast<KernelEntry*>(&e)));
+  return {};
+}
+
+}  // namespace
+
+Status BuildKernelRegistry(const char* ep_name, OrtKernelRegistry** out) {
+  OrtKernelRegistry* registry = nullptr;
+  Ort::ThrowOnError(Ort::GetEpApi().CreateKernelRegistry(&registry));
+  Ort::KernelRegistry owner(registry);
+  for (const KernelEntry& e : AllKernels()) ANVIL_RETURN_IF_ERROR(AddEntry(registry, ep_name, e));
+  *out = owner.release();
+  return {};
+}
+
+}  // namespace anvil

@@ -1,0 +1,249 @@
+#include "ep/node_info_ort.h"
+
+#include <cstring>
+
+namespace anvil {
+namespace {
+
+const OrtApi& Api() { return Ort::GetApi(); }
+
+// True if the call succeeded; a failure status is released (absence is not an error here).
+bool Succeeded(OrtStatus* status) {
+  if (status == nullptr) return true;
+  Api().ReleaseStatus(status);
+  return false;
+}
+
+struct TypeAndShape {
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  std::optional<Shape> shape;
+};
+
+TypeAndShape ReadTypeInfo(const OrtTypeInfo* type_info) {
+  TypeAndShape out;
+  const OrtTensorTypeAndShapeInfo* tensor = nullptr;
+  if (type_info == nullptr || !Succeeded(Api().CastTypeInfoToTensorInfo(type_info, &tensor)) || !tensor) return out;
+  Succeeded(Api().GetTensorElementType(tensor, &out.type));
+  if (!Api().TensorTypeAndShape_HasShape(tensor)) return out;
+  size_t rank = 0;
+  if (!Succeeded(Api().GetDimensionsCount(tensor, &rank))) return out;
+  Shape dims(rank);
+  if (rank && !Succeeded(Api().GetDimensions(tensor, dims.data(), rank))) return out;
+  out.shape = std::move(dims);
+  return out;
+}
+
+TypeAndShape ReadValueInfo(const OrtValueInfo* vi) {
+  if (vi == nullptr) return {};
+  const OrtTypeInfo* type_info = nullptr;
+  if (!Succeeded(Api().GetValueInfoTypeInfo(vi, &type_info))) return {};
+  return ReadTypeInfo(type_info);
+}
+
+template <typename GetFn>
+std::string ReadString(GetFn get) {
+  size_t size = 0;
+  if (!Succeeded(get(nullptr, &size)) || size == 0) return {};
+  std::string s(size, '\0');
+  if (!Succeeded(get(s.data(), &size))) return {};
+  s.resize(size > 0 ? size - 1 : 0);  // drop the terminator
+  return s;
+}
+
+}  // namespace
+
+TensorView ViewOf(const OrtValue* value) {
+  TensorView v;
+  if (value == nullptr) return v;
+  OrtTensorTypeAndShapeInfo* info = nullptr;
+  if (!Succeeded(Api().GetTensorTypeAndShape(value, &info))) return v;
+  size_t rank = 0;
+  Succeeded(Api().GetTensorElementType(info, &v.type));
+  Succeeded(Api().GetDimensionsCount(info, &rank));
+  v.shape.resize(rank);
+  if (rank) Succeeded(Api().GetDimensions(info, v.shape.data(), rank));
+  Api().ReleaseTensorTypeAndShapeInfo(info);
+  const void* data = nullptr;
+  if (Succeeded(Api().GetTensorData(value, &data))) v.data = data;
+  return v;
+}
+
+// ---- GraphNodeInfo ----
+
+GraphNodeInfo::GraphNodeInfo(const OrtNode* node) : node_(node) {
+  size_t n = 0;
+  if (Succeeded(Api().Node_GetNumInputs(node, &n))) {
+    inputs_.resize(n);
+    if (n && !Succeeded(Api().Node_GetInputs(node, inputs_.data(), n))) inputs_.clear();
+  }
+  if (Succeeded(Api().Node_GetNumOutputs(node, &n))) {
+    outputs_.resize(n);
+    if (n && !Succeeded(Api().Node_GetOutputs(node, outputs_.data(), n))) outputs_.clear();
+  }
+}
+
+std::string GraphNodeInfo::Name() const {
+  const char* s = nullptr;
+  return Succeeded(Api().Node_GetName(node_, &s)) && s ? s : "";
+}
+std::string GraphNodeInfo::OpType() const {
+  const char* s = nullptr;
+  return Succeeded(Api().Node_GetOperatorType(node_, &s)) && s ? s : "";
+}
+int GraphNodeInfo::SinceVersion() const {
+  int v = 0;
+  return Succeeded(Api().Node_GetSinceVersion(node_, &v)) ? v : 0;
+}
+ElemType GraphNodeInfo::InputType(size_t i) const { return InputExists(i) ? ReadValueInfo(inputs_[i]).type : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; }
+std::optional<Shape> GraphNodeInfo::InputShape(size_t i) const {
+  return InputExists(i) ? ReadValueInfo(inputs_[i]).shape : std::nullopt;
+}
+ElemType GraphNodeInfo::OutputType(size_t i) const {
+  return i < outputs_.size() ? ReadValueInfo(outputs_[i]).type : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+std::optional<TensorView> GraphNodeInfo::ConstantInput(size_t i) const {
+  if (!InputExists(i)) return std::nullopt;
+  bool is_constant = false;
+  if (!Succeeded(Api().ValueInfo_IsConstantInitializer(inputs_[i], &is_constant)) || !is_constant) return std::nullopt;
+  const OrtValue* value = nullptr;
+  if (!Succeeded(Api().ValueInfo_GetInitializerValue(inputs_[i], &value)) || !value) return std::nullopt;
+  return ViewOf(value);
+}
+
+const OrtOpAttr* GraphNodeInfo::Attr(const char* name, OrtOpAttrType type) const {
+  const OrtOpAttr* attr = nullptr;
+  if (!Succeeded(Api().Node_GetAttributeByName(node_, name, &attr)) || attr == nullptr) return nullptr;
+  OrtOpAttrType actual = ORT_OP_ATTR_UNDEFINED;
+  if (!Succeeded(Api().OpAttr_GetType(attr, &actual)) || actual != type) return nullptr;
+  return attr;
+}
+
+namespace {
+template <typename T>
+std::optional<std::vector<T>> ReadArrayAttr(const OrtOpAttr* attr, OrtOpAttrType type) {
+  if (attr == nullptr) return std::nullopt;
+  size_t bytes = 0;
+  // First call reports the size; it fails when the buffer is too small, which is expected.
+  Succeeded(Api().ReadOpAttr(attr, type, nullptr, 0, &bytes));
+  std::vector<T> out(bytes / sizeof(T));
+  if (bytes && !Succeeded(Api().ReadOpAttr(attr, type, out.data(), bytes, &bytes))) return std::nullopt;
+  return out;
+}
+}  // namespace
+
+std::optional<int64_t> GraphNodeInfo::Int(const char* name) const {
+  const OrtOpAttr* a = Attr(name, ORT_OP_ATTR_INT);
+  int64_t v = 0;
+  size_t out = 0;
+  if (a && Succeeded(Api().ReadOpAttr(a, ORT_OP_ATTR_INT, &v, sizeof(v), &out))) return v;
+  return std::nullopt;
+}
+std::optional<float> GraphNodeInfo::Float(const char* name) const {
+  const OrtOpAttr* a = Attr(name, ORT_OP_ATTR_FLOAT);
+  float v = 0;
+  size_t out = 0;
+  if (a && Succeeded(Api().ReadOpAttr(a, ORT_OP_ATTR_FLOAT, &v, sizeof(v), &out))) return v;
+  return std::nullopt;
+}
+std::optional<std::string> GraphNodeInfo::String(const char* name) const {
+  auto chars = ReadArrayAttr<char>(Attr(name, ORT_OP_ATTR_STRING), ORT_OP_ATTR_STRING);
+  if (!chars) return std::nullopt;
+  return std::string(chars->begin(), chars->end());
+}
+std::optional<std::vector<int64_t>> GraphNodeInfo::Ints(const char* name) const {
+  return ReadArrayAttr<int64_t>(Attr(name, ORT_OP_ATTR_INTS), ORT_OP_ATTR_INTS);
+}
+std::optional<std::vector<float>> GraphNodeInfo::Floats(const char* name) const {
+  return ReadArrayAttr<float>(Attr(name, ORT_OP_ATTR_FLOATS), ORT_OP_ATTR_FLOATS);
+}
+
+// ---- KernelNodeInfo ----
+
+KernelNodeInfo::KernelNodeInfo(const OrtKernelInfo* info) : info_(info) {}
+
+std::string KernelNodeInfo::Name() const {
+  return ReadString([&](char* out, size_t* size) { return Api().KernelInfo_GetNodeName(info_, out, size); });
+}
+std::string KernelNodeInfo::OpType() const {
+  return ReadString([&](char* out, size_t* size) { return Api().KernelInfo_GetOperatorType(info_, out, size); });
+}
+int KernelNodeInfo::SinceVersion() const {
+  int v = 0;
+  return Succeeded(Api().KernelInfo_GetOperatorSinceVersion(info_, &v)) ? v : 0;
+}
+size_t KernelNodeInfo::InputCount() const {
+  size_t n = 0;
+  return Succeeded(Api().KernelInfo_GetInputCount(info_, &n)) ? n : 0;
+}
+bool KernelNodeInfo::InputExists(size_t i) const {
+  if (i >= InputCount()) return false;
+  return !ReadString([&](char* out, size_t* size) { return Api().KernelInfo_GetInputName(info_, i, out, size); })
+              .empty();
+}
+ElemType KernelNodeInfo::InputType(size_t i) const {
+  OrtTypeInfo* ti = nullptr;
+  if (!InputExists(i) || !Succeeded(Api().KernelInfo_GetInputTypeInfo(info_, i, &ti))) return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  ElemType t = ReadTypeInfo(ti).type;
+  Api().ReleaseTypeInfo(ti);
+  return t;
+}
+std::optional<Shape> KernelNodeInfo::InputShape(size_t i) const {
+  OrtTypeInfo* ti = nullptr;
+  if (!InputExists(i) || !Succeeded(Api().KernelInfo_GetInputTypeInfo(info_, i, &ti))) return std::nullopt;
+  auto shape = ReadTypeInfo(ti).shape;
+  Api().ReleaseTypeInfo(ti);
+  return shape;
+}
+std::optional<TensorView> KernelNodeInfo::ConstantInput(size_t i) const {
+  if (!InputExists(i)) return std::nullopt;
+  int is_constant = 0;
+  const OrtValue* value = nullptr;
+  if (!Succeeded(Api().KernelInfoGetConstantInput_tensor(info_, i, &is_constant, &value)) || !is_constant || !value)
+    return std::nullopt;
+  return ViewOf(value);
+}
+size_t KernelNodeInfo::OutputCount() const {
+  size_t n = 0;
+  return Succeeded(Api().KernelInfo_GetOutputCount(info_, &n)) ? n : 0;
+}
+ElemType KernelNodeInfo::OutputType(size_t i) const {
+  OrtTypeInfo* ti = nullptr;
+  if (!Succeeded(Api().KernelInfo_GetOutputTypeInfo(info_, i, &ti))) return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  ElemType t = ReadTypeInfo(ti).type;
+  Api().ReleaseTypeInfo(ti);
+  return t;
+}
+std::optional<int64_t> KernelNodeInfo::Int(const char* name) const {
+  int64_t v = 0;
+  if (Succeeded(Api().KernelInfoGetAttribute_int64(info_, name, &v))) return v;
+  return std::nullopt;
+}
+std::optional<float> KernelNodeInfo::Float(const char* name) const {
+  float v = 0;
+  if (Succeeded(Api().KernelInfoGetAttribute_float(info_, name, &v))) return v;
+  return std::nullopt;
+}
+std::optional<std::string> KernelNodeInfo::String(const char* name) const {
+  size_t size = 0;
+  if (!Succeeded(Api().KernelInfoGetAttribute_string(info_, name, nullptr, &size))) return std::nullopt;
+  std::string s(size, '\0');
+  if (!Succeeded(Api().KernelInfoGetAttribute_string(info_, name, s.data(), &size))) return std::nullopt;
+  s.resize(size > 0 ? size - 1 : 0);
+  return s;
+}
+std::optional<std::vector<int64_t>> KernelNodeInfo::Ints(const char* name) const {
+  size_t n = 0;
+  if (!Succeeded(Api().KernelInfoGetAttributeArray_int64(info_, name, nullptr, &n))) return std::nullopt;
+  std::vector<int64_t> v(n);
+  if (n && !Succeeded(Api().KernelInfoGetAttributeArray_int64(info_, name, v.data(), &n))) return std::nullopt;
+  return v;
+}
+std::optional<std::vector<float>> KernelNodeInfo::Floats(const char* name) const {
+  size_t n = 0;
+  if (!Succeeded(Api().KernelInfoGetAttributeArray_float(info_, name, nullptr, &n))) return std::nullopt;
+  std::vector<float> v(n);
+  if (n && !Succeeded(Api().KernelInfoGetAttributeArray_float(info_, name, v.data(), &n))) return std::nullopt;
+  return v;
+}
+
+}  // namespace anvil

@@ -1,0 +1,61 @@
+#include "ep/options.h"
+
+#include <anvil/anvil.h>
+
+#include <charconv>
+
+#include "ep/cpu_info.h"
+
+namespace anvil {
+
+const std::vector<OptionSpec>& KnownOptions() {
+  static const std::vector<OptionSpec> specs = {
+      {ANVIL_OPTION_THREADS, "an integer from 0 to 1024 (0: the session's intra-op thread count)"},
+  };
+  return specs;
+}
+
+namespace {
+
+bool ParseInt(const std::string& s, int lo, int hi, int& out) {
+  int v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+std::string KnownKeyList() {
+  std::string out;
+  for (const OptionSpec& spec : KnownOptions()) out += (out.empty() ? "" : ", ") + std::string(spec.key);
+  return out;
+}
+
+}  // namespace
+
+Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entries, EpConfig& config) {
+  const std::string prefix = ANVIL_OPTION_PREFIX;
+  int threads = 0;
+  int session_threads = 0;
+  for (const auto& [key, value] : entries) {
+    if (key == "session.intra_op_num_threads") {
+      ParseInt(value, 0, 1 << 16, session_threads);
+      continue;
+    }
+    if (key.rfind(prefix, 0) != 0) continue;
+    const std::string name = key.substr(prefix.size());
+    if (name == ANVIL_OPTION_THREADS) {
+      if (!ParseInt(value, 0, 1024, threads))
+        return Fail("Anvil: option '", key, "' has value '", value, "'; accepted: ", KnownOptions()[0].accepted);
+    } else {
+      return Fail("Anvil: unknown option '", key, "'; known options: ", KnownKeyList(), " (prefixed with '", prefix,
+                  "')");
+    }
+  }
+  if (threads == 0) threads = session_threads;
+  if (threads == 0) threads = GetCpuInfo().physical_cores;
+  config.threads = threads;
+  return {};
+}
+
+}  // namespace anvil

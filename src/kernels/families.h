@@ -1,0 +1,3 @@
+// Every kernel family's header, so kernels.inc can name the classes.
+#pragma once
+#include "kernels/elementwise/elementwise.h"

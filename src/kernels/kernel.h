@@ -1,0 +1,188 @@
+// Anvil's kernel contract. A kernel is created once per node (attributes parsed and validated,
+// constant weights packed), then Compute runs it; Compute is const and re-entrant because several
+// threads may call Run on one session.
+//
+// Every kernel class K provides
+//   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+// Create validates the node (attributes, types, known shapes). With out == nullptr it only checks:
+// GetCapability claims a node only if Create(node, nullptr) succeeds, so a kernel never rejects at
+// run time a node it accepted at claim time.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+#include "core/status.h"
+#include "ep/ort_api.h"
+
+namespace anvil {
+
+using ElemType = ONNXTensorElementDataType;
+size_t ElemSize(ElemType type);
+const char* ElemTypeName(ElemType type);
+
+// A tensor that Anvil reads: type, shape, data. Never owns its data.
+struct TensorView {
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  Shape shape;
+  const void* data = nullptr;
+  int64_t size() const { return NumElements(shape); }
+  template <typename T>
+  const T* as() const { return static_cast<const T*>(data); }
+};
+
+// What a kernel may know about its node before it runs. Implemented over an OrtNode (claim time)
+// and over an OrtKernelInfo (creation time), so the same Create code serves both.
+class NodeInfo {
+ public:
+  virtual ~NodeInfo() = default;
+  virtual std::string Name() const = 0;
+  virtual std::string OpType() const = 0;
+  virtual int SinceVersion() const = 0;
+
+  virtual size_t InputCount() const = 0;
+  virtual bool InputExists(size_t i) const = 0;  // false for a missing optional input
+  virtual ElemType InputType(size_t i) const = 0;
+  // Shape as far as known: nullopt if the rank is unknown; unknown dims are -1.
+  virtual std::optional<Shape> InputShape(size_t i) const = 0;
+  // The value of a constant initializer input, or nullopt.
+  virtual std::optional<TensorView> ConstantInput(size_t i) const = 0;
+  virtual size_t OutputCount() const = 0;
+  virtual ElemType OutputType(size_t i) const = 0;
+
+  // Attributes; nullopt when absent (or of another type).
+  virtual std::optional<int64_t> Int(const char* name) const = 0;
+  virtual std::optional<float> Float(const char* name) const = 0;
+  virtual std::optional<std::string> String(const char* name) const = 0;
+  virtual std::optional<std::vector<int64_t>> Ints(const char* name) const = 0;
+  virtual std::optional<std::vector<float>> Floats(const char* name) const = 0;
+
+  int64_t Int(const char* name, int64_t dflt) const { return Int(name).value_or(dflt); }
+  float Float(const char* name, float dflt) const { return Float(name).value_or(dflt); }
+  std::string String(const char* name, const std::string& dflt) const { return String(name).value_or(dflt); }
+  std::vector<int64_t> Ints(const char* name, std::vector<int64_t> dflt) const {
+    return Ints(name).value_or(std::move(dflt));
+  }
+  bool InputPresent(size_t i) const { return i < InputCount() && InputExists(i); }
+};
+
+// Settings that every kernel of one EP instance shares.
+struct EpConfig {
+  int threads = 1;
+  const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
+};
+
+// Per-call access to inputs, outputs and scratch memory.
+class ComputeContext {
+ public:
+  ComputeContext(OrtKernelContext* ctx, const EpConfig& config);
+  ~ComputeContext();
+  ComputeContext(const ComputeContext&) = delete;
+  ComputeContext& operator=(const ComputeContext&) = delete;
+
+  size_t InputCount() const;
+  bool HasInput(size_t i) const;
+  TensorView Input(size_t i) const;  // empty view (data == nullptr, type UNDEFINED) if missing
+  size_t OutputCount() const;
+  Status Output(size_t i, const Shape& shape, void** data);
+  template <typename T>
+  Status Output(size_t i, const Shape& shape, T** data) {
+    void* p = nullptr;
+    ANVIL_RETURN_IF_ERROR(Output(i, shape, &p));
+    *data = static_cast<T*>(p);
+    return {};
+  }
+  // Scratch memory from ORT's allocator, released when the context ends. 64-byte aligned.
+  void* Scratch(size_t bytes);
+  template <typename T>
+  T* Scratch(size_t count) { return static_cast<T*>(Scratch(count * sizeof(T))); }
+  int threads() const { return config_.threads; }
+  const EpConfig& config() const { return config_; }
+
+ private:
+  OrtKernelContext* ctx_;
+  const EpConfig& config_;
+  OrtAllocator* allocator_ = nullptr;
+  std::vector<void*> scratch_;
+};
+
+// Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.
+class PackSink {
+ public:
+  explicit PackSink(OrtAllocator* allocator) : allocator_(allocator) {}
+  ~PackSink();
+  void* Allocate(size_t bytes);
+  // Hand over ownership of everything allocated so far.
+  std::vector<void*> Release() { return std::exchange(buffers_, {}); }
+  const std::vector<void*>& buffers() const { return buffers_; }
+  const std::vector<size_t>& sizes() const { return sizes_; }
+
+ private:
+  OrtAllocator* allocator_;
+  std::vector<void*> buffers_;
+  std::vector<size_t> sizes_;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Compute(ComputeContext& ctx) const = 0;
+
+  // Optional slot: pack the constant input `input_index` into memory from `sink` and set packed.
+  // The packed bytes must depend only on the weight's value (ORT shares them across sessions
+  // by content), and are handed back through UsePacked, never kept from here.
+  virtual Status PrePack(const TensorView& weight, int input_index, PackSink& sink, bool& packed) {
+    (void)weight, (void)input_index, (void)sink;
+    packed = false;
+    return {};
+  }
+  // Receives the packed buffers for `input_index`: this kernel's own or ones shared by another
+  // session. They stay valid for the kernel's lifetime. Compute must not read the original input.
+  virtual Status UsePacked(int input_index, const std::vector<const void*>& buffers,
+                           const std::vector<size_t>& sizes) {
+    (void)buffers, (void)sizes;
+    return Fail("kernel has no packed input ", input_index);
+  }
+};
+
+// Type sets for registration: a bit per ONNXTensorElementDataType.
+using TypeSet = uint64_t;
+constexpr TypeSet TypeBit(ElemType t) { return TypeSet{1} << static_cast<int>(t); }
+constexpr TypeSet kFloat = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+constexpr TypeSet kInt32 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32);
+constexpr TypeSet kInt64 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64);
+constexpr TypeSet kBool = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL);
+constexpr TypeSet kUint8 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8);
+constexpr TypeSet kInt8 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8);
+constexpr TypeSet kDouble = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
+// Float plus the integer types shape computations use.
+constexpr TypeSet kFloatInts = kFloat | kInt32 | kInt64;
+// Types data-movement kernels copy without looking at (Reshape, Concat, Slice, Transpose, ...).
+constexpr TypeSet kMovable = kFloat | kInt32 | kInt64 | kBool | kUint8 | kInt8 | kDouble;
+
+struct TypeConstraint {
+  const char* name;  // the schema's type parameter: "T", "T1", "Tind", ...
+  TypeSet types;
+};
+
+using KernelCreateFn = Status (*)(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+
+// One row of THE list of what Anvil claims (src/kernels/kernels.inc).
+struct KernelEntry {
+  const char* domain;  // "" is ai.onnx
+  const char* op_type;
+  int since;           // schema revision range, inclusive
+  int until;           // kLatest for the newest revision
+  std::vector<TypeConstraint> constraints;
+  KernelCreateFn create;
+};
+constexpr int kLatest = 2147483647;
+
+const std::vector<KernelEntry>& AllKernels();
+const KernelEntry* FindKernel(const char* domain, const char* op_type, int since);
+
+}  // namespace anvil
