@@ -1,3 +1,6 @@
 // Every kernel family's header, so kernels.inc can name the classes.
 #pragma once
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/shape/shape.h"
+#include "kernels/nn/nn.h"
+#include "kernels/dnnl/dnnl.h"
