@@ -1,5 +1,6 @@
 #include "ep/kernel_registry.h"
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,8 +15,14 @@ namespace {
 
 // One OrtKernelImpl per node: owns the Kernel and, in non-sharing pre-pack mode, its packed buffers.
 struct KernelAdapter : OrtKernelImpl {
-  KernelAdapter(std::unique_ptr<Kernel> k, const EpConfig& cfg, std::string op, std::string name)
-      : OrtKernelImpl{}, kernel(std::move(k)), config(cfg), op_type(std::move(op)), node_name(std::move(name)) {
+  KernelAdapter(std::unique_ptr<Kernel> k, const EpConfig& cfg, std::string op, std::string name,
+                const OrtLogger* log)
+      : OrtKernelImpl{},
+        kernel(std::move(k)),
+        config(cfg),
+        op_type(std::move(op)),
+        node_name(std::move(name)),
+        logger(log) {
     ort_version_supported = ORT_API_VERSION;
     flags = 0;
     Compute = ComputeImpl;
@@ -28,6 +35,18 @@ struct KernelAdapter : OrtKernelImpl {
   }
 
   std::string Where() const { return op_type + " node '" + node_name + "'"; }
+
+  // Verbose log of where a packed weight lives; tests read it to tell owned from shared buffers.
+  void LogPacked(const char* mode, int input_index, const void* buffer) const {
+    if (logger == nullptr) return;
+    char address[32];
+    std::snprintf(address, sizeof(address), "%p", buffer);
+    const std::string msg = "Anvil " + Where() + ": " + mode + " pre-packed input " + std::to_string(input_index) +
+                            " at " + address;
+    if (OrtStatus* st = Ort::GetApi().Logger_LogMessage(logger, ORT_LOGGING_LEVEL_VERBOSE, msg.c_str(), ORT_FILE,
+                                                         __LINE__, "Anvil"))
+      Ort::GetApi().ReleaseStatus(st);
+  }
 
   static KernelAdapter* Self(OrtKernelImpl* p) { return static_cast<KernelAdapter*>(p); }
 
@@ -67,6 +86,7 @@ struct KernelAdapter : OrtKernelImpl {
         // Own mode: keep the buffers for the kernel's lifetime.
         Status used = self->kernel->UsePacked(input_index, ptrs, sizes);
         if (!used.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": ", used.message()));
+        self->LogPacked("owned", input_index, ptrs.empty() ? nullptr : ptrs[0]);
         for (void* b : sink.Release()) self->owned_packs.emplace_back(allocator, b);
       }
       *is_packed = true;
@@ -81,6 +101,7 @@ struct KernelAdapter : OrtKernelImpl {
     return Guard(self->Where().c_str(), [&]() -> Status {
       std::vector<const void*> ptrs(buffers, buffers + num_buffers);
       std::vector<size_t> sz(sizes, sizes + num_buffers);
+      self->LogPacked("shared", input_index, num_buffers ? buffers[0] : nullptr);
       return self->kernel->UsePacked(input_index, ptrs, sz);
     });
   }
@@ -89,6 +110,7 @@ struct KernelAdapter : OrtKernelImpl {
   const EpConfig& config;
   std::string op_type;
   std::string node_name;
+  const OrtLogger* logger;
   std::vector<std::pair<OrtAllocator*, void*>> owned_packs;
 };
 
@@ -106,7 +128,9 @@ OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info,
     std::unique_ptr<Kernel> kernel;
     Status s = entry->create(node, &kernel);
     if (!s.ok()) return Fail("Anvil ", entry->op_type, " node '", node.Name(), "': ", s.message());
-    *out = new KernelAdapter(std::move(kernel), config, entry->op_type, node.Name());
+    const OrtLogger* logger = nullptr;
+    if (OrtStatus* st = Ort::GetApi().KernelInfo_GetLogger(info, &logger)) Ort::GetApi().ReleaseStatus(st);
+    *out = new KernelAdapter(std::move(kernel), config, entry->op_type, node.Name(), logger);
     return {};
   });
 }

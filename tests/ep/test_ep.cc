@@ -1,0 +1,316 @@
+// Anvil through ORT's public C++ API, as an application uses it: registration, device listing,
+// explicit and automatic selection, CPU fallback, options, pre-packing (owned, shared, disabled)
+// and concurrent Run calls.
+#include <anvil/anvil.h>
+#include <gtest/gtest.h>
+#include <onnxruntime_cxx_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+const char* kLib = ANVIL_TEST_LIB;
+const std::string kModels = ANVIL_TEST_MODELS;
+const char* kRegistration = "anvil_ep_tests";
+
+// Every message ORT logs that mentions Anvil, for tests that look at what the EP reported.
+std::mutex g_log_mutex;
+std::vector<std::string> g_anvil_logs;
+
+void ORT_API_CALL CaptureLog(void*, OrtLoggingLevel, const char*, const char*, const char*, const char* message) {
+  if (std::strstr(message, "Anvil") == nullptr) return;
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  g_anvil_logs.emplace_back(message);
+}
+
+std::vector<std::string> TakeLogs() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  return std::exchange(g_anvil_logs, {});
+}
+
+Ort::Env& TestEnv() {
+  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "anvil_ep_tests", CaptureLog, nullptr);
+  return env;
+}
+
+// Registers Anvil for the lifetime of the object.
+struct Registration {
+  Registration() { TestEnv().RegisterExecutionProviderLibrary(kRegistration, kLib); }
+  ~Registration() { TestEnv().UnregisterExecutionProviderLibrary(kRegistration); }
+};
+
+std::vector<Ort::ConstEpDevice> AnvilDevices() {
+  std::vector<Ort::ConstEpDevice> out;
+  for (const auto& d : TestEnv().GetEpDevices())
+    if (std::string(d.EpName()) == ANVIL_EP_NAME) out.push_back(d);
+  return out;
+}
+
+std::string ModelPath(const char* name) { return kModels + "/" + name; }
+
+Ort::SessionOptions StrictOptions() {
+  Ort::SessionOptions so;
+  so.AddConfigEntry("session.disable_cpu_ep_fallback", "1");
+  so.AddConfigEntry("session.record_ep_graph_assignment_info", "1");
+  return so;
+}
+
+Ort::SessionOptions ExplicitAnvil(std::unordered_map<std::string, std::string> options = {}) {
+  Ort::SessionOptions so = StrictOptions();
+  auto devices = AnvilDevices();
+  EXPECT_EQ(devices.size(), 1u);
+  so.AppendExecutionProvider_V2(TestEnv(), devices, options);
+  return so;
+}
+
+// EP name per node, from the session's assignment info.
+std::map<std::string, std::string> Placement(const Ort::Session& session) {
+  std::map<std::string, std::string> out;
+  for (const auto& subgraph : session.GetEpGraphAssignmentInfo())
+    for (const auto& node : subgraph.GetNodes()) out[node.GetOperatorType() + ":" + node.GetName()] = subgraph.GetEpName();
+  return out;
+}
+
+std::vector<float> RunModel(Ort::Session& session, const std::vector<float>& x, int64_t cols) {
+  auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const int64_t shape[] = {static_cast<int64_t>(x.size()) / cols, cols};
+  Ort::Value input = Ort::Value::CreateTensor<float>(mem, const_cast<float*>(x.data()), x.size(), shape, 2);
+  const char* in_names[] = {"x"};
+  const char* out_names[] = {"y"};
+  auto outputs = session.Run(Ort::RunOptions{}, in_names, &input, 1, out_names, 1);
+  const float* y = outputs[0].GetTensorData<float>();
+  return std::vector<float>(y, y + outputs[0].GetTensorTypeAndShapeInfo().GetElementCount());
+}
+
+std::vector<float> ReluRef(std::vector<float> x) {
+  for (float& v : x) v = std::max(v, 0.f);
+  return x;
+}
+
+// Reference for matmul_relu.onnx: W[k][n] = (k*8 + n - 64) / 100.
+std::vector<float> MatMulReluRef(const std::vector<float>& x) {
+  std::vector<float> y;
+  for (size_t r = 0; r < x.size() / 16; ++r)
+    for (int n = 0; n < 8; ++n) {
+      double acc = 0;
+      for (int k = 0; k < 16; ++k) acc += x[r * 16 + k] * ((k * 8 + n - 64) / 100.0);
+      y.push_back(std::max<float>(static_cast<float>(acc), 0.f));
+    }
+  return y;
+}
+
+std::vector<float> Ramp(size_t n, float scale = 0.25f, float offset = -1.f) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>(i % 17) - 0.5f * static_cast<float>(i % 3);
+  return v;
+}
+
+void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, float tol = 1e-5f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "at " << i;
+}
+
+TEST(Registration, RegisterUnregisterRegisterAgain) {
+  {
+    Registration reg;
+    auto devices = AnvilDevices();
+    ASSERT_EQ(devices.size(), 1u);
+    auto meta = devices[0].EpMetadata().GetKeyValuePairs();
+    EXPECT_TRUE(meta.count(ANVIL_META_CPU_FEATURES));
+    EXPECT_GE(std::stoi(meta.at(ANVIL_META_THREADS)), 1);
+    EXPECT_EQ(meta.at("version"), ANVIL_VERSION);
+    EXPECT_EQ(std::string(devices[0].EpVendor()), ANVIL_EP_VENDOR);
+    EXPECT_EQ(devices[0].Device().Type(), OrtHardwareDeviceType_CPU);
+  }
+  EXPECT_TRUE(AnvilDevices().empty());
+  Registration again;
+  ASSERT_EQ(AnvilDevices().size(), 1u);
+  Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil());
+  auto x = Ramp(12);
+  ExpectNear(RunModel(session, x, 3), ReluRef(x));
+}
+
+TEST(Selection, ExplicitRunsEveryNodeOnAnvil) {
+  Registration reg;
+  Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil({{"threads", "2"}}));
+  for (const auto& [node, ep] : Placement(session)) EXPECT_EQ(ep, ANVIL_EP_NAME) << node;
+  auto x = Ramp(30);
+  ExpectNear(RunModel(session, x, 3), ReluRef(x));
+}
+
+TEST(Selection, EveryPolicyPicksAnvilBeforeOrtCpu) {
+  Registration reg;
+  const OrtExecutionProviderDevicePolicy policies[] = {
+      OrtExecutionProviderDevicePolicy_DEFAULT,         OrtExecutionProviderDevicePolicy_PREFER_CPU,
+      OrtExecutionProviderDevicePolicy_PREFER_NPU,      OrtExecutionProviderDevicePolicy_PREFER_GPU,
+      OrtExecutionProviderDevicePolicy_MAX_PERFORMANCE, OrtExecutionProviderDevicePolicy_MAX_EFFICIENCY,
+      OrtExecutionProviderDevicePolicy_MIN_OVERALL_POWER};
+  for (auto policy : policies) {
+    Ort::SessionOptions so = StrictOptions();
+    so.SetEpSelectionPolicy(policy);
+    so.AddConfigEntry(ANVIL_OPTION_PREFIX ANVIL_OPTION_THREADS, "1");
+    Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), so);
+    auto placement = Placement(session);
+    ASSERT_FALSE(placement.empty()) << "policy " << policy;
+    for (const auto& [node, ep] : placement) EXPECT_EQ(ep, ANVIL_EP_NAME) << "policy " << policy << " " << node;
+    auto x = Ramp(9);
+    ExpectNear(RunModel(session, x, 3), ReluRef(x));
+  }
+}
+
+OrtStatus* ORT_API_CALL PickAnvil(const OrtEpDevice** devices, size_t num_devices, const OrtKeyValuePairs*,
+                                  const OrtKeyValuePairs*, const OrtEpDevice** selected, size_t max_selected,
+                                  size_t* num_selected, void* state) {
+  *num_selected = 0;
+  for (size_t i = 0; i < num_devices && *num_selected < max_selected; ++i) {
+    if (std::string(Ort::GetApi().EpDevice_EpName(devices[i])) == ANVIL_EP_NAME) selected[(*num_selected)++] = devices[i];
+  }
+  ++*static_cast<int*>(state);
+  return nullptr;
+}
+
+TEST(Selection, DelegatePicksAnvil) {
+  Registration reg;
+  int calls = 0;
+  Ort::SessionOptions so = StrictOptions();
+  so.SetEpSelectionPolicy(PickAnvil, &calls);
+  Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), so);
+  EXPECT_EQ(calls, 1);
+  for (const auto& [node, ep] : Placement(session)) EXPECT_EQ(ep, ANVIL_EP_NAME) << node;
+}
+
+TEST(Fallback, DisabledFallbackRejectsAModelAnvilCannotRunWhole) {
+  Registration reg;
+  try {
+    Ort::Session session(TestEnv(), ModelPath("relu_erf.onnx").c_str(), ExplicitAnvil());
+    FAIL() << "session creation should fail: Erf has no Anvil kernel and CPU fallback is disabled";
+  } catch (const Ort::Exception& e) {
+    EXPECT_NE(std::string(e.what()).find("fallback"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Fallback, AllowedFallbackRunsTheRestOnOrtCpu) {
+  Registration reg;
+  Ort::SessionOptions so;
+  so.AddConfigEntry("session.record_ep_graph_assignment_info", "1");
+  so.AppendExecutionProvider_V2(TestEnv(), AnvilDevices(), std::unordered_map<std::string, std::string>{});
+  Ort::Session session(TestEnv(), ModelPath("relu_erf.onnx").c_str(), so);
+  auto placement = Placement(session);
+  int on_anvil = 0, on_cpu = 0;
+  for (const auto& [node, ep] : placement) (ep == ANVIL_EP_NAME ? on_anvil : on_cpu) += 1;
+  EXPECT_EQ(on_anvil, 1);
+  EXPECT_EQ(on_cpu, 1);
+  auto x = Ramp(6);
+  auto y = RunModel(session, x, 3);
+  auto r = ReluRef(x);
+  for (float& v : r) v = std::erf(v);
+  ExpectNear(y, r);
+}
+
+void ExpectSessionError(const std::unordered_map<std::string, std::string>& options,
+                        const std::vector<std::string>& must_mention) {
+  try {
+    Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil(options));
+    FAIL() << "session creation should fail";
+  } catch (const Ort::Exception& e) {
+    for (const auto& word : must_mention) EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+  }
+}
+
+TEST(Options, UnknownKeyFailsNamingTheKey) {
+  Registration reg;
+  ExpectSessionError({{"bogus", "1"}}, {"ep.anvilexecutionprovider.bogus", "threads"});
+}
+
+TEST(Options, BadValueFailsNamingAcceptedValues) {
+  Registration reg;
+  ExpectSessionError({{"threads", "abc"}}, {"threads", "abc", "0 to 1024"});
+  ExpectSessionError({{"threads", "-3"}}, {"threads", "-3"});
+}
+
+// Pre-packing: Anvil's MatMul packs its constant weight. The adapter logs where the packed buffer
+// lives ("owned" or "shared ... at <address>"), which tells the modes apart.
+std::vector<std::string> PackLogs(const std::vector<std::string>& logs) {
+  std::vector<std::string> out;
+  for (const auto& l : logs)
+    if (l.find("pre-packed") != std::string::npos) out.push_back(l);
+  return out;
+}
+
+std::string Address(const std::string& log) {
+  std::smatch m;
+  return std::regex_search(log, m, std::regex("at (0x[0-9a-f]+)")) ? m[1].str() : "";
+}
+
+Ort::SessionOptions VerboseAnvil(std::unordered_map<std::string, std::string> options = {}) {
+  Ort::SessionOptions so = ExplicitAnvil(std::move(options));
+  so.SetLogSeverityLevel(ORT_LOGGING_LEVEL_VERBOSE);
+  return so;
+}
+
+TEST(PrePack, OwnedWhenNoSharingContainer) {
+  Registration reg;
+  TakeLogs();
+  Ort::Session session(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil());
+  auto packs = PackLogs(TakeLogs());
+  ASSERT_EQ(packs.size(), 1u);
+  EXPECT_NE(packs[0].find("owned pre-packed input 1"), std::string::npos) << packs[0];
+  auto x = Ramp(5 * 16);
+  ExpectNear(RunModel(session, x, 16), MatMulReluRef(x), 1e-4f);
+}
+
+TEST(PrePack, TwoSessionsShareOnePackedWeight) {
+  Registration reg;
+  Ort::PrepackedWeightsContainer container;
+  TakeLogs();
+  Ort::Session first(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil(), container);
+  Ort::Session second(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil(), container);
+  auto packs = PackLogs(TakeLogs());
+  ASSERT_EQ(packs.size(), 2u);
+  for (const auto& p : packs) EXPECT_NE(p.find("shared pre-packed input 1"), std::string::npos) << p;
+  EXPECT_FALSE(Address(packs[0]).empty());
+  EXPECT_EQ(Address(packs[0]), Address(packs[1])) << "both sessions must use the same packed buffer";
+  auto x = Ramp(3 * 16);
+  ExpectNear(RunModel(first, x, 16), MatMulReluRef(x), 1e-4f);
+  ExpectNear(RunModel(second, x, 16), MatMulReluRef(x), 1e-4f);
+}
+
+TEST(PrePack, DisabledPrePackingStillComputes) {
+  Registration reg;
+  TakeLogs();
+  Ort::SessionOptions so = VerboseAnvil();
+  so.AddConfigEntry("session.disable_prepacking", "1");
+  Ort::Session session(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), so);
+  EXPECT_TRUE(PackLogs(TakeLogs()).empty());
+  auto x = Ramp(4 * 16);
+  ExpectNear(RunModel(session, x, 16), MatMulReluRef(x), 1e-4f);
+}
+
+TEST(Concurrency, TwoThreadsRunOneSession) {
+  Registration reg;
+  Ort::Session session(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), ExplicitAnvil({{"threads", "2"}}));
+  std::atomic<int> mismatches{0};
+  auto worker = [&](int seed) {
+    for (int i = 0; i < 50; ++i) {
+      auto x = Ramp(static_cast<size_t>(16 * (1 + (seed + i) % 7)), 0.1f * static_cast<float>(seed + 1), -0.5f);
+      auto y = RunModel(session, x, 16);
+      auto want = MatMulReluRef(x);
+      for (size_t k = 0; k < y.size(); ++k)
+        if (std::fabs(y[k] - want[k]) > 1e-4f) ++mismatches;
+    }
+  };
+  std::thread a(worker, 1), b(worker, 2);
+  a.join();
+  b.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
