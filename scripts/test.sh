@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every Anvil test on a fresh machine: installs what is needed, builds, then runs
+#   1. the EP tests through ORT's C++ API (ctest),
+#   2. the Python package tests in fresh venvs (pinned, newest and a too-old onnxruntime),
+#   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/versions.sh"
+"$top/scripts/setup.sh"
+"$top/scripts/build.sh"
+build=${ANVIL_BUILD_DIR:-$top/build}
+status=0
+
+echo "== EP tests (C++ API)"
+ctest --test-dir "$build" --output-on-failure -j 2 || status=1
+
+if [ -x "$top/scripts/test_python.sh" ]; then
+  echo "== Python package"
+  "$top/scripts/test_python.sh" || status=1
+fi
+
+echo "== kernels, kernel list, models, runner"
+cd "$top"
+ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
+  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/models tests/runner -q -p no:cacheprovider \
+  || status=1
+exit $status
