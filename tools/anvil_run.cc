@@ -699,8 +699,8 @@ void PrintSummary(const std::vector<Result>& results) {
       row.push_back(r.compared ? Format("%.2e", r.max_abs) : "-");
       row.push_back(r.compared ? Format("%.2e", r.max_rel) : "-");
       row.push_back(r.compared ? (r.compare_pass ? "PASS" : "FAIL") : "-");
-      row.push_back(r.benched ? Format("%.2f", r.median_anvil) : "-");
-      row.push_back(r.benched ? Format("%.2f", r.median_ort) : "-");
+      row.push_back(r.benched ? Format("%.3f", r.median_anvil) : "-");
+      row.push_back(r.benched ? Format("%.3f", r.median_ort) : "-");
       row.push_back(r.benched ? Format("%.2f", r.median_ort / r.median_anvil) : "-");
     }
     rows.push_back(std::move(row));
