@@ -1,0 +1,30 @@
+// Pieces shared by the oneDNN kernels: pre-packed weight buffers and primitive execution.
+#pragma once
+#include <vector>
+
+#include "compute/dnnl/dnnl_util.h"
+#include "kernels/kernel.h"
+
+namespace anvil::dnnl_kernels {
+
+using dnnl::memory;
+
+// A weight after UsePacked: its layout (decoded from the buffer's own header) and its data.
+struct PackedWeight {
+  bool valid = false;
+  memory::desc md;
+  const void* data = nullptr;
+};
+
+// Reorders `plain` (layout plain_md) into layout want_md, into two buffers from `sink`: the
+// encoded descriptor, then the data. The bytes depend only on the weight value and want_md.
+Status PackInto(const memory::desc& plain_md, const void* plain, const memory::desc& want_md, PackSink& sink);
+
+// Reads buffers written by PackInto; `expected_dims` are the weight's logical oneDNN dims.
+Status ReadPacked(const std::vector<const void*>& buffers, const std::vector<size_t>& sizes,
+                  const memory::dims& expected_dims, PackedWeight* out);
+
+// Memory from ctx.Scratch for a descriptor (64-byte aligned).
+inline void* ScratchFor(ComputeContext& ctx, const memory::desc& md) { return ctx.Scratch(md.get_size()); }
+
+}  // namespace anvil::dnnl_kernels

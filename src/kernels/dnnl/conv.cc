@@ -1,0 +1,514 @@
+// Conv and ConvTranspose on oneDNN's convolution / deconvolution primitives (1-D, 2-D, 3-D, NCHW).
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+#include "compute/parallel.h"
+#include "kernels/dnnl/common.h"
+#include "kernels/dnnl/dnnl.h"
+
+namespace anvil {
+namespace {
+
+using dnnl::memory;
+using dnnl_kernels::PackedWeight;
+namespace du = dnnl_util;
+
+constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+
+struct ConvAttrs {
+  bool transpose = false;
+  int64_t nsp = 0;  // spatial rank
+  std::string auto_pad = "NOTSET";
+  int64_t group = 1;
+  std::vector<int64_t> kernel_shape, strides, dilations, pads, output_padding, output_shape;
+};
+
+Status ParseAttrs(const NodeInfo& node, bool transpose, ConvAttrs* a) {
+  a->transpose = transpose;
+  ANVIL_CHECK(node.InputType(0) == kF32, "only float is supported");
+  ANVIL_CHECK(node.InputPresent(1) && node.InputType(1) == kF32, "W must be a float tensor");
+  if (node.InputPresent(2)) ANVIL_CHECK(node.InputType(2) == kF32, "B must be a float tensor");
+  a->auto_pad = node.String("auto_pad", "NOTSET");
+  ANVIL_CHECK(a->auto_pad == "NOTSET" || a->auto_pad == "SAME_UPPER" || a->auto_pad == "SAME_LOWER" ||
+                  a->auto_pad == "VALID",
+              "unknown auto_pad '", a->auto_pad, "'");
+  a->group = node.Int("group", 1);
+  ANVIL_CHECK(a->group >= 1, "group must be positive");
+  a->kernel_shape = node.Ints("kernel_shape", {});
+  a->strides = node.Ints("strides", {});
+  a->dilations = node.Ints("dilations", {});
+  a->pads = node.Ints("pads", {});
+  if (transpose) {
+    a->output_padding = node.Ints("output_padding", {});
+    a->output_shape = node.Ints("output_shape", {});
+  }
+
+  std::optional<Shape> x = node.InputShape(0), w = node.InputShape(1);
+  int64_t rank = -1;
+  if (x) rank = static_cast<int64_t>(x->size());
+  if (w) {
+    ANVIL_CHECK(rank < 0 || static_cast<int64_t>(w->size()) == rank, "X has rank ", rank, " but W has rank ",
+                w->size());
+    rank = static_cast<int64_t>(w->size());
+  }
+  if (rank < 0 && !a->kernel_shape.empty()) rank = static_cast<int64_t>(a->kernel_shape.size()) + 2;
+  ANVIL_CHECK(rank >= 0, "the rank of X and W is unknown");
+  ANVIL_CHECK(rank >= 3 && rank <= 5, "only 1-D, 2-D and 3-D convolutions are supported (rank ", rank, ")");
+  const int64_t nsp = rank - 2;
+  a->nsp = nsp;
+  auto sized = [&](const std::vector<int64_t>& v, int64_t n) { return v.empty() || static_cast<int64_t>(v.size()) == n; };
+  ANVIL_CHECK(sized(a->kernel_shape, nsp), "kernel_shape has ", a->kernel_shape.size(), " values for ", nsp, " spatial dims");
+  ANVIL_CHECK(sized(a->strides, nsp), "strides has ", a->strides.size(), " values for ", nsp, " spatial dims");
+  ANVIL_CHECK(sized(a->dilations, nsp), "dilations has ", a->dilations.size(), " values for ", nsp, " spatial dims");
+  ANVIL_CHECK(sized(a->pads, 2 * nsp), "pads has ", a->pads.size(), " values for ", nsp, " spatial dims");
+  ANVIL_CHECK(sized(a->output_padding, nsp), "output_padding has ", a->output_padding.size(), " values");
+  if (static_cast<int64_t>(a->output_shape.size()) == nsp + 2)
+    a->output_shape.erase(a->output_shape.begin(), a->output_shape.begin() + 2);
+  ANVIL_CHECK(sized(a->output_shape, nsp), "output_shape has ", a->output_shape.size(), " values");
+  for (int64_t v : a->strides) ANVIL_CHECK(v >= 1, "strides must be positive");
+  for (int64_t v : a->dilations) ANVIL_CHECK(v >= 1, "dilations must be positive");
+  for (int64_t v : a->pads) ANVIL_CHECK(v >= 0, "pads must be non-negative");
+  for (int64_t v : a->kernel_shape) ANVIL_CHECK(v >= 1, "kernel_shape must be positive");
+  for (int64_t v : a->output_padding) ANVIL_CHECK(v >= 0, "output_padding must be non-negative");
+  for (int64_t v : a->output_shape) ANVIL_CHECK(v >= 0, "output_shape must be non-negative");
+  if (w) {
+    for (int64_t i = 0; i < nsp && !a->kernel_shape.empty(); ++i) {
+      const int64_t k = (*w)[2 + i];
+      ANVIL_CHECK(k < 0 || k == a->kernel_shape[i], "kernel_shape disagrees with W's shape ", ToString(*w));
+    }
+    const int64_t w0 = (*w)[0], w1 = (*w)[1];
+    ANVIL_CHECK(w0 < 0 || w0 % a->group == 0, "W's first dim ", w0, " is not a multiple of group ", a->group);
+    if (x && (*x)[1] >= 0) {
+      if (!transpose) ANVIL_CHECK(w1 < 0 || (*x)[1] == w1 * a->group, "X has ", (*x)[1], " channels, W expects ", w1, "x", a->group);
+      if (transpose) ANVIL_CHECK(w0 < 0 || (*x)[1] == w0, "X has ", (*x)[1], " channels, W expects ", w0);
+    }
+  }
+  if (node.InputPresent(2)) {
+    std::optional<Shape> b = node.InputShape(2);
+    ANVIL_CHECK(!b || b->size() == 1, "B must be 1-D");
+  }
+  return {};
+}
+
+// Everything one (shape-specific) run needs to know, in ONNX and oneDNN terms.
+struct Geometry {
+  Shape y;                                    // ONNX output shape
+  memory::dims src, wei, dst;                 // oneDNN logical dims
+  memory::dims strides, dil, pl, pr;          // oneDNN: dilation 0 = dense
+  int64_t out_channels = 0;
+  bool bias_only = false;                     // nothing to convolve: the output is the bias (or 0)
+  // ConvTranspose whose pads oneDNN cannot express (negative after output_padding/output_shape):
+  // oneDNN computes `dst`, which is copied into y shifted by `offset` (y[o] = dst[o + offset]).
+  bool crop = false;
+  int64_t offset[3] = {0, 0, 0};
+};
+
+int64_t At(const std::vector<int64_t>& v, int64_t i, int64_t dflt) { return v.empty() ? dflt : v[i]; }
+
+memory::dims WeightDims(const ConvAttrs& a, const Shape& w) {
+  const int64_t g = a.group;
+  memory::dims d;
+  if (!a.transpose) {
+    if (g > 1) d = {g, w[0] / g, w[1]};
+    else d = {w[0], w[1]};
+  } else {
+    if (g > 1) d = {g, w[1], w[0] / g};
+    else d = {w[1], w[0]};
+  }
+  for (size_t i = 2; i < w.size(); ++i) d.push_back(w[i]);
+  return d;
+}
+
+// The plain (ONNX) layout of W as a oneDNN descriptor over WeightDims.
+memory::desc PlainWeightDesc(const ConvAttrs& a, const Shape& w) {
+  memory::dims dims = WeightDims(a, w);
+  if (!a.transpose) return du::RowMajor(dims);
+  // ONNX ConvTranspose W is [G * C/G, M/G, k...]; oneDNN's logical order is [G,] M/G, C/G, k...
+  int64_t k = 1;
+  for (size_t i = 2; i < w.size(); ++i) k *= w[i];
+  const int64_t mg = w[1], cg = w[0] / a.group;
+  memory::dims strides;
+  if (a.group > 1) strides = {cg * mg * k, k, mg * k};
+  else strides = {k, mg * k};
+  int64_t s = 1;
+  memory::dims sp;
+  for (size_t i = w.size(); i-- > 2;) {
+    sp.insert(sp.begin(), s);
+    s *= w[i];
+  }
+  strides.insert(strides.end(), sp.begin(), sp.end());
+  return du::Strided(dims, strides);
+}
+
+Status ComputeGeometry(const ConvAttrs& a, const Shape& x, const Shape& w, Geometry* g) {
+  const int64_t nsp = a.nsp;
+  ANVIL_CHECK(static_cast<int64_t>(x.size()) == nsp + 2, "X has shape ", ToString(x), ", expected rank ", nsp + 2);
+  ANVIL_CHECK(static_cast<int64_t>(w.size()) == nsp + 2, "W has shape ", ToString(w), ", expected rank ", nsp + 2);
+  const int64_t n = x[0], c = x[1], grp = a.group;
+  ANVIL_CHECK(w[0] % grp == 0, "W's first dim ", w[0], " is not a multiple of group ", grp);
+  int64_t m;
+  if (!a.transpose) {
+    ANVIL_CHECK(c == w[1] * grp, "X has ", c, " channels but W ", ToString(w), " with group ", grp, " expects ", w[1] * grp);
+    m = w[0];
+  } else {
+    ANVIL_CHECK(c == w[0], "X has ", c, " channels but W ", ToString(w), " expects ", w[0]);
+    m = w[1] * grp;
+  }
+  g->out_channels = m;
+  g->y = {n, m};
+  g->src = {n, c};
+  g->dst = {n, m};
+  g->wei = WeightDims(a, w);
+  g->strides.clear(), g->dil.clear(), g->pl.clear(), g->pr.clear();
+  bool empty_kernel = c == 0 || m == 0;
+  for (int64_t i = 0; i < nsp; ++i) {
+    const int64_t k = w[2 + i], in = x[2 + i];
+    ANVIL_CHECK(a.kernel_shape.empty() || a.kernel_shape[i] == k, "kernel_shape disagrees with W ", ToString(w));
+    if (k == 0) empty_kernel = true;
+    const int64_t s = At(a.strides, i, 1), d = At(a.dilations, i, 1);
+    const int64_t dk = (std::max<int64_t>(k, 1) - 1) * d + 1;
+    int64_t pl = 0, pr = 0, out = 0;
+    if (!a.transpose) {
+      if (in == 0) empty_kernel = true;  // all padding: the output is the bias
+      if (a.auto_pad == "NOTSET") {
+        pl = At(a.pads, i, 0), pr = At(a.pads, i + nsp, 0);
+        ANVIL_CHECK(in + pl + pr >= dk, "input size ", in, " (padded ", in + pl + pr, ") is smaller than the kernel extent ", dk);
+        out = (in + pl + pr - dk) / s + 1;
+      } else if (a.auto_pad == "VALID") {
+        ANVIL_CHECK(in >= dk, "input size ", in, " is smaller than the kernel extent ", dk);
+        out = (in - dk) / s + 1;
+      } else {
+        out = (in + s - 1) / s;
+        const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - in);
+        pl = a.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pr = total - pl;
+      }
+      g->src.push_back(in);
+      g->dst.push_back(out);
+      g->y.push_back(out);
+      g->pl.push_back(pl);
+      g->pr.push_back(pr);
+    } else {
+      const int64_t op = At(a.output_padding, i, 0);
+      const int64_t full = s * (in - 1) + op + dk;
+      if (!a.output_shape.empty() || a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+        out = !a.output_shape.empty() ? a.output_shape[i] : in * s;
+        const int64_t total = full - out;
+        // Floor division keeps the split right for negative totals too.
+        const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        pl = a.auto_pad == "SAME_UPPER" ? half : total - half;
+        pr = total - pl;
+      } else if (a.auto_pad == "VALID") {
+        out = full;
+      } else {
+        pl = At(a.pads, i, 0), pr = At(a.pads, i + nsp, 0);
+        out = full - pl - pr;
+      }
+      ANVIL_CHECK(out >= 0, "ConvTranspose output size would be ", out);
+      g->y.push_back(out);
+      g->src.push_back(in);
+      // oneDNN's natural output is s*(in-1)+dk; output_padding is a negative right pad.
+      const int64_t rpad = pr - op;
+      int64_t l = pl, r = rpad;
+      if (l < 0 || r < 0) {
+        g->crop = true;
+        l = std::max<int64_t>(l, 0);
+        r = std::max<int64_t>(r, 0);
+      }
+      const int64_t inner = s * (in - 1) + dk - l - r;
+      if (inner <= 0 || in == 0) empty_kernel = true;
+      g->dst.push_back(std::max<int64_t>(inner, 0));
+      g->pl.push_back(l);
+      g->pr.push_back(r);
+      if (nsp <= 3) g->offset[3 - nsp + i] = pl - l;  // y[o] = dst[o + pl - l]
+    }
+    g->strides.push_back(s);
+    g->dil.push_back(d - 1);
+  }
+  g->bias_only = empty_kernel;
+  return {};
+}
+
+// ---- plans ----
+
+enum class Layout { kAuto, kAny, kPlain };
+
+Layout LayoutOverride() {
+  static const Layout layout = [] {
+    const char* v = std::getenv("ANVIL_DNNL_CONV_LAYOUT");
+    if (v && std::strcmp(v, "any") == 0) return Layout::kAny;
+    if (v && std::strcmp(v, "plain") == 0) return Layout::kPlain;
+    return Layout::kAuto;
+  }();
+  return layout;
+}
+
+// Whether to run the convolution directly on plain NCHW activations instead of letting oneDNN
+// choose a blocked layout and reordering in and out.
+bool UsePlainActivations(const ConvAttrs& a, const Geometry& g) {
+  switch (LayoutOverride()) {
+    case Layout::kAny: return false;
+    case Layout::kPlain: return true;
+    case Layout::kAuto: break;
+  }
+  // Measured (bench/bench_kernels.py, oneDNN 2.6 on AVX-512, 2 threads): on plain tensors oneDNN
+  // falls back to its GEMM-based convolution. That is as fast or faster than blocked layouts plus
+  // reorders for pointwise (1x1, stride 1, unpadded, ungrouped) convolutions, which are plain
+  // GEMMs, and for PaddleOCR's 2x2 stride-2 ConvTranspose; depthwise and spatial kernels are 2-6x
+  // slower on plain tensors, so those use the layout oneDNN prefers.
+  if (a.transpose) return true;
+  if (a.group != 1) return false;
+  for (size_t i = 2; i < g.wei.size(); ++i)
+    if (g.wei[i] != 1) return false;
+  for (size_t i = 0; i < g.strides.size(); ++i)
+    if (g.strides[i] != 1 || g.pl[i] != 0 || g.pr[i] != 0) return false;
+  return true;
+}
+
+struct Plan {
+  Geometry g;
+  dnnl::primitive prim;
+  memory::desc src_user, dst_user, wei_user;  // plain activations; the weight as we hold it
+  memory::desc src_md, dst_md, wei_md;        // what the primitive wants
+  bool src_reorder = false, dst_reorder = false, wei_reorder = false;
+  dnnl::reorder src_r, dst_r, wei_r;
+  size_t scratchpad = 0;
+};
+
+template <typename PD>
+void FillPlan(const PD& pd, Plan* p) {
+  const dnnl::engine& eng = du::CpuEngine();
+  p->src_md = pd.src_desc();
+  p->dst_md = pd.dst_desc();
+  p->wei_md = pd.weights_desc();
+  p->scratchpad = pd.scratchpad_desc().get_size();
+  p->src_reorder = p->src_md != p->src_user;
+  p->dst_reorder = p->dst_md != p->dst_user;
+  p->wei_reorder = p->wei_md != p->wei_user;
+  if (p->src_reorder) p->src_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->src_user, eng, p->src_md));
+  if (p->dst_reorder) p->dst_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->dst_md, eng, p->dst_user));
+  if (p->wei_reorder) p->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->wei_user, eng, p->wei_md));
+}
+
+// The primitive descriptor's weight layout only (for pre-packing), or a full plan.
+memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias, const memory::desc& wei_user,
+                            Plan* plan) {
+  const dnnl::engine& eng = du::CpuEngine();
+  const bool plain = UsePlainActivations(a, g);
+  memory::desc src_user = du::RowMajor(g.src), dst_user = du::RowMajor(g.dst);
+  memory::desc src_md = plain ? src_user : du::Any(g.src);
+  memory::desc dst_md = plain ? dst_user : du::Any(g.dst);
+  memory::desc wei_md = du::Any(g.wei);
+  memory::desc bias_md = has_bias ? du::RowMajor({g.out_channels}) : memory::desc();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (plan) {
+    plan->g = g;
+    plan->src_user = src_user;
+    plan->dst_user = dst_user;
+    plan->wei_user = wei_user;
+  }
+  if (!a.transpose) {
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                      wei_md, bias_md, dst_md, g.strides, g.dil, g.pl, g.pr);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    if (plan) {
+      FillPlan(pd, plan);
+      plan->prim = dnnl::convolution_forward(pd);
+    }
+    return pd.weights_desc();
+  }
+  dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                      src_md, wei_md, bias_md, dst_md, g.strides, g.dil, g.pl, g.pr);
+  dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+  if (plan) {
+    FillPlan(pd, plan);
+    plan->prim = dnnl::deconvolution_forward(pd);
+  }
+  return pd.weights_desc();
+}
+
+// y[n, m, o] = dst[n, m, o + offset] where inside dst, else bias[m] (or 0).
+void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) {
+  int64_t od[3] = {1, 1, 1}, id[3] = {1, 1, 1};
+  const size_t nsp = g.y.size() - 2;
+  for (size_t i = 0; i < nsp; ++i) {
+    od[3 - nsp + i] = g.y[2 + i];
+    id[3 - nsp + i] = g.dst[2 + i];
+  }
+  const int64_t planes = g.y[0] * g.y[1], osz = od[0] * od[1] * od[2], isz = id[0] * id[1] * id[2];
+  const int64_t m = g.y[1];
+  ParallelFor(planes, osz, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const float fill = bias ? bias[p % m] : 0.f;
+      const float* src = dst + p * isz;
+      float* out = y + p * osz;
+      for (int64_t z = 0; z < od[0]; ++z) {
+        const int64_t sz = z + g.offset[0];
+        for (int64_t r = 0; r < od[1]; ++r) {
+          const int64_t sr = r + g.offset[1];
+          float* row = out + (z * od[1] + r) * od[2];
+          const bool inside = sz >= 0 && sz < id[0] && sr >= 0 && sr < id[1];
+          for (int64_t c = 0; c < od[2]; ++c) {
+            const int64_t sc = c + g.offset[2];
+            row[c] = inside && sc >= 0 && sc < id[2] ? src[(sz * id[1] + sr) * id[2] + sc] : fill;
+          }
+        }
+      }
+    }
+  });
+}
+
+Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y) {
+  const dnnl::engine& eng = du::CpuEngine();
+  dnnl::stream stream(eng);
+  memory src(p.src_user, eng, const_cast<float*>(x));
+  if (p.src_reorder) {
+    memory blocked(p.src_md, eng, dnnl_kernels::ScratchFor(ctx, p.src_md));
+    p.src_r.execute(stream, src, blocked);
+    src = blocked;
+  }
+  memory w(p.wei_user, eng, const_cast<void*>(wei));
+  if (p.wei_reorder) {
+    memory blocked(p.wei_md, eng, dnnl_kernels::ScratchFor(ctx, p.wei_md));
+    p.wei_r.execute(stream, w, blocked);
+    w = blocked;
+  }
+  float* plain_out = p.g.crop ? static_cast<float*>(dnnl_kernels::ScratchFor(ctx, p.dst_user)) : y;
+  memory out_user(p.dst_user, eng, plain_out);
+  memory out = p.dst_reorder ? memory(p.dst_md, eng, dnnl_kernels::ScratchFor(ctx, p.dst_md)) : out_user;
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, out}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(du::RowMajor({p.g.out_channels}), eng, const_cast<float*>(bias)));
+  if (p.scratchpad) {
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 memory(memory::desc({static_cast<int64_t>(p.scratchpad)}, memory::data_type::u8, memory::format_tag::a),
+                        eng, ctx.Scratch(p.scratchpad)));
+  }
+  p.prim.execute(stream, args);
+  if (p.dst_reorder) p.dst_r.execute(stream, out, out_user);
+  stream.wait();
+  if (p.g.crop) CropCopy(p.g, plain_out, bias, y);
+  return {};
+}
+
+class ConvKernelImpl : public Kernel {
+ public:
+  ConvKernelImpl(ConvAttrs a, bool has_bias, std::optional<Shape> x_shape, std::optional<Shape> w_shape)
+      : a_(std::move(a)), has_bias_(has_bias), x_shape_(std::move(x_shape)), w_shape_(std::move(w_shape)) {}
+
+  Status PrePack(const TensorView& weight, int input_index, PackSink& sink, bool& packed) override {
+    packed = false;
+    if (input_index != 1 || weight.type != kF32 || static_cast<int64_t>(weight.shape.size()) != a_.nsp + 2 ||
+        weight.size() == 0)
+      return {};
+    const Shape& w = weight.shape;
+    // A nominal input: the known dims of X, N=1 and 64 for unknown spatial dims.
+    Shape x(a_.nsp + 2, 64);
+    x[0] = 1;
+    x[1] = a_.transpose ? w[0] : w[1] * a_.group;
+    if (x_shape_ && static_cast<int64_t>(x_shape_->size()) == a_.nsp + 2) {
+      for (int64_t i = 2; i < a_.nsp + 2; ++i)
+        if ((*x_shape_)[i] > 0) x[i] = (*x_shape_)[i];
+    }
+    Geometry g;
+    if (!ComputeGeometry(a_, x, w, &g).ok() || g.bias_only) {
+      for (int64_t i = 2; i < a_.nsp + 2; ++i) x[i] = 64;  // known dims unusable: all nominal
+      if (!ComputeGeometry(a_, x, w, &g).ok() || g.bias_only) return {};
+    }
+    memory::desc plain = PlainWeightDesc(a_, w);
+    memory::desc want;
+    Status s = du::Catch("conv weight layout", [&]() -> Status {
+      want = BuildPrimitive(a_, g, has_bias_, plain, nullptr);
+      return {};
+    });
+    if (!s.ok()) return {};  // not packed: Compute reorders per call
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
+    packed = true;
+    return {};
+  }
+
+  Status UsePacked(int input_index, const std::vector<const void*>& buffers,
+                   const std::vector<size_t>& sizes) override {
+    ANVIL_CHECK(input_index == 1, "no packed input ", input_index);
+    ANVIL_CHECK(w_shape_ && NumElements(*w_shape_) > 0, "W's shape is unknown");
+    for (int64_t d : *w_shape_) ANVIL_CHECK(d > 0, "W's shape is not fully known");
+    return dnnl_kernels::ReadPacked(buffers, sizes, WeightDims(a_, *w_shape_), &packed_);
+  }
+
+  Status Compute(ComputeContext& ctx) const override {
+    return du::Catch(a_.transpose ? "ConvTranspose" : "Conv", [&]() -> Status { return DoCompute(ctx); });
+  }
+
+ private:
+  Status DoCompute(ComputeContext& ctx) const {
+    TensorView x = ctx.Input(0);
+    Shape w_shape;
+    const void* w_data = nullptr;
+    if (packed_.valid) {
+      w_shape = *w_shape_;
+      w_data = packed_.data;
+    } else {
+      TensorView w = ctx.Input(1);
+      w_shape = w.shape;
+      w_data = w.data;
+    }
+    Geometry g;
+    ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &g));
+    const float* bias = nullptr;
+    if (has_bias_ && ctx.HasInput(2)) {
+      TensorView b = ctx.Input(2);
+      ANVIL_CHECK(b.shape.size() == 1 && b.shape[0] == g.out_channels, "B has shape ", ToString(b.shape), ", expected [",
+                  g.out_channels, "]");
+      bias = b.as<float>();
+    }
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, g.y, &y));
+    const int64_t total = NumElements(g.y);
+    if (total == 0) return {};
+    if (g.bias_only) {
+      const int64_t plane = total / (g.y[0] * g.y[1]);
+      for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
+      return {};
+    }
+    du::PlanKey key;
+    ANVIL_CHECK(key.Add(x.shape) && key.Add(w_shape) && key.Add(du::Threads()), "shape too large for the plan key");
+    std::shared_ptr<const Plan> plan = plans_.Find(key);
+    if (!plan) {
+      auto fresh = std::make_shared<Plan>();
+      memory::desc wei_user = packed_.valid ? packed_.md : PlainWeightDesc(a_, w_shape);
+      BuildPrimitive(a_, g, bias != nullptr, wei_user, fresh.get());
+      plan = plans_.Insert(key, std::move(fresh));
+    }
+    return Run(ctx, *plan, x.as<float>(), w_data, bias, y);
+  }
+
+  ConvAttrs a_;
+  bool has_bias_;
+  std::optional<Shape> x_shape_, w_shape_;
+  PackedWeight packed_;
+  mutable du::PlanCache<Plan> plans_;
+};
+
+Status CreateConv(const NodeInfo& node, bool transpose, std::unique_ptr<Kernel>* out) {
+  ConvAttrs a;
+  ANVIL_RETURN_IF_ERROR(ParseAttrs(node, transpose, &a));
+  if (out) {
+    std::optional<Shape> w = node.InputShape(1);
+    if (std::optional<TensorView> c = node.ConstantInput(1)) w = c->shape;
+    *out = std::make_unique<ConvKernelImpl>(std::move(a), node.InputPresent(2), node.InputShape(0), w);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status ConvKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) { return CreateConv(node, false, out); }
+Status ConvTransposeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateConv(node, true, out);
+}
+
+}  // namespace anvil

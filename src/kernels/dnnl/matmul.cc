@@ -1,0 +1,383 @@
+// MatMul (numpy semantics) and Gemm on oneDNN's matmul primitive.
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compute/parallel.h"
+#include "kernels/dnnl/common.h"
+#include "kernels/dnnl/dnnl.h"
+
+namespace anvil {
+namespace {
+
+using dnnl::memory;
+using dnnl_kernels::PackedWeight;
+namespace du = dnnl_util;
+
+constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+
+struct MatmulPlan {
+  dnnl::matmul prim;
+  memory::desc src_md, wei_user, wei_md, dst_md, bias_md;
+  bool wei_reorder = false;
+  dnnl::reorder wei_r;
+  size_t scratchpad = 0;
+};
+
+// Builds the primitive. `wei_md` is format any when packing, else equal to wei_user.
+memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_user, bool any_weights,
+                         const memory::desc& bias_md, const memory::desc& dst_md, float alpha, float sum_beta,
+                         MatmulPlan* plan) {
+  const dnnl::engine& eng = du::CpuEngine();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+  if (sum_beta != 0.f) {
+    dnnl::post_ops ops;
+    ops.append_sum(sum_beta);
+    attr.set_post_ops(ops);
+  }
+  memory::desc wei_md = any_weights ? du::Any(wei_user.dims()) : wei_user;
+  dnnl::matmul::desc d(src_md, wei_md, bias_md, dst_md);
+  dnnl::matmul::primitive_desc pd(d, attr, eng);
+  if (plan) {
+    plan->src_md = src_md;
+    plan->dst_md = dst_md;
+    plan->bias_md = bias_md;
+    plan->wei_user = wei_user;
+    plan->wei_md = pd.weights_desc();
+    plan->wei_reorder = plan->wei_md != wei_user;
+    if (plan->wei_reorder)
+      plan->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, wei_user, eng, plan->wei_md));
+    plan->scratchpad = pd.scratchpad_desc().get_size();
+    plan->prim = dnnl::matmul(pd);
+  }
+  return pd.weights_desc();
+}
+
+void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const void* w, const float* bias, float* y) {
+  const dnnl::engine& eng = du::CpuEngine();
+  dnnl::stream stream(eng);
+  memory wm(p.wei_user, eng, const_cast<void*>(w));
+  if (p.wei_reorder) {
+    memory blocked(p.wei_md, eng, dnnl_kernels::ScratchFor(ctx, p.wei_md));
+    p.wei_r.execute(stream, wm, blocked);
+    wm = blocked;
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src_md, eng, const_cast<float*>(a))},
+                                       {DNNL_ARG_WEIGHTS, wm},
+                                       {DNNL_ARG_DST, memory(p.dst_md, eng, y)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias_md, eng, const_cast<float*>(bias)));
+  if (p.scratchpad) {
+    args.emplace(DNNL_ARG_SCRATCHPAD,
+                 memory(memory::desc({static_cast<int64_t>(p.scratchpad)}, memory::data_type::u8, memory::format_tag::a),
+                        eng, ctx.Scratch(p.scratchpad)));
+  }
+  p.prim.execute(stream, args);
+  stream.wait();
+}
+
+bool FullyKnown(const std::optional<Shape>& s) {
+  if (!s) return false;
+  for (int64_t d : *s)
+    if (d < 0) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MatMul
+
+// How a MatMul runs for given shapes.
+struct MatmulShapes {
+  Shape y;
+  bool folded = false;  // B is a single matrix: A's leading dims fold into M (a 2-D product)
+  memory::dims src, wei, dst;
+  int64_t k = 0;
+};
+
+Status MatmulGeometry(const Shape& a, const Shape& b, MatmulShapes* s) {
+  ANVIL_CHECK(!a.empty() && !b.empty(), "MatMul operands must have rank >= 1 (", ToString(a), " x ", ToString(b), ")");
+  ANVIL_CHECK(a.size() <= 12 && b.size() <= 12, "MatMul rank above 12 is not supported");
+  Shape a2 = a.size() == 1 ? Shape{1, a[0]} : a;
+  Shape b2 = b.size() == 1 ? Shape{b[0], 1} : b;
+  const int64_t m = a2[a2.size() - 2], k = a2.back(), kb = b2[b2.size() - 2], n = b2.back();
+  ANVIL_CHECK(k == kb, "MatMul shapes ", ToString(a), " and ", ToString(b), " do not agree on K");
+  Shape ba(a2.begin(), a2.end() - 2), bb(b2.begin(), b2.end() - 2), batch;
+  ANVIL_CHECK(BroadcastShapes(ba, bb, batch), "MatMul batch dims of ", ToString(a), " and ", ToString(b),
+              " do not broadcast");
+  s->y = batch;
+  if (a.size() > 1) s->y.push_back(m);
+  if (b.size() > 1) s->y.push_back(n);
+  s->k = k;
+  s->folded = NumElements(bb) == 1 || NumElements(batch) == 0;
+  if (s->folded) {
+    const int64_t rows = NumElements(ba) * m;
+    s->src = {rows, k};
+    s->wei = {k, n};
+    s->dst = {rows, n};
+    return {};
+  }
+  const size_t nb = batch.size();
+  s->src.assign(nb - ba.size(), 1);
+  s->src.insert(s->src.end(), ba.begin(), ba.end());
+  s->src.insert(s->src.end(), {m, k});
+  s->wei.assign(nb - bb.size(), 1);
+  s->wei.insert(s->wei.end(), bb.begin(), bb.end());
+  s->wei.insert(s->wei.end(), {k, n});
+  s->dst = memory::dims(batch.begin(), batch.end());
+  s->dst.insert(s->dst.end(), {m, n});
+  return {};
+}
+
+class MatMulImpl : public Kernel {
+ public:
+  MatMulImpl(std::optional<Shape> a_shape, std::optional<Shape> b_shape)
+      : a_shape_(std::move(a_shape)), b_shape_(std::move(b_shape)) {}
+
+  Status PrePack(const TensorView& weight, int input_index, PackSink& sink, bool& packed) override {
+    packed = false;
+    if (input_index != 1 || weight.type != kF32 || weight.shape.size() != 2 || weight.size() == 0) return {};
+    const int64_t k = weight.shape[0], n = weight.shape[1];
+    int64_t m = 64;  // nominal rows: the known dims of A before K, 1 for unknown batch, 64 for unknown M
+    if (a_shape_ && a_shape_->size() >= 2) {
+      m = 1;
+      for (size_t i = 0; i + 1 < a_shape_->size(); ++i) {
+        const int64_t d = (*a_shape_)[i];
+        m *= d > 0 ? d : (i + 2 == a_shape_->size() ? 64 : 1);
+      }
+      m = std::max<int64_t>(m, 1);
+    } else if (a_shape_ && a_shape_->size() == 1) {
+      m = 1;
+    }
+    memory::desc plain = du::RowMajor({k, n}), want;
+    Status s = du::Catch("MatMul weight layout", [&]() -> Status {
+      want = BuildMatmul(du::RowMajor({m, k}), plain, true, memory::desc(), du::RowMajor({m, n}), 1.f, 0.f, nullptr);
+      return {};
+    });
+    if (!s.ok()) return {};
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
+    packed = true;
+    return {};
+  }
+
+  Status UsePacked(int input_index, const std::vector<const void*>& buffers,
+                   const std::vector<size_t>& sizes) override {
+    ANVIL_CHECK(input_index == 1, "no packed input ", input_index);
+    ANVIL_CHECK(FullyKnown(b_shape_) && b_shape_->size() == 2, "B's shape is not known");
+    return dnnl_kernels::ReadPacked(buffers, sizes, du::ToDims(*b_shape_), &packed_);
+  }
+
+  Status Compute(ComputeContext& ctx) const override {
+    return du::Catch("MatMul", [&]() -> Status { return DoCompute(ctx); });
+  }
+
+ private:
+  Status DoCompute(ComputeContext& ctx) const {
+    TensorView a = ctx.Input(0);
+    Shape b_shape;
+    const void* b_data = nullptr;
+    if (packed_.valid) {
+      b_shape = *b_shape_;
+      b_data = packed_.data;
+    } else {
+      TensorView b = ctx.Input(1);
+      b_shape = b.shape;
+      b_data = b.data;
+    }
+    MatmulShapes s;
+    ANVIL_RETURN_IF_ERROR(MatmulGeometry(a.shape, b_shape, &s));
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, s.y, &y));
+    const int64_t total = NumElements(s.y);
+    if (total == 0) return {};
+    if (s.k == 0) {
+      for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
+      return {};
+    }
+    du::PlanKey key;
+    ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(du::Threads()), "shape too large for the plan key");
+    std::shared_ptr<const MatmulPlan> plan = plans_.Find(key);
+    if (!plan) {
+      auto fresh = std::make_shared<MatmulPlan>();
+      const bool packed = packed_.valid && s.folded;
+      memory::desc wei_user = packed ? packed_.md : du::RowMajor(s.wei);
+      BuildMatmul(du::RowMajor(s.src), wei_user, packed, memory::desc(), du::RowMajor(s.dst), 1.f, 0.f, fresh.get());
+      plan = plans_.Insert(key, std::move(fresh));
+    }
+    RunMatmul(ctx, *plan, a.as<float>(), b_data, nullptr, y);
+    return {};
+  }
+
+  std::optional<Shape> a_shape_, b_shape_;
+  PackedWeight packed_;
+  mutable du::PlanCache<MatmulPlan> plans_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Gemm
+
+struct GemmAttrs {
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.f, beta = 1.f;
+};
+
+class GemmImpl : public Kernel {
+ public:
+  GemmImpl(GemmAttrs attrs, std::optional<Shape> a_shape, std::optional<Shape> b_shape, bool has_c)
+      : at_(attrs), a_shape_(std::move(a_shape)), b_shape_(std::move(b_shape)), has_c_(has_c) {}
+
+  Status PrePack(const TensorView& weight, int input_index, PackSink& sink, bool& packed) override {
+    packed = false;
+    if (input_index != 1 || weight.type != kF32 || weight.shape.size() != 2 || weight.size() == 0) return {};
+    const int64_t k = at_.trans_b ? weight.shape[1] : weight.shape[0];
+    const int64_t n = at_.trans_b ? weight.shape[0] : weight.shape[1];
+    int64_t m = 64;
+    if (a_shape_ && a_shape_->size() == 2) {
+      const int64_t d = at_.trans_a ? (*a_shape_)[1] : (*a_shape_)[0];
+      if (d > 0) m = d;
+    }
+    memory::desc plain = BDesc(k, n), want;
+    Status s = du::Catch("Gemm weight layout", [&]() -> Status {
+      want = BuildMatmul(ADesc(m, k), plain, true, memory::desc(), du::RowMajor({m, n}), 1.f, 0.f, nullptr);
+      return {};
+    });
+    if (!s.ok()) return {};
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
+    packed = true;
+    return {};
+  }
+
+  Status UsePacked(int input_index, const std::vector<const void*>& buffers,
+                   const std::vector<size_t>& sizes) override {
+    ANVIL_CHECK(input_index == 1, "no packed input ", input_index);
+    ANVIL_CHECK(FullyKnown(b_shape_) && b_shape_->size() == 2, "B's shape is not known");
+    const Shape& b = *b_shape_;
+    memory::dims kn = at_.trans_b ? memory::dims{b[1], b[0]} : memory::dims{b[0], b[1]};
+    return dnnl_kernels::ReadPacked(buffers, sizes, kn, &packed_);
+  }
+
+  Status Compute(ComputeContext& ctx) const override {
+    return du::Catch("Gemm", [&]() -> Status { return DoCompute(ctx); });
+  }
+
+ private:
+  memory::desc ADesc(int64_t m, int64_t k) const {
+    return at_.trans_a ? du::Strided({m, k}, {1, m}) : du::RowMajor({m, k});
+  }
+  memory::desc BDesc(int64_t k, int64_t n) const {
+    return at_.trans_b ? du::Strided({k, n}, {1, k}) : du::RowMajor({k, n});
+  }
+
+  Status DoCompute(ComputeContext& ctx) const {
+    TensorView a = ctx.Input(0);
+    ANVIL_CHECK(a.shape.size() == 2, "A must be 2-D, got ", ToString(a.shape));
+    Shape b_shape;
+    const void* b_data = nullptr;
+    if (packed_.valid) {
+      b_shape = *b_shape_;
+      b_data = packed_.data;
+    } else {
+      TensorView b = ctx.Input(1);
+      b_shape = b.shape;
+      b_data = b.data;
+    }
+    ANVIL_CHECK(b_shape.size() == 2, "B must be 2-D, got ", ToString(b_shape));
+    const int64_t m = at_.trans_a ? a.shape[1] : a.shape[0], k = at_.trans_a ? a.shape[0] : a.shape[1];
+    const int64_t kb = at_.trans_b ? b_shape[1] : b_shape[0], n = at_.trans_b ? b_shape[0] : b_shape[1];
+    ANVIL_CHECK(k == kb, "Gemm shapes ", ToString(a.shape), " and ", ToString(b_shape), " do not agree on K");
+
+    TensorView c;
+    if (has_c_ && ctx.HasInput(2)) c = ctx.Input(2);
+    const bool use_c = c.data != nullptr && at_.beta != 0.f;
+    int64_t c_rows = 1, c_cols = 1;  // C broadcast to [M, N]: each of its dims is 1 or the full size
+    if (c.data != nullptr) {
+      ANVIL_CHECK(c.shape.size() <= 2, "C must have rank <= 2, got ", ToString(c.shape));
+      if (c.shape.size() == 2) c_rows = c.shape[0], c_cols = c.shape[1];
+      if (c.shape.size() == 1) c_cols = c.shape[0];
+      ANVIL_CHECK((c_rows == 1 || c_rows == m) && (c_cols == 1 || c_cols == n), "C of shape ", ToString(c.shape),
+                  " does not broadcast to [", m, ",", n, "]");
+    }
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, Shape{m, n}, &y));
+    if (m == 0 || n == 0) return {};
+    auto fill_c = [&](float scale) {
+      const float* pc = c.as<float>();
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          y[i * n + j] = use_c ? scale * pc[(c_rows == 1 ? 0 : i) * c_cols + (c_cols == 1 ? 0 : j)] : 0.f;
+    };
+    if (k == 0) {
+      fill_c(at_.beta);
+      return {};
+    }
+    // A row vector C with beta = alpha = 1 is a fused bias; otherwise Y is pre-filled with C and
+    // the product is accumulated onto it (sum post-op with scale beta).
+    const bool as_bias = use_c && c_rows == 1 && c_cols == n && at_.beta == 1.f && at_.alpha == 1.f;
+    const bool prefill = use_c && !as_bias;
+    du::PlanKey key;
+    ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(use_c ? c_rows * 2 + (c_cols == n) : -1) &&
+                    key.Add(du::Threads()),
+                "shape too large for the plan key");
+    std::shared_ptr<const MatmulPlan> plan = plans_.Find(key);
+    if (!plan) {
+      auto fresh = std::make_shared<MatmulPlan>();
+      memory::desc wei_user = packed_.valid ? packed_.md : BDesc(k, n);
+      memory::desc bias_md = as_bias ? du::RowMajor({1, n}) : memory::desc();
+      BuildMatmul(ADesc(m, k), wei_user, packed_.valid, bias_md, du::RowMajor({m, n}), at_.alpha,
+                  prefill ? at_.beta : 0.f, fresh.get());
+      plan = plans_.Insert(key, std::move(fresh));
+    }
+    if (prefill) fill_c(1.f);
+    RunMatmul(ctx, *plan, a.as<float>(), b_data, as_bias ? c.as<float>() : nullptr, y);
+    return {};
+  }
+
+  GemmAttrs at_;
+  std::optional<Shape> a_shape_, b_shape_;
+  bool has_c_;
+  PackedWeight packed_;
+  mutable du::PlanCache<MatmulPlan> plans_;
+};
+
+std::optional<Shape> ShapeOf(const NodeInfo& node, size_t i) {
+  if (std::optional<TensorView> c = node.ConstantInput(i)) return c->shape;
+  return node.InputShape(i);
+}
+
+}  // namespace
+
+Status MatMulKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32 && node.InputType(1) == kF32, "only float is supported");
+  std::optional<Shape> a = node.InputShape(0), b = ShapeOf(node, 1);
+  ANVIL_CHECK(!a || !a->empty(), "A must have rank >= 1");
+  ANVIL_CHECK(!b || !b->empty(), "B must have rank >= 1");
+  ANVIL_CHECK((!a || a->size() <= 12) && (!b || b->size() <= 12), "rank above 12 is not supported");
+  if (a && b && a->back() >= 0) {
+    const int64_t kb = b->size() == 1 ? (*b)[0] : (*b)[b->size() - 2];
+    ANVIL_CHECK(kb < 0 || kb == a->back(), "shapes ", ToString(*a), " and ", ToString(*b), " do not agree on K");
+  }
+  if (out) *out = std::make_unique<MatMulImpl>(a, b);
+  return {};
+}
+
+Status GemmKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32 && node.InputType(1) == kF32, "only float is supported");
+  if (node.InputPresent(2)) ANVIL_CHECK(node.InputType(2) == kF32, "only float is supported");
+  GemmAttrs at;
+  at.trans_a = node.Int("transA", 0) != 0;
+  at.trans_b = node.Int("transB", 0) != 0;
+  at.alpha = node.Float("alpha", 1.f);
+  at.beta = node.Float("beta", 1.f);
+  std::optional<Shape> a = node.InputShape(0), b = ShapeOf(node, 1);
+  ANVIL_CHECK(!a || a->size() == 2, "A must be 2-D");
+  ANVIL_CHECK(!b || b->size() == 2, "B must be 2-D");
+  if (node.InputPresent(2)) {
+    std::optional<Shape> c = node.InputShape(2);
+    ANVIL_CHECK(!c || c->size() <= 2, "C must have rank <= 2");
+  }
+  if (out) *out = std::make_unique<GemmImpl>(at, a, b, node.InputPresent(2));
+  return {};
+}
+
+}  // namespace anvil
