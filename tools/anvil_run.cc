@@ -47,8 +47,30 @@ std::string OneLine(std::string s) {
 // ORT's messages may carry its source location and a nested status prefix
 // ("/onnxruntime_src/...cc:70 <function> Error creating execution provider: [ONNXRuntimeError] : 1 : FAIL : msg");
 // keep the innermost message.
+// Drops ORT's "/onnxruntime_src/<file>:<line> <function signature> " prefixes.
+std::string StripSourceLocations(std::string s) {
+  const std::string tag = "/onnxruntime_src/";
+  for (size_t at = s.find(tag); at != std::string::npos; at = s.find(tag, at)) {
+    size_t p = s.find(' ', at);
+    const size_t paren = s.find('(', at);
+    if (p == std::string::npos || paren == std::string::npos) break;
+    int depth = 0;
+    for (p = paren; p < s.size(); ++p) {
+      if (s[p] == '(') ++depth;
+      if (s[p] == ')' && --depth == 0) break;
+    }
+    if (p >= s.size()) break;
+    ++p;
+    for (const char* qual : {" const", " noexcept"})
+      if (s.compare(p, std::strlen(qual), qual) == 0) p += std::strlen(qual);
+    while (p < s.size() && s[p] == ' ') ++p;
+    s.erase(at, p - at);
+  }
+  return s;
+}
+
 std::string CleanOrtMessage(const std::string& raw) {
-  std::string s = OneLine(raw);
+  std::string s = StripSourceLocations(OneLine(raw));
   const std::string marker = "[ONNXRuntimeError] : ";
   const size_t m = s.rfind(marker);
   if (m != std::string::npos) {
@@ -457,7 +479,7 @@ Ort::SessionOptions AnvilSessionOptions(Context& ctx, bool allow_fallback) {
   for (const auto& [k, v] : o.ep_options) ep_options[k] = v;
   switch (o.selection) {
     case Selection::kExplicit:
-      so.AppendExecutionProvider_V2(ctx.env, {ctx.anvil_devices.front()}, ep_options);
+      so.AppendExecutionProvider_V2(ctx.env, ctx.anvil_devices, ep_options);
       break;
     case Selection::kPolicy:
     case Selection::kDelegate:
@@ -731,6 +753,8 @@ int Main(int argc, char** argv) {
   }
   CheckOrtVersion();
   const bool default_job = o.models.empty() && !o.list_devices;
+  if ((o.warmup_set || o.repeat_set) && !o.bench && !default_job)
+    throw UsageError("--warmup and --repeat need --bench");
   if (default_job) {
     o.placement = o.compare = o.bench = o.allow_fallback = true;
     if (!o.warmup_set) o.warmup = 1;

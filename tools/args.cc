@@ -223,7 +223,6 @@ Options ParseArgs(int argc, char** argv) {
       throw UsageError("unknown option '" + flag + "' (see anvil_run --help)");
     }
   }
-  if ((o.warmup_set || o.repeat_set) && !o.bench) throw UsageError("--warmup and --repeat need --bench");
   return o;
 }
 

@@ -292,6 +292,14 @@ def test_corrupt_model(tmp_path):
     bad = tmp_path / "corrupt.onnx"
     bad.write_bytes(bytes(range(256)) * 3)
     error(1, bad, mentions=("corrupt.onnx",))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    line = error(1, empty, mentions=("empty.onnx", "graph"))
+    assert "onnxruntime_src" not in line  # ORT's source locations are trimmed
+
+
+def test_model_path_is_a_directory(tmp_path):
+    error(1, tmp_path, mentions=("not a file",))
 
 
 def test_wrong_input_shape(relu, tmp_path):
