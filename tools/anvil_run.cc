@@ -12,12 +12,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -704,7 +702,7 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
                 o.warmup, o.repeat);
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "Anvil", r.median_anvil, Percentile(t_anvil, 90));
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "ORT CPU EP", r.median_ort, Percentile(t_ort, 90));
-    std::printf("  ratio ORT/Anvil %.2f (>1: Anvil is faster)\n", r.median_ort / r.median_anvil);
+    std::printf("  ratio ORT/Anvil %.3g (>1: Anvil is faster)\n", r.median_ort / r.median_anvil);
   }
   r.ok = true;
 }
@@ -723,7 +721,7 @@ void PrintSummary(const std::vector<Result>& results) {
       row.push_back(r.compared ? (r.compare_pass ? "PASS" : "FAIL") : "-");
       row.push_back(r.benched ? Format("%.3f", r.median_anvil) : "-");
       row.push_back(r.benched ? Format("%.3f", r.median_ort) : "-");
-      row.push_back(r.benched ? Format("%.2f", r.median_ort / r.median_anvil) : "-");
+      row.push_back(r.benched ? Format("%.3g", r.median_ort / r.median_anvil) : "-");
     }
     rows.push_back(std::move(row));
   }

@@ -70,8 +70,9 @@ const char* Usage() {
   return R"(usage: anvil_run [options] [model.onnx ...]
 
 Runs ONNX models on Anvil, the kernel-based plugin execution provider for ONNX Runtime.
-With no model: the default job (PaddleOCR det/rec/cls from $ANVIL_CACHE/models/paddleocr, each with
---placement --compare --bench and CPU fallback allowed, then a summary table).
+With no model: the default job: PaddleOCR det (1x3x640x640), rec (1x3x48x320) and cls (1x3x48x192)
+from $ANVIL_CACHE/models/paddleocr, each with --placement --compare --bench (warmup 1, repeat 5)
+and CPU fallback allowed, then a summary table.
 
 plugin and device selection:
   --lib PATH              plugin library (default: libanvil_ep.so next to anvil_run, else $ANVIL_LIB)
