@@ -1,0 +1,186 @@
+#include "compute/shape/resize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "compute/parallel.h"
+
+namespace anvil::shape {
+
+namespace {
+
+template <typename T>
+T SourceCoord(ResizeCoord coord, int64_t x, T scale, int64_t in_len, int64_t out_len) {
+  const T xv = static_cast<T>(x), half = static_cast<T>(0.5), one = static_cast<T>(1);
+  switch (coord) {
+    case ResizeCoord::kHalfPixel:
+      return (xv + half) / scale - half;
+    case ResizeCoord::kHalfPixelSymmetric: {
+      const T out_width = scale * static_cast<T>(in_len);
+      const T adjustment = static_cast<T>(out_len) / out_width;
+      const T center = static_cast<T>(in_len) / static_cast<T>(2);
+      const T offset = center * (one - adjustment);
+      return offset + (xv + half) / scale - half;
+    }
+    case ResizeCoord::kAsymmetric:
+      return xv / scale;
+    case ResizeCoord::kAlignCorners:
+      return out_len == 1 ? T(0) : xv * static_cast<T>(in_len - 1) / static_cast<T>(out_len - 1);
+    case ResizeCoord::kPytorchHalfPixel:
+      return out_len > 1 ? (xv + half) / scale - half : T(0);
+    case ResizeCoord::kTfHalfPixelForNN:
+      return (xv + half) / scale;
+  }
+  return xv;
+}
+
+}  // namespace
+
+double ResizeSourceCoord(ResizeCoord coord, int64_t x, ResizeScale scale, int64_t in_len, int64_t out_len) {
+  if (scale.from_sizes) return SourceCoord<double>(coord, x, scale.value, in_len, out_len);
+  return SourceCoord<float>(coord, x, static_cast<float>(scale.value), in_len, out_len);
+}
+
+namespace {
+
+int64_t RoundNearest(ResizeNearest rounding, double x, double scale) {
+  switch (rounding) {
+    case ResizeNearest::kRoundPreferFloor:
+      return static_cast<int64_t>(x == std::floor(x) + 0.5 ? std::floor(x) : std::round(x));
+    case ResizeNearest::kRoundPreferCeil:
+      return static_cast<int64_t>(x == std::floor(x) + 0.5 ? std::ceil(x) : std::round(x));
+    case ResizeNearest::kFloor:
+      return static_cast<int64_t>(std::floor(x));
+    case ResizeNearest::kCeil:
+      return static_cast<int64_t>(std::ceil(x));
+    case ResizeNearest::kLegacy10:
+      return static_cast<int64_t>(scale < 1.0 ? std::ceil(x) : std::floor(x));
+  }
+  return 0;
+}
+
+// True if table[j] == j / factor for every j (factor = out / in, an integer).
+bool IsIntegerUpsample(const int64_t* table, int64_t in_len, int64_t out_len, int64_t& factor) {
+  if (in_len <= 0 || out_len % in_len != 0) return false;
+  factor = out_len / in_len;
+  for (int64_t j = 0; j < out_len; ++j)
+    if (table[j] != j / factor) return false;
+  return true;
+}
+
+}  // namespace
+
+void NearestTable(ResizeCoord coord, ResizeNearest rounding, ResizeScale scale, int64_t in_len, int64_t out_len,
+                  int64_t* idx) {
+  for (int64_t j = 0; j < out_len; ++j) {
+    double x = ResizeSourceCoord(coord, j, scale, in_len, out_len);
+    // Clamp before rounding: huge or non-finite coordinates never overflow the integer conversion.
+    if (!(x >= 0.0)) x = 0.0;
+    if (x > static_cast<double>(in_len)) x = static_cast<double>(in_len);
+    idx[j] = std::clamp<int64_t>(RoundNearest(rounding, x, scale.value), 0, in_len - 1);
+  }
+}
+
+void LinearTable(ResizeCoord coord, ResizeScale scale, int64_t in_len, int64_t out_len, int64_t* i0, int64_t* i1,
+                 float* w) {
+  const double last = static_cast<double>(in_len - 1);
+  for (int64_t j = 0; j < out_len; ++j) {
+    double x = ResizeSourceCoord(coord, j, scale, in_len, out_len);
+    if (!(x >= 0.0)) x = 0.0;
+    if (x > last) x = last;
+    const int64_t lo = static_cast<int64_t>(x);
+    i0[j] = lo;
+    i1[j] = std::min(lo + 1, in_len - 1);
+    w[j] = static_cast<float>(x - static_cast<double>(lo));
+  }
+}
+
+void ResizeNearest2D(const float* src, float* dst, int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h,
+                     int64_t out_w, const int64_t* ih, const int64_t* iw) {
+  if (planes == 0 || out_h == 0 || out_w == 0) return;
+  int64_t fh = 0, fw = 0;
+  if (IsIntegerUpsample(ih, in_h, out_h, fh) && IsIntegerUpsample(iw, in_w, out_w, fw)) {
+    // Integer-factor upsample (e.g. 2x nearest): widen each source row once, then replicate it.
+    ParallelFor(planes * in_h, out_w * fh, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const float* s = src + item * in_w;
+        float* d = dst + item * fh * out_w;
+        if (fw == 1) {
+          std::memcpy(d, s, static_cast<size_t>(in_w) * sizeof(float));
+        } else if (fw == 2) {
+          for (int64_t i = 0; i < in_w; ++i) {
+            d[2 * i] = s[i];
+            d[2 * i + 1] = s[i];
+          }
+        } else {
+          for (int64_t i = 0; i < in_w; ++i)
+            for (int64_t k = 0; k < fw; ++k) d[i * fw + k] = s[i];
+        }
+        for (int64_t k = 1; k < fh; ++k) std::memcpy(d + k * out_w, d, static_cast<size_t>(out_w) * sizeof(float));
+      }
+    });
+    return;
+  }
+  ParallelFor(planes * out_h, out_w, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t plane = item / out_h, y = item % out_h;
+      float* d = dst + item * out_w;
+      if (item > begin && y > 0 && ih[y] == ih[y - 1]) {
+        std::memcpy(d, d - out_w, static_cast<size_t>(out_w) * sizeof(float));
+        continue;
+      }
+      const float* s = src + (plane * in_h + ih[y]) * in_w;
+      for (int64_t x = 0; x < out_w; ++x) d[x] = s[iw[x]];
+    }
+  });
+}
+
+void ResizeLinear2D(const float* src, float* dst, int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h,
+                    int64_t out_w, const int64_t* y0, const int64_t* y1, const float* wy, const int64_t* x0,
+                    const int64_t* x1, const float* wx) {
+  if (planes == 0 || out_h == 0 || out_w == 0) return;
+  ParallelFor(planes * out_h, out_w * 8, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t plane = item / out_h, y = item % out_h;
+      const float* top = src + (plane * in_h + y0[y]) * in_w;
+      const float* bottom = src + (plane * in_h + y1[y]) * in_w;
+      const float b = wy[y], t = 1.f - b;
+      float* d = dst + item * out_w;
+      for (int64_t x = 0; x < out_w; ++x) {
+        const float r = wx[x], l = 1.f - r;
+        const float upper = top[x0[x]] * l + top[x1[x]] * r;
+        const float lower = bottom[x0[x]] * l + bottom[x1[x]] * r;
+        d[x] = upper * t + lower * b;
+      }
+    }
+  });
+}
+
+void ResizeAxisNearest(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
+                       int64_t inner, const int64_t* idx) {
+  if (outer == 0 || out_len == 0 || inner == 0) return;
+  ParallelFor(outer * out_len, inner, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / out_len, j = item % out_len;
+      std::memcpy(dst + item * inner, src + (o * in_len + idx[j]) * inner, static_cast<size_t>(inner) * sizeof(float));
+    }
+  });
+}
+
+void ResizeAxisLinear(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
+                      int64_t inner, const int64_t* i0, const int64_t* i1, const float* w) {
+  if (outer == 0 || out_len == 0 || inner == 0) return;
+  ParallelFor(outer * out_len, inner * 3, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / out_len, j = item % out_len;
+      const float* a = src + (o * in_len + i0[j]) * inner;
+      const float* b = src + (o * in_len + i1[j]) * inner;
+      const float wb = w[j], wa = 1.f - wb;
+      float* d = dst + item * inner;
+      for (int64_t i = 0; i < inner; ++i) d[i] = a[i] * wa + b[i] * wb;
+    }
+  });
+}
+
+}  // namespace anvil::shape

@@ -1,0 +1,44 @@
+// Resize compute: per-axis coordinate tables and the nearest / linear passes. No ORT types.
+#pragma once
+#include <cstdint>
+
+namespace anvil::shape {
+
+enum class ResizeCoord { kHalfPixel, kHalfPixelSymmetric, kAsymmetric, kAlignCorners, kPytorchHalfPixel, kTfHalfPixelForNN };
+// kLegacy10: Resize revision 10 (asymmetric coordinates; floor when upsampling, ceil when downsampling).
+enum class ResizeNearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kLegacy10 };
+
+// How a scale was given, which sets the arithmetic of the coordinate transform (as the ONNX
+// reference does it): a float `scales` value -> float arithmetic; from `sizes` -> double, with
+// scale = out_len / in_len.
+struct ResizeScale {
+  double value = 1.0;
+  bool from_sizes = false;
+};
+
+// The source coordinate of output coordinate `x` along an axis.
+double ResizeSourceCoord(ResizeCoord coord, int64_t x, ResizeScale scale, int64_t in_len, int64_t out_len);
+
+// idx[j] = nearest source index of output j, in [0, in_len).
+void NearestTable(ResizeCoord coord, ResizeNearest rounding, ResizeScale scale, int64_t in_len, int64_t out_len,
+                  int64_t* idx);
+// Linear: out[j] = in[i0[j]] * (1 - w[j]) + in[i1[j]] * w[j], i0/i1 in [0, in_len).
+void LinearTable(ResizeCoord coord, ResizeScale scale, int64_t in_len, int64_t out_len, int64_t* i0, int64_t* i1,
+                 float* w);
+
+// Resizes `planes` H x W planes to out_h x out_w by nearest-neighbour tables ih (out_h) and iw (out_w).
+// Integer-factor upsampling with floor-like tables takes a specialised row-replicating path.
+void ResizeNearest2D(const float* src, float* dst, int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h,
+                     int64_t out_w, const int64_t* ih, const int64_t* iw);
+// Bilinear over the last two dims.
+void ResizeLinear2D(const float* src, float* dst, int64_t planes, int64_t in_h, int64_t in_w, int64_t out_h,
+                    int64_t out_w, const int64_t* y0, const int64_t* y1, const float* wy, const int64_t* x0,
+                    const int64_t* x1, const float* wx);
+
+// One axis of a separable resize: src is [outer, in_len, inner], dst is [outer, out_len, inner].
+void ResizeAxisNearest(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
+                       int64_t inner, const int64_t* idx);
+void ResizeAxisLinear(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
+                      int64_t inner, const int64_t* i0, const int64_t* i1, const float* w);
+
+}  // namespace anvil::shape
