@@ -1,14 +1,83 @@
+// Normalisation, pooling, softmax and mean-reduction kernels (float, NCHW).
 #pragma once
+#include <string>
+#include <vector>
+
+#include "compute/nn/pool.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
 
-// Not yet implemented: Create declines, so these nodes go to ORT's CPU EP.
-struct BatchNormKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct GlobalAveragePoolKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct AveragePoolKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct MaxPoolKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct SoftmaxKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct ReduceMeanKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
+// BatchNormalization, inference mode: y = x * mult[c] + offset[c], channels at dim 1.
+class BatchNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  float epsilon_ = 1e-5f;
+  bool precomputed_ = false;  // mult_/offset_ hold the constant parameters folded
+  std::vector<float> mult_, offset_;
+};
+
+class GlobalAveragePoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+// Attributes shared by AveragePool and MaxPool.
+struct PoolAttributes {
+  int spatial = 0;  // 1..3
+  std::vector<int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
+  nn::AutoPad auto_pad = nn::AutoPad::kNotSet;
+  bool ceil_mode = false;
+  // Fills `g` for input shape x (rank 2 + spatial) and the output shape; fails on a bad shape.
+  Status Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_shape) const;
+};
+
+class AveragePoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+  bool count_include_pad_ = false;
+};
+
+class MaxPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+  bool column_major_ = false;  // storage_order 1
+  bool indices_ = false;       // the optional Indices output is requested
+};
+
+// Softmax: revisions 1 and 11 flatten to 2-D at `axis`; 13+ normalise along `axis`.
+class SoftmaxKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -1;
+  bool flatten_ = false;
+};
+
+class ReduceMeanKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool keepdims_ = true;
+  bool noop_with_empty_axes_ = false;
+  bool axes_from_input_ = false;  // revision 18+ with a non-constant axes input
+  std::vector<int64_t> axes_;     // from the attribute or a constant input
+};
 
 }  // namespace anvil

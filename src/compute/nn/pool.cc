@@ -1,0 +1,206 @@
+#include "compute/nn/pool.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "compute/parallel.h"
+
+namespace anvil::nn {
+
+bool PoolOutputDim(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, AutoPad auto_pad, bool ceil_mode,
+                   int64_t& pad_begin, int64_t& pad_end, int64_t& out) {
+  if (kernel < 1 || stride < 1 || dilation < 1 || in < 0) return false;
+  const int64_t extent = (kernel - 1) * dilation + 1;
+  if (auto_pad == AutoPad::kSameUpper || auto_pad == AutoPad::kSameLower) {
+    out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
+    pad_begin = auto_pad == AutoPad::kSameUpper ? total / 2 : total - total / 2;
+    pad_end = total - pad_begin;
+    return true;
+  }
+  if (auto_pad == AutoPad::kValid) pad_begin = pad_end = 0;
+  if (pad_begin < 0 || pad_end < 0) return false;
+  const int64_t span = in + pad_begin + pad_end - extent;
+  if (span < 0) {
+    if (in == 0) {  // empty spatial dim: empty output
+      out = 0;
+      return true;
+    }
+    return false;
+  }
+  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // With ceil_mode, a last window that would start inside the end padding is dropped.
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return true;
+}
+
+void ComputePoolTaps(const PoolGeometry& g, int d, PoolTaps* taps) {
+  const int64_t in = g.in[d], k = g.kernel[d], s = g.stride[d], dl = g.dilation[d];
+  const int64_t padded_end = in + g.pad_end[d];
+  for (int64_t o = 0; o < g.out[d]; ++o) {
+    const int64_t start = o * s - g.pad_begin[d];
+    // Taps t in [lo, hi) land in [0, in); taps in [0, phi) land before the end of the padding.
+    const int64_t lo = start >= 0 ? 0 : (-start + dl - 1) / dl;
+    const int64_t hi = in > start ? std::min(k, (in - start + dl - 1) / dl) : 0;
+    const int64_t phi = padded_end > start ? std::min(k, (padded_end - start + dl - 1) / dl) : 0;
+    taps[o].first = start + lo * dl;
+    taps[o].valid = std::max<int64_t>(0, hi - lo);
+    taps[o].padded = phi;
+  }
+}
+
+namespace {
+
+constexpr int64_t kRowMax = 4096;  // widest input row the row-combining path buffers on the stack
+
+// Combines the input rows of window (td, th) element-wise into tmp[0..W): sum or max. Returns
+// false when the window has no valid rows.
+template <bool kMax>
+bool CombineRows(const float* xc, const PoolGeometry& g, const PoolTaps& td, const PoolTaps& th, float* tmp) {
+  const int64_t H = g.in[1], W = g.in[2];
+  bool first = true;
+  for (int64_t a = 0; a < td.valid; ++a) {
+    const int64_t id = td.first + a * g.dilation[0];
+    for (int64_t b = 0; b < th.valid; ++b) {
+      const float* xr = xc + (id * H + th.first + b * g.dilation[1]) * W;
+      if (first) {
+        std::copy(xr, xr + W, tmp);
+        first = false;
+      } else if constexpr (kMax) {
+#pragma omp simd
+        for (int64_t i = 0; i < W; ++i) tmp[i] = xr[i] > tmp[i] ? xr[i] : tmp[i];
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < W; ++i) tmp[i] += xr[i];
+      }
+    }
+  }
+  return !first;
+}
+
+}  // namespace
+
+void AveragePool(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
+                 bool count_include_pad) {
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t rows = channels * g.out[0] * g.out[1];
+  const int64_t ow_n = g.out[2];
+  const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
+  const int64_t H = g.in[1], W = g.in[2];
+  ParallelFor(rows, ow_n * win + 1, [&](int64_t b, int64_t e) {
+    alignas(64) float tmp[kRowMax];
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t oh = row % g.out[1];
+      const int64_t od = (row / g.out[1]) % g.out[0];
+      const int64_t c = row / (g.out[0] * g.out[1]);
+      const PoolTaps td = taps[0][od], th = taps[1][oh];
+      const float* xc = x + c * in_plane;
+      float* yr = y + row * ow_n;
+      const int64_t rows_valid = td.valid * th.valid;
+      const int64_t rows_padded = td.padded * th.padded;
+      if (W <= kRowMax) {
+        // Sum the window's input rows once (vectorised), then pool the summed row horizontally.
+        if (!CombineRows<false>(xc, g, td, th, tmp)) {
+          for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = 0.f;
+          continue;
+        }
+        for (int64_t ow = 0; ow < ow_n; ++ow) {
+          const PoolTaps tw = taps[2][ow];
+          const float* tr = tmp + tw.first;
+          float sum = 0.f;
+          for (int64_t t = 0; t < tw.valid; ++t) sum += tr[t * dw];
+          const int64_t count = count_include_pad ? rows_padded * tw.padded : rows_valid * tw.valid;
+          yr[ow] = count > 0 ? sum / static_cast<float>(count) : 0.f;
+        }
+        continue;
+      }
+      for (int64_t ow = 0; ow < ow_n; ++ow) {
+        const PoolTaps tw = taps[2][ow];
+        float sum = 0.f;
+        for (int64_t a = 0; a < td.valid; ++a) {
+          const int64_t id = td.first + a * dd;
+          for (int64_t bb = 0; bb < th.valid; ++bb) {
+            const float* xr = xc + (id * H + th.first + bb * dh) * W + tw.first;
+            for (int64_t t = 0; t < tw.valid; ++t) sum += xr[t * dw];
+          }
+        }
+        const int64_t count = count_include_pad ? rows_padded * tw.padded : rows_valid * tw.valid;
+        yr[ow] = count > 0 ? sum / static_cast<float>(count) : 0.f;
+      }
+    }
+  });
+}
+
+void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const PoolGeometry& g,
+             const PoolTaps* const taps[3], bool column_major) {
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t rows = channels * g.out[0] * g.out[1];
+  const int64_t ow_n = g.out[2];
+  const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
+  const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
+  ParallelFor(rows, ow_n * win + 1, [&](int64_t b, int64_t e) {
+    alignas(64) float tmp[kRowMax];
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t oh = row % g.out[1];
+      const int64_t od = (row / g.out[1]) % g.out[0];
+      const int64_t c = row / (g.out[0] * g.out[1]);
+      const PoolTaps td = taps[0][od], th = taps[1][oh];
+      const float* xc = x + c * in_plane;
+      float* yr = y + row * ow_n;
+      if (indices == nullptr && W <= kRowMax) {
+        // Max over the window's input rows once (vectorised), then pool that row horizontally.
+        if (!CombineRows<true>(xc, g, td, th, tmp)) {
+          for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        for (int64_t ow = 0; ow < ow_n; ++ow) {
+          const PoolTaps tw = taps[2][ow];
+          const float* tr = tmp + tw.first;
+          float best = -std::numeric_limits<float>::infinity();
+          for (int64_t t = 0; t < tw.valid; ++t) best = tr[t * dw] > best ? tr[t * dw] : best;
+          yr[ow] = best;
+        }
+        continue;
+      }
+      for (int64_t ow = 0; ow < ow_n; ++ow) {
+        const PoolTaps tw = taps[2][ow];
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_at = -1;
+        for (int64_t a = 0; a < td.valid; ++a) {
+          const int64_t id = td.first + a * dd;
+          for (int64_t bb = 0; bb < th.valid; ++bb) {
+            const int64_t rowoff = (id * H + th.first + bb * dh) * W + tw.first;
+            const float* xr = xc + rowoff;
+            if (indices == nullptr) {
+              if (dw == 1) {
+                for (int64_t t = 0; t < tw.valid; ++t) best = xr[t] > best ? xr[t] : best;
+              } else {
+                for (int64_t t = 0; t < tw.valid; ++t) best = xr[t * dw] > best ? xr[t * dw] : best;
+              }
+            } else {
+              for (int64_t t = 0; t < tw.valid; ++t) {
+                if (xr[t * dw] > best || best_at < 0) {
+                  best = xr[t * dw];
+                  best_at = rowoff + t * dw;
+                }
+              }
+            }
+          }
+        }
+        yr[ow] = best;
+        if (indices != nullptr) {
+          int64_t idx = -1;
+          if (best_at >= 0) {
+            const int64_t iw = best_at % W, ih = (best_at / W) % H, id = best_at / (W * H);
+            idx = c * in_plane + (column_major ? (iw * H + ih) * D + id : best_at);
+          }
+          indices[row * ow_n + ow] = idx;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace anvil::nn

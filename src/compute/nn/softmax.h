@@ -1,0 +1,13 @@
+// Numerically stable softmax over float rows: plain C++, no ORT types.
+#pragma once
+#include <cstdint>
+
+namespace anvil::nn {
+
+// y[r, :] = softmax(x[r, :]) for r in [0, rows), each row `n` contiguous floats.
+void SoftmaxRows(const float* x, float* y, int64_t rows, int64_t n);
+
+// Softmax along the middle axis of x viewed as [outer, n, inner] (inner > 1: strided axis).
+void SoftmaxStrided(const float* x, float* y, int64_t outer, int64_t n, int64_t inner);
+
+}  // namespace anvil::nn

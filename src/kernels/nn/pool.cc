@@ -1,0 +1,195 @@
+#include "compute/nn/pool.h"
+
+#include <cmath>
+
+#include "compute/parallel.h"
+#include "kernels/nn/nn.h"
+
+namespace anvil {
+namespace {
+
+// Reads and validates the pooling attributes common to AveragePool and MaxPool.
+Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttributes& a) {
+  const std::string op = node.OpType();
+  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, op, ": only float is supported");
+  auto kernel = node.Ints("kernel_shape");
+  ANVIL_CHECK(kernel.has_value(), op, ": kernel_shape is required");
+  ANVIL_CHECK(kernel->size() >= 1 && kernel->size() <= 3, op, ": only 1-D, 2-D and 3-D pooling is supported, got ",
+              kernel->size(), " spatial dims");
+  a.spatial = static_cast<int>(kernel->size());
+  const size_t k = kernel->size();
+  a.kernel = *kernel;
+  a.strides = node.Ints("strides", std::vector<int64_t>(k, 1));
+  a.dilations = has_dilations ? node.Ints("dilations", std::vector<int64_t>(k, 1)) : std::vector<int64_t>(k, 1);
+  a.pads = node.Ints("pads", std::vector<int64_t>(2 * k, 0));
+  // An empty list attribute means the default.
+  if (a.strides.empty()) a.strides.assign(k, 1);
+  if (a.dilations.empty()) a.dilations.assign(k, 1);
+  if (a.pads.empty()) a.pads.assign(2 * k, 0);
+  ANVIL_CHECK(a.strides.size() == k, op, ": strides must have ", k, " values");
+  ANVIL_CHECK(a.dilations.size() == k, op, ": dilations must have ", k, " values");
+  ANVIL_CHECK(a.pads.size() == 2 * k, op, ": pads must have ", 2 * k, " values");
+  for (size_t i = 0; i < k; ++i) {
+    ANVIL_CHECK(a.kernel[i] >= 1, op, ": kernel_shape values must be >= 1");
+    ANVIL_CHECK(a.strides[i] >= 1, op, ": strides must be >= 1");
+    ANVIL_CHECK(a.dilations[i] >= 1, op, ": dilations must be >= 1");
+    ANVIL_CHECK(a.pads[i] >= 0 && a.pads[i + k] >= 0, op, ": pads must be >= 0");
+  }
+  const std::string auto_pad = node.String("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET" || auto_pad.empty()) a.auto_pad = nn::AutoPad::kNotSet;
+  else if (auto_pad == "SAME_UPPER") a.auto_pad = nn::AutoPad::kSameUpper;
+  else if (auto_pad == "SAME_LOWER") a.auto_pad = nn::AutoPad::kSameLower;
+  else if (auto_pad == "VALID") a.auto_pad = nn::AutoPad::kValid;
+  else return Fail(op, ": unknown auto_pad '", auto_pad, "'");
+  a.ceil_mode = node.SinceVersion() >= 10 && node.Int("ceil_mode", 0) != 0;
+  if (a.auto_pad == nn::AutoPad::kSameUpper || a.auto_pad == nn::AutoPad::kSameLower) {
+    // ONNX Runtime's CPU provider sizes SAME padding from the undilated kernel, the ONNX spec from
+    // the dilated one; they disagree on the output shape, so leave this corner to ONNX Runtime.
+    for (int64_t d : a.dilations)
+      ANVIL_CHECK(d == 1, op, ": auto_pad ", auto_pad, " with dilations > 1 is left to ONNX Runtime (its output "
+                  "size differs from the ONNX spec there)");
+  }
+  if (auto shape = node.InputShape(0)) {
+    ANVIL_CHECK(shape->size() == k + 2, op, ": input rank ", shape->size(), " does not match ", k,
+                "-D kernel_shape");
+    bool known = true;
+    for (int64_t d : *shape) known = known && d >= 0;
+    if (known) {  // reject at claim time what Compute would reject
+      nn::PoolGeometry g;
+      Shape out_shape;
+      ANVIL_RETURN_IF_ERROR(a.Geometry(*shape, g, out_shape));
+    }
+  }
+  return {};
+}
+
+// Per-dim tap tables in scratch memory.
+void TapTables(ComputeContext& ctx, const nn::PoolGeometry& g, const nn::PoolTaps* taps[3]) {
+  nn::PoolTaps* t = ctx.Scratch<nn::PoolTaps>(static_cast<size_t>(g.out[0] + g.out[1] + g.out[2]));
+  for (int d = 0; d < 3; ++d) {
+    nn::ComputePoolTaps(g, d, t);
+    taps[d] = t;
+    t += g.out[d];
+  }
+}
+
+}  // namespace
+
+Status PoolAttributes::Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_shape) const {
+  ANVIL_CHECK(x.size() == static_cast<size_t>(spatial) + 2, "pooling: input ", ToString(x), " must have rank ",
+              spatial + 2);
+  out_shape.assign(x.begin(), x.begin() + 2);
+  const int first = 3 - spatial;
+  for (int i = 0; i < spatial; ++i) {
+    const int d = first + i;
+    g.in[d] = x[2 + i];
+    g.kernel[d] = kernel[i];
+    g.stride[d] = strides[i];
+    g.dilation[d] = dilations[i];
+    g.pad_begin[d] = pads[i];
+    g.pad_end[d] = pads[i + spatial];
+    ANVIL_CHECK(nn::PoolOutputDim(g.in[d], g.kernel[d], g.stride[d], g.dilation[d], auto_pad, ceil_mode,
+                                  g.pad_begin[d], g.pad_end[d], g.out[d]),
+                "pooling: window (kernel ", kernel[i], ", dilation ", dilations[i], ") does not fit input ",
+                ToString(x), " with its padding");
+    out_shape.push_back(g.out[d]);
+  }
+  return {};
+}
+
+Status AveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  PoolAttributes attrs;
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs));
+  if (out) {
+    auto k = std::make_unique<AveragePoolKernel>();
+    k->attrs_ = std::move(attrs);
+    k->count_include_pad_ = node.Int("count_include_pad", 0) != 0;
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status AveragePoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  nn::PoolGeometry g;
+  Shape out_shape;
+  ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  if (NumElements(out_shape) == 0) return {};
+  const nn::PoolTaps* taps[3];
+  TapTables(ctx, g, taps);
+  nn::AveragePool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, count_include_pad_);
+  return {};
+}
+
+Status MaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  PoolAttributes attrs;
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs));
+  const int64_t storage_order = node.SinceVersion() >= 8 ? node.Int("storage_order", 0) : 0;
+  ANVIL_CHECK(storage_order == 0 || storage_order == 1, "MaxPool: storage_order must be 0 or 1");
+  const bool indices = node.OutputCount() >= 2 && node.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  if (indices)
+    ANVIL_CHECK(node.OutputType(1) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "MaxPool: Indices must be int64");
+  if (out) {
+    auto k = std::make_unique<MaxPoolKernel>();
+    k->attrs_ = std::move(attrs);
+    k->column_major_ = storage_order == 1;
+    k->indices_ = indices;
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status MaxPoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  nn::PoolGeometry g;
+  Shape out_shape;
+  ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  int64_t* indices = nullptr;
+  if (indices_) ANVIL_RETURN_IF_ERROR(ctx.Output(1, out_shape, &indices));
+  if (NumElements(out_shape) == 0) return {};
+  const nn::PoolTaps* taps[3];
+  TapTables(ctx, g, taps);
+  nn::MaxPool(x.as<float>(), y, indices, x.shape[0] * x.shape[1], g, taps, column_major_);
+  return {};
+}
+
+// ---- GlobalAveragePool ----
+
+Status GlobalAveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "GlobalAveragePool: only float is supported");
+  if (auto shape = node.InputShape(0))
+    ANVIL_CHECK(shape->size() >= 3, "GlobalAveragePool: input must have rank >= 3 (N, C, spatial...)");
+  if (out) *out = std::make_unique<GlobalAveragePoolKernel>();
+  return {};
+}
+
+Status GlobalAveragePoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  ANVIL_CHECK(x.shape.size() >= 3, "GlobalAveragePool: input ", ToString(x.shape), " must have rank >= 3");
+  Shape out_shape(x.shape.size(), 1);
+  out_shape[0] = x.shape[0];
+  out_shape[1] = x.shape[1];
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  const int64_t rows = x.shape[0] * x.shape[1];
+  const int64_t n = rows > 0 ? x.size() / rows : 0;
+  const float* px = x.as<float>();
+  // A mean over an empty spatial extent is NaN (numpy's mean of nothing).
+  const float inv = n > 0 ? 1.f / static_cast<float>(n) : std::nanf("");
+  ParallelFor(rows, n + 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = px + r * n;
+      float s = 0.f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = 0; i < n; ++i) s += xr[i];
+      y[r] = n > 0 ? s * inv : inv;
+    }
+  });
+  return {};
+}
+
+}  // namespace anvil

@@ -1,0 +1,676 @@
+"""Anvil's normalisation, pooling, softmax and mean-reduction kernels (src/kernels/nn/) against
+numpy references, every schema revision, with CPU fallback disabled so each node provably ran
+on Anvil."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+from onnx import TensorProto
+
+from anvil_testing import check_node, make_node_model, run_anvil, run_cpu, schema_revisions, session
+
+RNG = np.random.default_rng(1234)
+
+
+def rand(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def distinct(*shape):
+    """Values without ties (so MaxPool indices are unambiguous), shuffled."""
+    n = int(np.prod(shape))
+    scale = 2.0 ** -math.ceil(math.log2(n + 1))  # exact in float32: values in [-0.5, 0.5)
+    return ((RNG.permutation(n) - n // 2) * scale).astype(np.float32).reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax
+
+def softmax_ref(x, axis, flatten):
+    x64 = x.astype(np.float64)
+    if flatten:
+        a = axis % x.ndim
+        rows = int(np.prod(x.shape[:a]))
+        x2 = x64.reshape(rows, -1)
+        e = np.exp(x2 - x2.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).reshape(x.shape).astype(np.float32)
+    e = np.exp(x64 - x64.max(axis=axis, keepdims=True))
+    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+SOFTMAX_REVS = schema_revisions("Softmax")
+SHAPES_BY_RANK = {1: (17,), 2: (3, 33), 3: (2, 7, 17), 4: (2, 3, 7, 5)}
+
+
+def test_softmax_revisions_listed():
+    assert [s for s, _ in SOFTMAX_REVS] == [1, 11, 13]
+
+
+@pytest.mark.parametrize("since,opset", SOFTMAX_REVS)
+@pytest.mark.parametrize("rank", [1, 2, 3, 4])
+def test_softmax_every_axis(since, opset, rank):
+    shape = SHAPES_BY_RANK[rank]
+    # Large magnitudes and a large common offset: without max subtraction exp overflows.
+    x = rand(*shape, scale=300.0) + np.float32(5000.0)
+    for axis in range(-rank, rank):
+        want = softmax_ref(x, axis, flatten=since < 13)
+        check_node("Softmax", [("x", x)], ["y"], opset, attrs={"axis": axis}, reference=[want], rtol=1e-5,
+                   atol=1e-6)
+
+
+@pytest.mark.parametrize("since,opset", SOFTMAX_REVS)
+def test_softmax_default_axis(since, opset):
+    x = rand(2, 3, 5, scale=20.0)
+    default = 1 if since < 13 else -1
+    check_node("Softmax", [("x", x)], ["y"], opset, reference=[softmax_ref(x, default, since < 13)])
+
+
+def test_softmax_flatten_differs_from_axis_semantics():
+    # Guards the revision split: on a rank-3 input at axis 1, opset 11 and opset 13 differ.
+    x = rand(2, 3, 4, scale=3.0)
+    a = check_node("Softmax", [("x", x)], ["y"], 11, attrs={"axis": 1}, reference=[softmax_ref(x, 1, True)])[0]
+    b = check_node("Softmax", [("x", x)], ["y"], 13, attrs={"axis": 1}, reference=[softmax_ref(x, 1, False)])[0]
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 17, 33])
+def test_softmax_odd_sizes(n):
+    x = rand(3, n, 5, scale=50.0)
+    check_node("Softmax", [("x", x)], ["y"], 13, attrs={"axis": 1}, reference=[softmax_ref(x, 1, False)])
+    x = rand(5, n, scale=50.0)
+    check_node("Softmax", [("x", x)], ["y"], 13, reference=[softmax_ref(x, -1, False)])
+
+
+def test_softmax_wide_strided_axis():
+    # Inner block wider than the kernel's tile (256) and an odd remainder.
+    x = rand(2, 5, 300, scale=10.0)
+    check_node("Softmax", [("x", x)], ["y"], 13, attrs={"axis": 1}, reference=[softmax_ref(x, 1, False)])
+
+
+def test_softmax_paddleocr_shapes():
+    x = rand(2, 40, 6625, scale=8.0)
+    check_node("Softmax", [("x", x)], ["y"], 13, attrs={"axis": -1}, reference=[softmax_ref(x, -1, False)])
+    check_node("Softmax", [("x", x)], ["y"], 11, attrs={"axis": 2}, reference=[softmax_ref(x, 2, True)])
+    s = rand(1, 8, 40, 40, scale=30.0)
+    check_node("Softmax", [("x", s)], ["y"], 13, attrs={"axis": 3}, reference=[softmax_ref(s, 3, False)])
+
+
+def test_softmax_masked_inputs():
+    x = rand(4, 9, scale=5.0)
+    x[:, ::2] = -np.inf  # masked positions get exactly 0
+    want = softmax_ref(x, -1, False)
+    got = check_node("Softmax", [("x", x)], ["y"], 13, reference=[want])[0]
+    assert np.all(got[:, ::2] == 0.0)
+    np.testing.assert_allclose(got.sum(axis=-1), 1.0, rtol=1e-6)
+
+
+def test_softmax_extremes():
+    # One dominant value per row and values far below it (exp underflows to 0, no NaN).
+    x = np.array([[1e4, 0.0, -1e4, -3e38], [-100.0, -100.0, -100.0, -100.0]], np.float32)
+    got = check_node("Softmax", [("x", x)], ["y"], 13, reference=[softmax_ref(x, -1, False)])[0]
+    assert np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("since,opset", SOFTMAX_REVS)
+def test_softmax_zero_sized(since, opset):
+    for shape, axis in [((0, 5), 1), ((3, 0), 1), ((2, 0, 4), -1), ((2, 0, 4), 1)]:
+        x = np.zeros(shape, np.float32)
+        check_node("Softmax", [("x", x)], ["y"], opset, attrs={"axis": axis}, reference=[x.copy()])
+
+
+# ---------------------------------------------------------------------------------------------
+# ReduceMean
+
+REDUCE_REVS = schema_revisions("ReduceMean")
+
+
+def reduce_mean_ref(x, axes, keepdims):
+    axes = tuple(range(x.ndim)) if axes is None else tuple(a % x.ndim for a in axes)
+    if x.size == 0 or any(x.shape[a] == 0 for a in axes):
+        # ORT's CPU provider (which Anvil matches): a mean over no elements is 0.
+        shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
+            [d for i, d in enumerate(x.shape) if i not in axes]
+        n_reduced = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        return np.zeros(shape, np.float32) if n_reduced == 0 else \
+            np.mean(x, axis=axes, keepdims=bool(keepdims)).astype(np.float32)
+    return np.mean(x.astype(np.float64), axis=axes, keepdims=bool(keepdims)).astype(np.float32)
+
+
+def reduce_mean_node(opset, x, axes, keepdims, axes_const=True, noop=None):
+    """Runs ReduceMean on Anvil with axes as attribute (opset < 18) or input (18+)."""
+    attrs = {"keepdims": keepdims}
+    if noop is not None:
+        attrs["noop_with_empty_axes"] = noop
+    inputs, inits = [("x", x)], {}
+    if opset >= 18:
+        if axes is not None:
+            a = np.array(axes, np.int64)
+            inputs.append(("axes", a))
+            if axes_const:
+                inits["axes"] = a
+    elif axes is not None:
+        attrs["axes"] = list(axes)
+    model = make_node_model("ReduceMean", inputs, ["y"], opset, attrs=attrs, initializers=inits)
+    return run_anvil(model, inputs)[0]
+
+
+def test_reduce_mean_revisions_listed():
+    assert [s for s, _ in REDUCE_REVS] == [1, 11, 13, 18]
+
+
+@pytest.mark.parametrize("since,opset", REDUCE_REVS)
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reduce_mean_every_axis_combination(since, opset, keepdims):
+    x = rand(3, 5, 7, 4)
+    for r in range(0, 5):
+        for combo in itertools.combinations(range(4), r):
+            axes = list(combo) if combo else None  # no axes: reduce over everything
+            # Alternate between positive and negative spellings of the same axes.
+            if axes and len(axes) % 2 == 0:
+                axes = [a - 4 for a in axes]
+            got = reduce_mean_node(opset, x, axes, keepdims)
+            want = reduce_mean_ref(x, axes, keepdims)
+            assert got.shape == want.shape, (axes, got.shape, want.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"axes={axes}")
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reduce_mean_axes_as_runtime_input(keepdims):
+    x = rand(2, 7, 3, 5)
+    model = make_node_model("ReduceMean", [("x", x), ("axes", np.array([0], np.int64))], ["y"], 18,
+                            attrs={"keepdims": keepdims})
+    axes_dim = model.graph.input[1].type.tensor_type.shape.dim[0]
+    axes_dim.dim_param = "num_axes"  # the axes count varies per call
+    sess = session(model)  # one session, axes change per call
+    for axes in ([0], [-1], [1, 3], [3, 0], [0, 1, 2, 3], [-3, -2]):
+        a = np.array(axes, np.int64)
+        got = sess.run(None, {"x": x, "axes": a})[0]
+        want = reduce_mean_ref(x, axes, keepdims)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"axes={axes}")
+
+
+@pytest.mark.parametrize("const", [True, False])
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reduce_mean_empty_axes_input(const, keepdims):
+    x = rand(3, 4, 5)
+    empty = np.zeros((0,), np.int64)
+    inputs = [("x", x), ("axes", empty)]
+    inits = {"axes": empty} if const else {}
+    # noop_with_empty_axes=0: empty axes reduce everything.
+    m = make_node_model("ReduceMean", inputs, ["y"], 18, attrs={"keepdims": keepdims, "noop_with_empty_axes": 0},
+                        initializers=inits)
+    got = run_anvil(m, inputs)[0]
+    want = reduce_mean_ref(x, None, keepdims)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # noop_with_empty_axes=1: the input passes through unchanged.
+    m = make_node_model("ReduceMean", inputs, ["y"], 18, attrs={"keepdims": keepdims, "noop_with_empty_axes": 1},
+                        initializers=inits)
+    got = run_anvil(m, inputs)[0]
+    np.testing.assert_array_equal(got, x)
+
+
+def test_reduce_mean_absent_axes_input_with_noop():
+    x = rand(3, 4)
+    for noop in (0, 1):
+        got = reduce_mean_node(18, x, None, 1, noop=noop)
+        want = x if noop else reduce_mean_ref(x, None, 1)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_reduce_mean_paddleocr_last_axis():
+    x = rand(2, 80, 512, scale=4.0) + np.float32(3.0)
+    check_node("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": [-1]},
+               reference=[reduce_mean_ref(x, [-1], 1)])
+    a = np.array([-1], np.int64)
+    check_node("ReduceMean", [("x", x), ("axes", a)], ["y"], 18, initializers={"axes": a},
+               reference=[reduce_mean_ref(x, [-1], 1)])
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 17, 33])
+def test_reduce_mean_odd_sizes(n):
+    x = rand(n, 3, n)
+    for axes in ([0], [1], [2], [0, 2], [0, 1]):
+        check_node("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": axes, "keepdims": 0},
+                   reference=[reduce_mean_ref(x, axes, 0)])
+
+
+def test_reduce_mean_large_inner_chunks():
+    # Kept inner dimension wider than the kernel's chunk (1024), reduced outer dims.
+    x = rand(6, 2, 2100)
+    check_node("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": [0, 1]}, reference=[reduce_mean_ref(x, [0, 1], 1)])
+
+
+def test_reduce_mean_scalar_and_size_one_dims():
+    x = rand(1, 5, 1)
+    for axes in ([0], [2], [0, 2], [1]):
+        check_node("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": axes, "keepdims": 0},
+                   reference=[reduce_mean_ref(x, axes, 0)])
+    s = np.array(2.5, np.float32)
+    check_node("ReduceMean", [("x", s)], ["y"], 13, attrs={"keepdims": 0}, reference=[s.copy()])
+
+
+@pytest.mark.parametrize("since,opset", REDUCE_REVS)
+def test_reduce_mean_zero_sized(since, opset):
+    x = np.zeros((0, 3, 4), np.float32)
+    for axes, keepdims in [([1], 1), ([2], 0), ([0], 1), ([0], 0), (None, 0), ([0, 2], 1)]:
+        got = reduce_mean_node(opset, x, axes, keepdims)
+        want = reduce_mean_ref(x, axes, keepdims)
+        assert got.shape == want.shape, (axes, keepdims)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_reduce_mean_empty_axis_matches_cpu_provider():
+    x = np.zeros((2, 0, 3), np.float32)
+    m = make_node_model("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": [1], "keepdims": 0})
+    got = run_anvil(m, [("x", x)])[0]
+    want = run_cpu(m, [("x", x)])[0]
+    assert got.shape == (2, 3)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_reduce_mean_bad_axes_declined():
+    x = rand(2, 3)
+    for axes in ([2], [0, 0], [-3]):
+        m = make_node_model("ReduceMean", [("x", x)], ["y"], 13, attrs={"axes": axes})
+        with pytest.raises(Exception):
+            run_anvil(m, [("x", x)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+
+def pool_geometry(in_sp, kernel, strides, pads, dilations, auto_pad, ceil_mode):
+    n = len(kernel)
+    out, pb, pe = [], [], []
+    for i in range(n):
+        ext = (kernel[i] - 1) * dilations[i] + 1
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            o = -(-in_sp[i] // strides[i])
+            total = max(0, (o - 1) * strides[i] + ext - in_sp[i])
+            b = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+            out.append(o), pb.append(b), pe.append(total - b)
+            continue
+        b, e = (0, 0) if auto_pad == "VALID" else (pads[i], pads[i + n])
+        num = in_sp[i] + b + e - ext
+        o = (math.ceil(num / strides[i]) if ceil_mode else num // strides[i]) + 1
+        if ceil_mode and (o - 1) * strides[i] >= in_sp[i] + b:
+            o -= 1  # a window may not start in the end padding
+        out.append(o), pb.append(b), pe.append(e)
+    return out, pb, pe
+
+
+def pool_ref(x, kind, kernel, strides=None, pads=None, dilations=None, auto_pad="NOTSET", ceil_mode=0,
+             count_include_pad=0, storage_order=0):
+    """Direct ONNX pooling: returns Y (and Indices for kind == 'max')."""
+    n = len(kernel)
+    strides = strides or [1] * n
+    pads = pads or [0] * (2 * n)
+    dilations = dilations or [1] * n
+    in_sp = list(x.shape[2:])
+    out, pb, pe = pool_geometry(in_sp, kernel, strides, pads, dilations, auto_pad, ceil_mode)
+    N, C = x.shape[:2]
+    y = np.zeros((N, C, *out), np.float32)
+    idx = np.zeros((N, C, *out), np.int64)
+    flat = x.reshape(N, C, -1).astype(np.float64)
+    for o in itertools.product(*[range(v) for v in out]):
+        taps_per_dim = [[o[i] * strides[i] - pb[i] + t * dilations[i] for t in range(kernel[i])] for i in range(n)]
+        valid = [[p for p in taps if 0 <= p < in_sp[i]] for i, taps in enumerate(taps_per_dim)]
+        padded = [[p for p in taps if p < in_sp[i] + pe[i]] for i, taps in enumerate(taps_per_dim)]
+        positions = list(itertools.product(*valid))
+        if positions:
+            lin = np.array([np.ravel_multi_index(p, in_sp) for p in positions])
+            vals = flat[:, :, lin]
+        if kind == "avg":
+            count = int(np.prod([len(p) for p in padded])) if count_include_pad else len(positions)
+            y[(slice(None), slice(None), *o)] = vals.sum(axis=2) / count if positions else 0.0
+        else:
+            best = vals.argmax(axis=2)  # first maximum in scan order
+            y[(slice(None), slice(None), *o)] = np.take_along_axis(vals, best[..., None], 2)[..., 0]
+            coords = np.array(positions)[best]  # (N, C, n)
+            if storage_order == 0:
+                sp_index = np.ravel_multi_index(tuple(np.moveaxis(coords, -1, 0)), in_sp)
+            else:
+                sp_index = np.ravel_multi_index(tuple(np.moveaxis(coords, -1, 0)), in_sp, order="F")
+            base = (np.arange(N)[:, None] * C + np.arange(C)[None, :]) * int(np.prod(in_sp))
+            idx[(slice(None), slice(None), *o)] = base + sp_index
+    return (y, idx) if kind == "max" else y
+
+
+AVG_REVS = schema_revisions("AveragePool")
+MAX_REVS = schema_revisions("MaxPool")
+AUTO_PADS = ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]
+
+
+def test_pool_revisions_listed():
+    assert [s for s, _ in AVG_REVS] == [7, 10, 11, 19, 22]
+    assert [s for s, _ in MAX_REVS] == [1, 8, 10, 11, 12, 22]
+
+
+def pool_attrs(kernel, strides, pads, dilations, auto_pad, ceil_mode, extra):
+    a = {"kernel_shape": kernel, "strides": strides}
+    if auto_pad == "NOTSET":
+        a["pads"] = pads
+    else:
+        a["auto_pad"] = auto_pad
+    if dilations is not None:
+        a["dilations"] = dilations
+    if ceil_mode:
+        a["ceil_mode"] = 1
+    a.update(extra)
+    return a
+
+
+# (input spatial shape, kernel, strides, asymmetric pads, dilations)
+POOL_CASES = [
+    ((17,), [3], [2], [1, 2], [2]),
+    ((7, 17), [3, 2], [2, 3], [1, 0, 2, 1], [2, 1]),
+    ((9, 8), [2, 3], [2, 2], [0, 1, 1, 2], [1, 2]),
+    ((5, 6, 7), [2, 3, 2], [2, 1, 2], [1, 0, 1, 0, 2, 1], [1, 2, 2]),
+]
+
+
+@pytest.mark.parametrize("since,opset", AVG_REVS)
+@pytest.mark.parametrize("case", range(len(POOL_CASES)))
+def test_average_pool_attribute_combinations(since, opset, case):
+    sp, kernel, strides, pads, dil = POOL_CASES[case]
+    x = rand(2, 3, *sp)
+    dil_opts = [None, dil] if since >= 19 else [None]
+    ceil_opts = [0, 1] if since >= 10 else [0]
+    for auto_pad, ceil_mode, include, d in itertools.product(AUTO_PADS, ceil_opts, [0, 1], dil_opts):
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER") and (ceil_mode or d is not None):
+            continue  # ceil_mode does not apply to SAME padding; SAME + dilations is declined (below)
+        attrs = pool_attrs(kernel, strides, pads, d, auto_pad, ceil_mode, {"count_include_pad": include})
+        want = pool_ref(x, "avg", kernel, strides, pads, d, auto_pad, ceil_mode, include)
+        check_node("AveragePool", [("x", x)], ["y"], opset, attrs=attrs, reference=[want], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("since,opset", MAX_REVS)
+@pytest.mark.parametrize("case", range(len(POOL_CASES)))
+def test_max_pool_attribute_combinations(since, opset, case):
+    sp, kernel, strides, pads, dil = POOL_CASES[case]
+    x = distinct(2, 3, *sp)
+    dil_opts = [None, dil] if since >= 10 else [None]
+    ceil_opts = [0, 1] if since >= 10 else [0]
+    with_indices = since >= 8
+    for auto_pad, ceil_mode, d in itertools.product(AUTO_PADS, ceil_opts, dil_opts):
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER") and (ceil_mode or d is not None):
+            continue
+        attrs = pool_attrs(kernel, strides, pads, d, auto_pad, ceil_mode, {})
+        y, idx = pool_ref(x, "max", kernel, strides, pads, d, auto_pad, ceil_mode)
+        if with_indices:
+            check_node("MaxPool", [("x", x)], ["y", "i"], opset, attrs=attrs, reference=[y, idx],
+                       output_types=[TensorProto.FLOAT, TensorProto.INT64])
+        else:
+            check_node("MaxPool", [("x", x)], ["y"], opset, attrs=attrs, reference=[y])
+
+
+@pytest.mark.parametrize("storage_order", [0, 1])
+@pytest.mark.parametrize("sp,kernel,strides,pads", [((9,), [2], [2], [0, 1]),
+                                                    ((7, 17), [3, 2], [2, 2], [1, 1, 0, 1]),
+                                                    ((5, 4, 6), [2, 2, 3], [1, 2, 2], [0, 1, 0, 1, 0, 1])])
+def test_max_pool_indices_storage_order(storage_order, sp, kernel, strides, pads):
+    x = distinct(3, 2, *sp)
+    y, idx = pool_ref(x, "max", kernel, strides, pads, storage_order=storage_order)
+    attrs = {"kernel_shape": kernel, "strides": strides, "pads": pads, "storage_order": storage_order}
+    check_node("MaxPool", [("x", x)], ["y", "i"], 12, attrs=attrs, reference=[y, idx],
+               output_types=[TensorProto.FLOAT, TensorProto.INT64])
+    if len(sp) == 2:  # ORT's CPU provider agrees on the column-major index layout
+        m = make_node_model("MaxPool", [("x", x)], ["y", "i"], 12, attrs=attrs,
+                            output_types=[TensorProto.FLOAT, TensorProto.INT64])
+        np.testing.assert_array_equal(run_cpu(m, [("x", x)])[1], idx)
+
+
+def test_max_pool_omitted_indices_output():
+    # Outputs ("y", ""): the optional Indices output is named empty, so only Y is produced.
+    x = distinct(1, 2, 6, 6)
+    m = make_node_model("MaxPool", [("x", x)], ["y"], 12, attrs={"kernel_shape": [2, 2], "strides": [2, 2]})
+    m.graph.node[0].output.append("")
+    got = run_anvil(m, [("x", x)])
+    assert len(got) == 1
+    np.testing.assert_array_equal(got[0], x.reshape(1, 2, 3, 2, 3, 2).max(axis=(3, 5)))
+
+
+def test_max_pool_ties_pick_first():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    y, idx = pool_ref(x, "max", [2, 2], [2, 2])
+    assert (idx == [[[[0, 2], [8, 10]]]]).all()
+    check_node("MaxPool", [("x", x)], ["y", "i"], 12, attrs={"kernel_shape": [2, 2], "strides": [2, 2]},
+               reference=[y, idx], output_types=[TensorProto.FLOAT, TensorProto.INT64])
+
+
+def test_pool_ceil_mode_matches_cpu_provider():
+    # Last window starting in the end padding is dropped; VALID honours ceil_mode: as ORT does.
+    x = distinct(1, 2, 4, 5)
+    for op, attrs in [("MaxPool", {"kernel_shape": [2, 2], "strides": [3, 3], "pads": [1, 1, 1, 1], "ceil_mode": 1}),
+                      ("AveragePool", {"kernel_shape": [2, 2], "strides": [3, 3], "pads": [1, 1, 1, 1],
+                                       "ceil_mode": 1}),
+                      ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2], "auto_pad": "VALID",
+                                       "ceil_mode": 1}),
+                      ("AveragePool", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                                       "ceil_mode": 1, "count_include_pad": 1}),
+                      ("AveragePool", {"kernel_shape": [2, 2], "dilations": [2, 2], "pads": [1, 1, 1, 1],
+                                       "count_include_pad": 1})]:
+        check_node(op, [("x", x)], ["y"], 19, attrs=attrs, reference=None)
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 17, 33])
+def test_pool_odd_sizes(n):
+    x = distinct(2, 3, n, n + 2)
+    k = [min(3, n), 2]
+    for op in ("MaxPool", "AveragePool"):
+        for attrs in ({"kernel_shape": k, "strides": [2, 2]},
+                      {"kernel_shape": k, "strides": [1, 2], "ceil_mode": 1, "pads": [0, 1, 1, 0]}):
+            want = pool_ref(x, "max" if op == "MaxPool" else "avg", k, attrs["strides"], attrs.get("pads"),
+                            ceil_mode=attrs.get("ceil_mode", 0))
+            want = want[0] if op == "MaxPool" else want
+            check_node(op, [("x", x)], ["y"], 12 if op == "MaxPool" else 11, attrs=attrs, reference=[want])
+
+
+def test_paddleocr_average_pool():
+    x = rand(2, 32, 6, 80)
+    attrs = {"kernel_shape": [3, 2], "strides": [3, 2], "pads": [0, 0, 0, 0], "count_include_pad": 0}
+    want = pool_ref(x, "avg", [3, 2], [3, 2])
+    np.testing.assert_allclose(want, x.reshape(2, 32, 2, 3, 40, 2).mean(axis=(3, 5)), rtol=1e-5, atol=1e-6)
+    for opset in (11, 19):
+        check_node("AveragePool", [("x", x)], ["y"], opset, attrs=attrs, reference=[want])
+
+
+def test_paddleocr_max_pool():
+    x = rand(2, 16, 24, 160)
+    want = x.reshape(2, 16, 12, 2, 80, 2).max(axis=(3, 5))
+    for opset in (11, 12):
+        check_node("MaxPool", [("x", x)], ["y"], opset, attrs={"kernel_shape": [2, 2], "strides": [2, 2]},
+                   reference=[want])
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pool_wide_rows_generic_path(op):
+    # Rows wider than the row-combining buffer (4096) take the per-window path.
+    x = distinct(1, 2, 2, 4500)
+    attrs = {"kernel_shape": [2, 3], "strides": [1, 2], "pads": [0, 1, 1, 1]}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = 1
+        want = [pool_ref(x, "avg", [2, 3], [1, 2], [0, 1, 1, 1], count_include_pad=1)]
+        check_node(op, [("x", x)], ["y"], 19, attrs=attrs, reference=want)
+    else:
+        want = list(pool_ref(x, "max", [2, 3], [1, 2], [0, 1, 1, 1]))
+        check_node(op, [("x", x)], ["y"], 12, attrs=attrs, reference=want[:1])
+        check_node(op, [("x", x)], ["y", "i"], 12, attrs=attrs, reference=want,
+                   output_types=[TensorProto.FLOAT, TensorProto.INT64])
+
+
+def test_pool_zero_batch():
+    x = np.zeros((0, 3, 7, 9), np.float32)
+    check_node("AveragePool", [("x", x)], ["y"], 19, attrs={"kernel_shape": [3, 2], "strides": [3, 2]},
+               reference=[np.zeros((0, 3, 2, 4), np.float32)])
+    check_node("MaxPool", [("x", x)], ["y", "i"], 12, attrs={"kernel_shape": [2, 2], "strides": [2, 2]},
+               reference=[np.zeros((0, 3, 3, 4), np.float32), np.zeros((0, 3, 3, 4), np.int64)],
+               output_types=[TensorProto.FLOAT, TensorProto.INT64])
+
+
+@pytest.mark.parametrize("op,opset", [("MaxPool", 12), ("AveragePool", 19)])
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+def test_pool_same_padding_with_dilations_declined(op, opset, auto_pad):
+    # ORT's CPU provider computes SAME padding from the undilated kernel (output 8 here where the
+    # ONNX spec gives 9): Anvil leaves the node to it, and the model still runs with fallback.
+    x = rand(1, 2, 17, 5)
+    m = make_node_model(op, [("x", x)], ["y"], opset,
+                        attrs={"kernel_shape": [3, 1], "strides": [2, 1], "dilations": [2, 1], "auto_pad": auto_pad})
+    with pytest.raises(Exception, match="fallback"):
+        run_anvil(m, [("x", x)])
+    got = session(m, fallback=True).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(got, run_cpu(m, [("x", x)])[0])
+
+
+def test_pool_window_larger_than_input_declined():
+    x = rand(1, 1, 3, 3)
+    m = make_node_model("MaxPool", [("x", x)], ["y"], 12, attrs={"kernel_shape": [4, 4]})
+    with pytest.raises(Exception, match="fallback"):
+        run_anvil(m, [("x", x)])
+
+
+# ---------------------------------------------------------------------------------------------
+# GlobalAveragePool
+
+GAP_REVS = schema_revisions("GlobalAveragePool")
+
+
+@pytest.mark.parametrize("since,opset", GAP_REVS)
+@pytest.mark.parametrize("shape", [(2, 3, 17), (2, 5, 7, 33), (1, 3, 1, 1), (2, 2, 3, 4, 5), (3, 7, 1, 3)])
+def test_global_average_pool(since, opset, shape):
+    x = rand(*shape) + np.float32(2.0)
+    want = x.astype(np.float64).mean(axis=tuple(range(2, x.ndim)), keepdims=True).astype(np.float32)
+    check_node("GlobalAveragePool", [("x", x)], ["y"], opset, reference=[want])
+
+
+def test_global_average_pool_zero_batch():
+    x = np.zeros((0, 4, 5, 5), np.float32)
+    check_node("GlobalAveragePool", [("x", x)], ["y"], 13, reference=[np.zeros((0, 4, 1, 1), np.float32)])
+
+
+def test_global_average_pool_empty_spatial_is_nan():
+    # ORT's CPU provider rejects this input; Anvil returns numpy's mean of nothing (NaN).
+    x = np.zeros((2, 3, 0, 4), np.float32)
+    got = check_node("GlobalAveragePool", [("x", x)], ["y"], 13, reference=[np.full((2, 3, 1, 1), np.nan, np.float32)])
+    assert np.isnan(got[0]).all()
+
+
+def test_global_average_pool_rank2_declined():
+    x = rand(2, 3)
+    m = make_node_model("GlobalAveragePool", [("x", x)], ["y"], 13)
+    with pytest.raises(Exception, match="fallback"):
+        run_anvil(m, [("x", x)])
+
+
+# ---------------------------------------------------------------------------------------------
+# BatchNormalization
+
+BN_REVS = schema_revisions("BatchNormalization")
+
+
+def bn_params(c):
+    scale = rand(c) + np.float32(1.0)
+    bias = rand(c)
+    mean = rand(c)
+    var = (RNG.random(c) + 0.1).astype(np.float32)
+    return scale, bias, mean, var
+
+
+def bn_ref(x, scale, bias, mean, var, eps):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    x64 = x.astype(np.float64)
+    y = (x64 - mean.reshape(shape)) / np.sqrt(var.astype(np.float64).reshape(shape) + eps) * scale.reshape(shape) \
+        + bias.reshape(shape)
+    return y.astype(np.float32)
+
+
+def test_batchnorm_revisions_listed():
+    assert [s for s, _ in BN_REVS] == [7, 9, 14, 15]
+
+
+@pytest.mark.parametrize("since,opset", BN_REVS)
+@pytest.mark.parametrize("constant", [True, False])
+@pytest.mark.parametrize("shape", [(2, 3), (2, 5, 17), (3, 7, 5, 9), (1, 3, 2, 3, 4), (2, 33, 1, 1)])
+def test_batchnorm(since, opset, constant, shape):
+    x = rand(*shape, scale=3.0)
+    params = bn_params(shape[1])
+    names = ["scale", "B", "mean", "var"]
+    inputs = [("x", x)] + list(zip(names, params))
+    inits = dict(zip(names, params)) if constant else {}
+    eps = 1e-3
+    check_node("BatchNormalization", inputs, ["y"], opset, attrs={"epsilon": eps}, initializers=inits,
+               reference=[bn_ref(x, *params, eps)], rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_default_epsilon_and_zero_batch():
+    x = rand(4, 6, 3, 3)
+    params = bn_params(6)
+    names = ["scale", "B", "mean", "var"]
+    params[3][:] = 1e-4  # small variance: epsilon (1e-5 by default) matters
+    inputs = [("x", x)] + list(zip(names, params))
+    check_node("BatchNormalization", inputs, ["y"], 15, initializers=dict(zip(names, params)),
+               reference=[bn_ref(x, *params, 1e-5)], rtol=1e-5, atol=1e-4)
+    z = np.zeros((0, 6, 3, 3), np.float32)
+    check_node("BatchNormalization", [("x", z)] + list(zip(names, params)), ["y"], 15,
+               initializers=dict(zip(names, params)), reference=[z.copy()])
+
+
+def test_batchnorm_runtime_parameters_change_per_call():
+    x = rand(2, 4, 5)
+    names = ["scale", "B", "mean", "var"]
+    first = bn_params(4)
+    model = make_node_model("BatchNormalization", [("x", x)] + list(zip(names, first)), ["y"], 15)
+    sess = session(model)
+    for params in (first, bn_params(4)):
+        got = sess.run(None, {"x": x, **dict(zip(names, params))})[0]
+        np.testing.assert_allclose(got, bn_ref(x, *params, 1e-5), rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_mixed_constant_parameters():
+    # scale and B constant, mean and var fed at run time: computed per call.
+    x = rand(3, 4, 6)
+    names = ["scale", "B", "mean", "var"]
+    params = bn_params(4)
+    inputs = [("x", x)] + list(zip(names, params))
+    check_node("BatchNormalization", inputs, ["y"], 15, initializers={"scale": params[0], "B": params[1]},
+               reference=[bn_ref(x, *params, 1e-5)], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [14, 15])
+def test_batchnorm_training_mode_declined(opset):
+    x = rand(4, 3, 5, 5)
+    names = ["scale", "B", "mean", "var"]
+    params = bn_params(3)
+    inputs = [("x", x)] + list(zip(names, params))
+    model = make_node_model("BatchNormalization", inputs, ["y", "running_mean", "running_var"], opset,
+                            attrs={"training_mode": 1}, initializers=dict(zip(names, params)))
+    with pytest.raises(Exception, match="fallback"):
+        session(model)  # Anvil did not claim the node, and there is no CPU fallback
+    got = session(model, fallback=True).run(None, {"x": x})
+    want = run_cpu(model, inputs)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    # Training mode normalises with the batch statistics, not the running ones.
+    batch_mean = x.mean(axis=(0, 2, 3))
+    assert not np.allclose(got[0], bn_ref(x, *params, 1e-5), atol=1e-3)
+    np.testing.assert_allclose(got[0].mean(axis=(0, 2, 3)), params[1], atol=1e-4)
+    assert batch_mean.shape == (3,)
+
+
+@pytest.mark.parametrize("opset", [7, 9])
+def test_batchnorm_extra_outputs_declined(opset):
+    # Revisions 7 and 9 with the optional mean/var/saved outputs: training semantics, not claimed.
+    x = rand(3, 2, 4, 4)
+    names = ["scale", "B", "mean", "var"]
+    params = bn_params(2)
+    inputs = [("x", x)] + list(zip(names, params))
+    model = make_node_model("BatchNormalization", inputs, ["y", "m", "v", "sm", "sv"], opset,
+                            initializers=dict(zip(names, params)))
+    with pytest.raises(Exception, match="fallback"):
+        session(model)
+    got = session(model, fallback=True).run(None, {"x": x})
+    assert len(got) == 5 and got[0].shape == x.shape
