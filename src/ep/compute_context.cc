@@ -104,6 +104,8 @@ PackSink::~PackSink() {
 void* PackSink::Allocate(size_t bytes) {
   void* p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
   if (p == nullptr) throw std::bad_alloc();
+  // ORT de-duplicates shared packed weights by a hash of their bytes: padding must be deterministic.
+  std::memset(p, 0, bytes);
   buffers_.push_back(p);
   sizes_.push_back(bytes);
   return p;
