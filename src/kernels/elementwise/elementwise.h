@@ -1,25 +1,115 @@
+// Element-wise kernels: binary arithmetic with numpy broadcasting, Pow, activations, Clip, Cast.
 #pragma once
 #include "kernels/kernel.h"
 
 namespace anvil {
 
+// Add, Sub, Mul, Div share one implementation (binary.cc).
+enum class ArithOp { kAdd, kSub, kMul, kDiv };
+
+class ArithKernel : public Kernel {
+ public:
+  ArithKernel(ArithOp op, ElemType type) : op_(op), type_(type) {}
+  static Status CreateFor(ArithOp op, const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ArithOp op_;
+  ElemType type_;
+};
+
+// The registered names: each only provides Create, which builds an ArithKernel for its op.
+class AddKernel final : public ArithKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class SubKernel final : public ArithKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class MulKernel final : public ArithKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class DivKernel final : public ArithKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+
+class PowKernel final : public Kernel {
+ public:
+  // A constant single-element exponent with a cheap closed form (float base only).
+  enum class Fast { kNone, kOne, kSquare, kCube, kSqrt };
+  PowKernel(ElemType base, ElemType exponent, Fast fast) : base_(base), exponent_(exponent), fast_(fast) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType base_, exponent_;
+  Fast fast_;
+};
+
 class ReluKernel final : public Kernel {
+ public:
+  explicit ReluKernel(ElemType type) : type_(type) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;
+};
+
+class SqrtKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 };
 
-// Not yet implemented: Create declines, so these nodes go to ORT's CPU EP.
-struct AddKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct SubKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct MulKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct DivKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct PowKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct SqrtKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct SigmoidKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct HardSigmoidKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct HardSwishKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct ClipKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct CastKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
+class SigmoidKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class HardSigmoidKernel final : public Kernel {
+ public:
+  HardSigmoidKernel(float alpha, float beta) : alpha_(alpha), beta_(beta) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  float alpha_, beta_;
+};
+
+class HardSwishKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class ClipKernel final : public Kernel {
+ public:
+  // Revision 6: bounds from attributes. Revision 11+: from optional inputs 1 and 2, read at run
+  // time; a missing input means no bound on that side.
+  ClipKernel(ElemType type, bool from_inputs, double min, double max)
+      : type_(type), from_inputs_(from_inputs), min_(min), max_(max) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;
+  bool from_inputs_;
+  double min_, max_;  // attribute bounds (revision 6 only)
+};
+
+class CastKernel final : public Kernel {
+ public:
+  CastKernel(ElemType from, ElemType to) : from_(from), to_(to) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType from_, to_;
+};
 
 }  // namespace anvil

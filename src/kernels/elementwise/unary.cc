@@ -1,23 +1,198 @@
+// One-input activations (Relu, Sqrt, Sigmoid, HardSigmoid, HardSwish) and Clip.
+#include <cmath>
+#include <limits>
+
+#include "compute/elementwise/binary_loops.h"
+#include "compute/elementwise/math.h"
+#include "compute/elementwise/unary_simd.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
+namespace {
 
-Status ReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "only float is supported");
-  if (out) *out = std::make_unique<ReluKernel>();
+constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+constexpr ElemType kI32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+
+Status CheckOneInput(const NodeInfo& node) {
+  ANVIL_CHECK(node.InputPresent(0), node.OpType(), " has no input");
   return {};
 }
 
-Status ReluKernel::Compute(ComputeContext& ctx) const {
-  TensorView x = ctx.Input(0);
+Status RequireFloat(const NodeInfo& node) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  ANVIL_CHECK(node.InputType(0) == kF32, node.OpType(), ": only float is supported, not ",
+              ElemTypeName(node.InputType(0)));
+  return {};
+}
+
+// Runs array_fn(x + begin, y + begin, count) over chunks of the input, in parallel.
+// `cost` feeds the threading heuristic.
+template <typename ArrayFn>
+Status FloatUnary(ComputeContext& ctx, int64_t cost, ArrayFn array_fn) {
+  const TensorView x = ctx.Input(0);
   float* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   const float* px = x.as<float>();
-  ParallelFor(x.size(), 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = px[i] > 0.f ? px[i] : 0.f;
+  ParallelFor(x.size(), cost, [&](int64_t b, int64_t e) { array_fn(px + b, y + b, e - b); });
+  return {};
+}
+
+}  // namespace
+
+// ---- Relu ----
+
+Status ReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  const ElemType t = node.InputType(0);
+  const bool ints = node.SinceVersion() >= 14 && (t == kI32 || t == kI64);
+  ANVIL_CHECK(t == kF32 || ints, "Relu-", node.SinceVersion(), ": type ", ElemTypeName(t), " is not supported");
+  if (out) *out = std::make_unique<ReluKernel>(t);
+  return {};
+}
+
+namespace {
+template <typename T>
+Status ReluOf(ComputeContext& ctx) {
+  const TensorView x = ctx.Input(0);
+  T* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
+  ew::RunUnary(x.as<T>(), y, x.size(), 1, [](T v) { return v < T(0) ? T(0) : v; });  // NaN passes through
+  return {};
+}
+}  // namespace
+
+Status ReluKernel::Compute(ComputeContext& ctx) const {
+  switch (type_) {
+    case kF32: return ReluOf<float>(ctx);
+    case kI32: return ReluOf<int32_t>(ctx);
+    case kI64: return ReluOf<int64_t>(ctx);
+    default: return Fail("unexpected type ", ElemTypeName(type_));
+  }
+}
+
+// ---- Sqrt, Sigmoid, HardSigmoid, HardSwish ----
+
+Status SqrtKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  if (out) *out = std::make_unique<SqrtKernel>();
+  return {};
+}
+Status SqrtKernel::Compute(ComputeContext& ctx) const {
+  return FloatUnary(ctx, 4, ew::SqrtArray);
+}
+
+Status SigmoidKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  if (out) *out = std::make_unique<SigmoidKernel>();
+  return {};
+}
+Status SigmoidKernel::Compute(ComputeContext& ctx) const {
+  return FloatUnary(ctx, 8, ew::SigmoidArray);
+}
+
+Status HardSigmoidKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  const float alpha = node.Float("alpha", 0.2f), beta = node.Float("beta", 0.5f);
+  if (out) *out = std::make_unique<HardSigmoidKernel>(alpha, beta);
+  return {};
+}
+Status HardSigmoidKernel::Compute(ComputeContext& ctx) const {
+  const float alpha = alpha_, beta = beta_;
+  return FloatUnary(ctx, 2, [alpha, beta](const float* x, float* y, int64_t n) {
+    ew::HardSigmoidArray(x, y, n, alpha, beta);
+  });
+}
+
+Status HardSwishKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  if (out) *out = std::make_unique<HardSwishKernel>();
+  return {};
+}
+Status HardSwishKernel::Compute(ComputeContext& ctx) const {
+  return FloatUnary(ctx, 2, ew::HardSwishArray);
+}
+
+// ---- Clip ----
+
+Status ClipKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  const ElemType t = node.InputType(0);
+  const int since = node.SinceVersion();
+  if (since < 11) {
+    ANVIL_CHECK(t == kF32, "Clip-", since, ": only float is supported, not ", ElemTypeName(t));
+    const float lo = node.Float("min", -std::numeric_limits<float>::infinity());
+    const float hi = node.Float("max", std::numeric_limits<float>::infinity());
+    if (out) *out = std::make_unique<ClipKernel>(t, false, lo, hi);
+    return {};
+  }
+  ANVIL_CHECK(t == kF32 || (since >= 12 && (t == kI32 || t == kI64)), "Clip-", since, ": type ", ElemTypeName(t),
+              " is not supported");
+  for (size_t i = 1; i <= 2; ++i) {
+    if (!node.InputPresent(i)) continue;
+    const char* what = i == 1 ? "min" : "max";
+    ANVIL_CHECK(node.InputType(i) == t, "Clip: ", what, " has type ", ElemTypeName(node.InputType(i)),
+                ", input has ", ElemTypeName(t));
+    if (auto s = node.InputShape(i)) {
+      bool known = true;
+      for (int64_t d : *s) known &= d >= 0;
+      ANVIL_CHECK(!known || NumElements(*s) == 1, "Clip: ", what, " must be a single element, has shape ",
+                  ToString(*s));
+    }
+  }
+  if (out) *out = std::make_unique<ClipKernel>(t, true, 0.0, 0.0);
+  return {};
+}
+
+namespace {
+
+// Reads the optional bound input i (a single element) into *v; leaves *v alone if missing.
+template <typename T>
+Status ReadBound(ComputeContext& ctx, size_t i, T* v) {
+  if (!ctx.HasInput(i)) return {};
+  const TensorView b = ctx.Input(i);
+  if (b.data == nullptr && b.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED) return {};
+  ANVIL_CHECK(b.size() == 1, "Clip: ", i == 1 ? "min" : "max", " must be a single element, got shape ",
+              ToString(b.shape));
+  *v = *b.as<T>();
+  return {};
+}
+
+template <typename T>
+Status ClipOf(ComputeContext& ctx, bool from_inputs, double attr_lo, double attr_hi) {
+  T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+  if constexpr (std::is_floating_point_v<T>) {
+    lo = -std::numeric_limits<T>::infinity();
+    hi = std::numeric_limits<T>::infinity();
+  }
+  if (from_inputs) {
+    ANVIL_RETURN_IF_ERROR(ReadBound(ctx, 1, &lo));
+    ANVIL_RETURN_IF_ERROR(ReadBound(ctx, 2, &hi));
+  } else {
+    lo = static_cast<T>(attr_lo);
+    hi = static_cast<T>(attr_hi);
+  }
+  const TensorView x = ctx.Input(0);
+  T* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
+  // max then min: when min > max every element becomes max, as the spec says. NaN passes through.
+  ew::RunUnary(x.as<T>(), y, x.size(), 1, [lo, hi](T v) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
   });
   return {};
+}
+
+}  // namespace
+
+Status ClipKernel::Compute(ComputeContext& ctx) const {
+  switch (type_) {
+    case kF32: return ClipOf<float>(ctx, from_inputs_, min_, max_);
+    case kI32: return ClipOf<int32_t>(ctx, from_inputs_, min_, max_);
+    case kI64: return ClipOf<int64_t>(ctx, from_inputs_, min_, max_);
+    default: return Fail("unexpected type ", ElemTypeName(type_));
+  }
 }
 
 }  // namespace anvil

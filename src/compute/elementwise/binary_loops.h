@@ -1,0 +1,91 @@
+// Runs out[i] = op(a[ia], b[ib]) over a BroadcastPlan, in parallel. Pure compute: no ORT.
+#pragma once
+#include <cstdint>
+
+#include "compute/elementwise/broadcast.h"
+#include "compute/parallel.h"
+
+namespace anvil::ew {
+
+template <typename A, typename B, typename O, typename Op>
+inline void RowVV(const A* __restrict a, const B* __restrict b, O* __restrict o, int64_t n, Op op) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], b[i]);
+}
+template <typename A, typename B, typename O, typename Op>
+inline void RowSV(A a, const B* __restrict b, O* __restrict o, int64_t n, Op op) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = op(a, b[i]);
+}
+template <typename A, typename B, typename O, typename Op>
+inline void RowVS(const A* __restrict a, B b, O* __restrict o, int64_t n, Op op) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = op(a[i], b);
+}
+
+template <typename A, typename B, typename O, typename Op>
+inline void Row(const A* a, int64_t a_step, const B* b, int64_t b_step, O* o, int64_t n, Op op) {
+  if (a_step && b_step) {
+    RowVV(a, b, o, n, op);
+  } else if (b_step) {
+    RowSV(*a, b, o, n, op);
+  } else if (a_step) {
+    RowVS(a, *b, o, n, op);
+  } else {
+    const O v = op(*a, *b);
+    for (int64_t i = 0; i < n; ++i) o[i] = v;
+  }
+}
+
+// `cost` is a rough per-element operation count for the threading heuristic.
+template <typename A, typename B, typename O, typename Op>
+void RunBinary(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t cost, Op op) {
+  if (p.size <= 0) return;
+  const int64_t inner = p.inner;
+  ParallelFor(p.size, cost, [&](int64_t begin, int64_t end) {
+    int64_t row = begin / inner;
+    int64_t col = begin - row * inner;
+    // Multi-index of `row` over the outer dims and the matching operand offsets.
+    int64_t idx[kMaxPlanDims];
+    int64_t oa = 0, ob = 0;
+    {
+      int64_t r = row;
+      for (int k = p.outer_rank - 1; k >= 0; --k) {
+        idx[k] = r % p.outer_dims[k];
+        r /= p.outer_dims[k];
+        oa += idx[k] * p.a_strides[k];
+        ob += idx[k] * p.b_strides[k];
+      }
+    }
+    int64_t pos = begin;
+    while (pos < end) {
+      const int64_t n = (end - pos) < (inner - col) ? (end - pos) : (inner - col);
+      Row(a + oa + col * p.a_step, p.a_step, b + ob + col * p.b_step, p.b_step, out + pos, n, op);
+      pos += n;
+      col = 0;
+      // Advance to the next row.
+      for (int k = p.outer_rank - 1; k >= 0; --k) {
+        oa += p.a_strides[k];
+        ob += p.b_strides[k];
+        if (++idx[k] < p.outer_dims[k]) break;
+        oa -= idx[k] * p.a_strides[k];
+        ob -= idx[k] * p.b_strides[k];
+        idx[k] = 0;
+      }
+    }
+  });
+}
+
+// out[i] = op(x[i]) over n contiguous elements, in parallel.
+template <typename X, typename O, typename Op>
+void RunUnary(const X* x, O* out, int64_t n, int64_t cost, Op op) {
+  ParallelFor(n, cost, [&](int64_t begin, int64_t end) {
+    const X* __restrict px = x + begin;
+    O* __restrict po = out + begin;
+    const int64_t m = end - begin;
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) po[i] = op(px[i]);
+  });
+}
+
+}  // namespace anvil::ew

@@ -1,0 +1,102 @@
+// Scalar element functions written so that GCC can vectorise loops over them (no libm calls,
+// branch-free). Pure compute: no ORT.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+namespace anvil::ew {
+
+// exp(x) for x in float range, ~1-2 ulp: x = n*ln2 + r, |r| <= ln2/2, exp(r) by a degree-6
+// polynomial (Cephes coefficients), times 2^n built in the exponent bits. Inputs are clamped to
+// [-87.3, 88.7] (results stay normal); callers that need exp(x) -> 0 below that handle it.
+inline float ExpClamped(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.7f ? 88.7f : x;
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+// 1 / (1 + exp(-x)), stable for large |x|: with e = exp(-|x|) <= 1 it is 1/(1+e) for x >= 0 and
+// e/(1+e) for x < 0, so nothing overflows.
+inline float Sigmoid(float x) {
+  const float ax = x < 0.f ? -x : x;
+  float e = ExpClamped(-ax);
+  e = ax > 87.3f ? 0.f : e;
+  const float r = 1.0f / (1.0f + e);
+  return x < 0.f ? e * r : r;
+}
+
+inline float HardSigmoid(float x, float alpha, float beta) {
+  float v = alpha * x + beta;
+  v = v < 0.f ? 0.f : v;
+  return v > 1.f ? 1.f : v;
+}
+
+inline float HardSwish(float x) { return x * HardSigmoid(x, 1.0f / 6.0f, 0.5f); }
+
+// Wrapping integer arithmetic (signed overflow is undefined in C++; ONNX wants two's complement).
+template <typename T>
+inline T WrapAdd(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+}
+template <typename T>
+inline T WrapSub(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+}
+template <typename T>
+inline T WrapMul(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+}
+// a / b truncating toward zero; b must not be 0. MIN / -1 wraps to MIN instead of trapping.
+template <typename T>
+inline T TruncDiv(T a, T b) {
+  return b == T(-1) ? WrapSub(T(0), a) : static_cast<T>(a / b);
+}
+
+// Integer power by squaring, wrapping on overflow. Negative exponents follow 1/(a^-e) truncated:
+// 1 for a == 1, +-1 for a == -1, 0 otherwise (0 for a == 0 as well, instead of a division by zero).
+template <typename T, typename E>
+inline T IntPow(T a, E e) {
+  if (e < 0) {
+    if (a == 1) return 1;
+    if (a == -1) return (e & 1) ? T(-1) : T(1);
+    return 0;
+  }
+  T result = 1;
+  T base = a;
+  while (e > 0) {
+    if (e & 1) result = WrapMul(result, base);
+    e >>= 1;
+    if (e > 0) base = WrapMul(base, base);
+  }
+  return result;
+}
+
+// Float to integer, truncating toward zero. Values outside the target's range and NaN give the
+// type's minimum (what x86's cvtt* instructions give) instead of undefined behaviour.
+template <typename I, typename F>
+inline I FloatToInt(F x) {
+  constexpr F lo = static_cast<F>(std::numeric_limits<I>::min());  // exact: a power of two
+  constexpr F hi = -lo;
+  return (x >= lo && x < hi) ? static_cast<I>(x) : std::numeric_limits<I>::min();
+}
+
+}  // namespace anvil::ew

@@ -1,0 +1,179 @@
+#include "compute/elementwise/unary_simd.h"
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <limits>
+
+#include "compute/elementwise/math.h"
+
+namespace anvil::ew {
+namespace {
+
+// Vector twin of ExpClamped (math.h): same constants, same order of operations.
+inline __m128 Exp4Clamped(__m128 x) {
+  x = _mm_max_ps(x, _mm_set1_ps(-87.3f));
+  x = _mm_min_ps(x, _mm_set1_ps(88.7f));
+  const __m128 n = _mm_floor_ps(_mm_add_ps(_mm_mul_ps(x, _mm_set1_ps(1.44269504088896341f)), _mm_set1_ps(0.5f)));
+  __m128 r = _mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(0.693359375f)));
+  r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(-2.12194440e-4f)));
+  __m128 p = _mm_set1_ps(1.9875691500e-4f);
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.3981999507e-3f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(8.3334519073e-3f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(4.1665795894e-2f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.6666665459e-1f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(5.0000001201e-1f));
+  p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(_mm_mul_ps(p, r), r), r), _mm_set1_ps(1.0f));
+  const __m128i bits = _mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23);
+  return _mm_mul_ps(p, _mm_castsi128_ps(bits));
+}
+
+// Vector twin of Sigmoid (math.h).
+inline __m128 Sigmoid4(__m128 x) {
+  const __m128 sign = _mm_set1_ps(-0.0f);
+  const __m128 ax = _mm_andnot_ps(sign, x);
+  __m128 e = Exp4Clamped(_mm_or_ps(ax, sign));  // exp(-|x|)
+  e = _mm_andnot_ps(_mm_cmpgt_ps(ax, _mm_set1_ps(87.3f)), e);
+  const __m128 r = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_set1_ps(1.0f), e));
+  const __m128 y = _mm_blendv_ps(r, _mm_mul_ps(e, r), _mm_cmplt_ps(x, _mm_setzero_ps()));
+  return _mm_blendv_ps(y, x, _mm_cmpunord_ps(x, x));  // NaN in, NaN out (the clamps would hide it)
+}
+
+// min(max(a*x + b, 0), 1) with NaN propagating (maxps/minps return the second operand on NaN),
+// matching the scalar HardSigmoid.
+inline __m128 HardSigmoid4(__m128 x, __m128 alpha, __m128 beta) {
+  const __m128 v = _mm_add_ps(_mm_mul_ps(alpha, x), beta);
+  return _mm_min_ps(_mm_set1_ps(1.0f), _mm_max_ps(_mm_setzero_ps(), v));
+}
+
+template <typename Vec, typename Scalar>
+inline void Apply(const float* x, float* y, int64_t n, Vec vec, Scalar scalar) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_ps(y + i, vec(_mm_loadu_ps(x + i)));
+    _mm_storeu_ps(y + i + 4, vec(_mm_loadu_ps(x + i + 4)));
+  }
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, vec(_mm_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] = scalar(x[i]);
+}
+
+// ---- AVX2 + FMA: twice the lanes and fused multiply-adds; the tail goes through the same vector
+// code with masked loads and stores, so every element gets the same formula. Results may differ
+// from the SSE path in the last bit (FMA rounds once).
+
+#define ANVIL_AVX2 __attribute__((target("avx2,fma")))
+
+ANVIL_AVX2 inline __m256 Exp8Clamped(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.7f));
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+struct Sigmoid8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 e = Exp8Clamped(_mm256_or_ps(ax, sign));
+    e = _mm256_andnot_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(87.3f), _CMP_GT_OQ), e);
+    const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    const __m256 y = _mm256_blendv_ps(r, _mm256_mul_ps(e, r), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  }
+};
+
+struct HardSigmoid8 {
+  float alpha, beta;
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 v = _mm256_fmadd_ps(_mm256_set1_ps(alpha), x, _mm256_set1_ps(beta));
+    return _mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(_mm256_setzero_ps(), v));
+  }
+};
+
+struct HardSwish8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const { return _mm256_mul_ps(x, HardSigmoid8{1.0f / 6.0f, 0.5f}(x)); }
+};
+
+struct Sqrt8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const { return _mm256_sqrt_ps(x); }
+};
+
+struct PowHalf8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    const __m256 is_ninf = _mm256_cmp_ps(x, _mm256_sub_ps(_mm256_setzero_ps(), inf), _CMP_EQ_OQ);
+    return _mm256_blendv_ps(_mm256_sqrt_ps(x), inf, is_ninf);
+  }
+};
+
+template <typename Vec>
+ANVIL_AVX2 void Apply8(const float* x, float* y, int64_t n, Vec vec) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_ps(y + i, vec(_mm256_loadu_ps(x + i)));
+    _mm256_storeu_ps(y + i + 8, vec(_mm256_loadu_ps(x + i + 8)));
+  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, vec(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), lane);
+    _mm256_maskstore_ps(y + i, mask, vec(_mm256_maskload_ps(x + i, mask)));
+  }
+}
+
+#undef ANVIL_AVX2
+
+bool UseAvx2() {
+  static const bool use = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return use;
+}
+
+}  // namespace
+
+void SqrtArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, Sqrt8{});
+  Apply(x, y, n, [](__m128 v) { return _mm_sqrt_ps(v); },
+        [](float v) { return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(v))); });
+}
+
+void PowHalfArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, PowHalf8{});
+  const __m128 ninf = _mm_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m128 pinf = _mm_set1_ps(std::numeric_limits<float>::infinity());
+  Apply(x, y, n, [&](__m128 v) { return _mm_blendv_ps(_mm_sqrt_ps(v), pinf, _mm_cmpeq_ps(v, ninf)); },
+        [](float v) {
+          return v == -std::numeric_limits<float>::infinity() ? std::numeric_limits<float>::infinity()
+                                                               : _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(v)));
+        });
+}
+
+void SigmoidArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, Sigmoid8{});
+  Apply(x, y, n, [](__m128 v) { return Sigmoid4(v); }, [](float v) { return Sigmoid(v); });
+}
+
+void HardSigmoidArray(const float* x, float* y, int64_t n, float alpha, float beta) {
+  if (UseAvx2()) return Apply8(x, y, n, HardSigmoid8{alpha, beta});
+  const __m128 va = _mm_set1_ps(alpha), vb = _mm_set1_ps(beta);
+  Apply(x, y, n, [&](__m128 v) { return HardSigmoid4(v, va, vb); },
+        [&](float v) { return HardSigmoid(v, alpha, beta); });
+}
+
+void HardSwishArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, HardSwish8{});
+  const __m128 va = _mm_set1_ps(1.0f / 6.0f), vb = _mm_set1_ps(0.5f);
+  Apply(x, y, n, [&](__m128 v) { return _mm_mul_ps(v, HardSigmoid4(v, va, vb)); },
+        [](float v) { return HardSwish(v); });
+}
+
+}  // namespace anvil::ew

@@ -1,0 +1,224 @@
+// Add, Sub, Mul, Div and Pow with numpy broadcasting.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "compute/elementwise/binary_loops.h"
+#include "compute/elementwise/broadcast.h"
+#include "compute/elementwise/math.h"
+#include "compute/elementwise/unary_simd.h"
+#include "compute/parallel.h"
+#include "kernels/elementwise/elementwise.h"
+
+namespace anvil {
+namespace {
+
+constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+constexpr ElemType kI32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+
+bool IsFloatOrInt(ElemType t) { return t == kF32 || t == kI32 || t == kI64; }
+
+const char* OpName(ArithOp op) {
+  switch (op) {
+    case ArithOp::kAdd: return "Add";
+    case ArithOp::kSub: return "Sub";
+    case ArithOp::kMul: return "Mul";
+    case ArithOp::kDiv: return "Div";
+  }
+  return "?";
+}
+
+// Rejects statically known ranks that a broadcast plan cannot hold.
+Status CheckRanks(const NodeInfo& node) {
+  for (size_t i = 0; i < 2; ++i) {
+    auto s = node.InputShape(i);
+    ANVIL_CHECK(!s || s->size() <= static_cast<size_t>(ew::kMaxPlanDims), "input ", i, " has rank ", s->size(),
+                "; at most ", ew::kMaxPlanDims, " is supported");
+  }
+  return {};
+}
+
+// Plans the broadcast of inputs 0 and 1 and allocates the output.
+template <typename O>
+Status PlanAndAllocate(ComputeContext& ctx, const TensorView& a, const TensorView& b, ew::BroadcastPlan& plan,
+                       O** out) {
+  Shape out_shape;
+  switch (ew::MakeBroadcastPlan(a.shape, b.shape, out_shape, plan)) {
+    case ew::PlanResult::kOk:
+      break;
+    case ew::PlanResult::kIncompatible:
+      return Fail("input shapes ", ToString(a.shape), " and ", ToString(b.shape), " cannot be broadcast together");
+    case ew::PlanResult::kTooManyDims:
+      return Fail("broadcasting ", ToString(a.shape), " with ", ToString(b.shape), " needs more than ",
+                  ew::kMaxPlanDims, " dims");
+  }
+  return ctx.Output(0, out_shape, out);
+}
+
+template <typename T>
+Status RunArith(ArithOp op, ComputeContext& ctx, const TensorView& a, const TensorView& b) {
+  ew::BroadcastPlan plan;
+  T* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(PlanAndAllocate(ctx, a, b, plan, &y));
+  if (plan.size == 0) return {};
+  const T* pa = a.as<T>();
+  const T* pb = b.as<T>();
+  if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x + z; }); break;
+      case ArithOp::kSub: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x - z; }); break;
+      case ArithOp::kMul: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x * z; }); break;
+      case ArithOp::kDiv: ew::RunBinary(plan, pa, pb, y, 4, [](T x, T z) { return x / z; }); break;
+    }
+  } else {
+    switch (op) {
+      case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return ew::WrapAdd(x, z); }); break;
+      case ArithOp::kSub: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return ew::WrapSub(x, z); }); break;
+      case ArithOp::kMul: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return ew::WrapMul(x, z); }); break;
+      case ArithOp::kDiv: {
+        // The output is non-empty, so every divisor element is used: refuse before dividing.
+        const int64_t nb = b.size();
+        bool zero = false;
+        for (int64_t i = 0; i < nb; ++i) zero |= pb[i] == 0;
+        ANVIL_CHECK(!zero, "integer division by zero (divisor ", ToString(b.shape), " contains 0)");
+        ew::RunBinary(plan, pa, pb, y, 16, [](T x, T z) { return ew::TruncDiv(x, z); });
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status ArithKernel::CreateFor(ArithOp op, const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputCount() == 2 && node.InputPresent(0) && node.InputPresent(1), OpName(op),
+              " needs two inputs");
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK(IsFloatOrInt(t), OpName(op), ": type ", ElemTypeName(t), " is not supported (float, int32, int64)");
+  ANVIL_CHECK(node.InputType(1) == t, OpName(op), ": input types differ (", ElemTypeName(t), " and ",
+              ElemTypeName(node.InputType(1)), ")");
+  ANVIL_RETURN_IF_ERROR(CheckRanks(node));
+  if (out) *out = std::make_unique<ArithKernel>(op, t);
+  return {};
+}
+
+Status ArithKernel::Compute(ComputeContext& ctx) const {
+  const TensorView a = ctx.Input(0), b = ctx.Input(1);
+  switch (type_) {
+    case kF32: return RunArith<float>(op_, ctx, a, b);
+    case kI32: return RunArith<int32_t>(op_, ctx, a, b);
+    case kI64: return RunArith<int64_t>(op_, ctx, a, b);
+    default: return Fail("unexpected type ", ElemTypeName(type_));
+  }
+}
+
+Status AddKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateFor(ArithOp::kAdd, node, out);
+}
+Status SubKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateFor(ArithOp::kSub, node, out);
+}
+Status MulKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateFor(ArithOp::kMul, node, out);
+}
+Status DivKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateFor(ArithOp::kDiv, node, out);
+}
+
+// ---- Pow ----
+
+namespace {
+
+template <typename T, typename E>
+Status RunPow(ComputeContext& ctx, const TensorView& a, const TensorView& b) {
+  ew::BroadcastPlan plan;
+  T* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(PlanAndAllocate(ctx, a, b, plan, &y));
+  if (plan.size == 0) return {};
+  const T* pa = a.as<T>();
+  const E* pb = b.as<E>();
+  if constexpr (std::is_floating_point_v<T>) {
+    ew::RunBinary(plan, pa, pb, y, 32, [](T x, E e) { return static_cast<T>(std::pow(x, static_cast<T>(e))); });
+  } else if constexpr (std::is_floating_point_v<E>) {
+    ew::RunBinary(plan, pa, pb, y, 32, [](T x, E e) {
+      return ew::FloatToInt<T>(std::pow(static_cast<double>(x), static_cast<double>(e)));
+    });
+  } else {
+    ew::RunBinary(plan, pa, pb, y, 16, [](T x, E e) { return ew::IntPow<T, E>(x, e); });
+  }
+  return {};
+}
+
+template <typename T>
+Status RunPowBase(ElemType exponent, ComputeContext& ctx, const TensorView& a, const TensorView& b) {
+  switch (exponent) {
+    case kF32: return RunPow<T, float>(ctx, a, b);
+    case kI32: return RunPow<T, int32_t>(ctx, a, b);
+    case kI64: return RunPow<T, int64_t>(ctx, a, b);
+    default: return Fail("unexpected exponent type ", ElemTypeName(exponent));
+  }
+}
+
+}  // namespace
+
+Status PowKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputCount() == 2 && node.InputPresent(0) && node.InputPresent(1), "Pow needs two inputs");
+  const ElemType base = node.InputType(0), exponent = node.InputType(1);
+  if (node.SinceVersion() < 12) {
+    ANVIL_CHECK(base == kF32 && exponent == kF32, "Pow-", node.SinceVersion(), " supports float only, not ",
+                ElemTypeName(base), "^", ElemTypeName(exponent));
+  } else {
+    ANVIL_CHECK(IsFloatOrInt(base) && IsFloatOrInt(exponent), "Pow: ", ElemTypeName(base), "^",
+                ElemTypeName(exponent), " is not supported (float, int32, int64)");
+  }
+  ANVIL_RETURN_IF_ERROR(CheckRanks(node));
+  Fast fast = Fast::kNone;
+  if (base == kF32) {
+    if (auto c = node.ConstantInput(1); c && c->size() == 1 && c->data != nullptr) {
+      double e = 0;
+      switch (c->type) {
+        case kF32: e = *c->as<float>(); break;
+        case kI32: e = *c->as<int32_t>(); break;
+        case kI64: e = static_cast<double>(*c->as<int64_t>()); break;
+        default: e = std::nan("");
+      }
+      if (e == 1.0) fast = Fast::kOne;
+      else if (e == 2.0) fast = Fast::kSquare;
+      else if (e == 3.0) fast = Fast::kCube;
+      else if (e == 0.5) fast = Fast::kSqrt;
+    }
+  }
+  if (out) *out = std::make_unique<PowKernel>(base, exponent, fast);
+  return {};
+}
+
+Status PowKernel::Compute(ComputeContext& ctx) const {
+  const TensorView a = ctx.Input(0), b = ctx.Input(1);
+  if (fast_ != Fast::kNone && b.size() == 1 && base_ == kF32) {
+    // The exponent is one element, so the output has the base's elements in the base's order
+    // (only the rank may grow).
+    ew::BroadcastPlan plan;
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(PlanAndAllocate(ctx, a, b, plan, &y));
+    const float* x = a.as<float>();
+    const int64_t n = plan.size;
+    switch (fast_) {
+      case Fast::kOne: ew::RunUnary(x, y, n, 1, [](float v) { return v; }); break;
+      case Fast::kSquare: ew::RunUnary(x, y, n, 1, [](float v) { return v * v; }); break;
+      case Fast::kCube: ew::RunUnary(x, y, n, 2, [](float v) { return v * v * v; }); break;
+      case Fast::kSqrt: ParallelFor(n, 4, [&](int64_t b, int64_t e) { ew::PowHalfArray(x + b, y + b, e - b); }); break;
+      case Fast::kNone: break;
+    }
+    return {};
+  }
+  switch (base_) {
+    case kF32: return RunPowBase<float>(exponent_, ctx, a, b);
+    case kI32: return RunPowBase<int32_t>(exponent_, ctx, a, b);
+    case kI64: return RunPowBase<int64_t>(exponent_, ctx, a, b);
+    default: return Fail("unexpected base type ", ElemTypeName(base_));
+  }
+}
+
+}  // namespace anvil
