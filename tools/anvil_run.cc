@@ -29,6 +29,9 @@ namespace fs = std::filesystem;
 namespace anvil_run {
 namespace {
 
+constexpr int kBenchGapMs = 60;
+
+
 constexpr const char* kRegistrationName = "anvil";
 constexpr const char* kCpuEpName = "CPUExecutionProvider";
 constexpr int64_t kDefaultDim = 64;
@@ -470,10 +473,12 @@ Ort::SessionOptions AnvilSessionOptions(Context& ctx, bool allow_fallback) {
   const Options& o = ctx.o;
   Ort::SessionOptions so;
   so.SetIntraOpNumThreads(ctx.threads);
-  so.AddConfigEntry("session.intra_op_num_threads", std::to_string(ctx.threads).c_str());
   so.AddConfigEntry("session.record_ep_graph_assignment_info", "1");
   if (!allow_fallback) so.AddConfigEntry("session.disable_cpu_ep_fallback", "1");
   std::unordered_map<std::string, std::string> ep_options;
+  // ORT does not show a plugin EP the session's intra-op thread count (SetIntraOpNumThreads), so
+  // the runner passes its --threads to Anvil too, unless --ep-option threads=... says otherwise.
+  ep_options[ANVIL_OPTION_THREADS] = std::to_string(ctx.threads);
   for (const auto& [k, v] : o.ep_options) ep_options[k] = v;
   switch (o.selection) {
     case Selection::kExplicit:
@@ -683,14 +688,21 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
         run_anvil.Run();
         run_ref.Run();
       }
+      // Both runtimes keep their worker threads spinning for a while after a run (ORT's pool,
+      // OpenMP's team); a short idle gap before each timed run keeps one side's spinning threads
+      // off the cores the other side is being timed on. The gap is not timed.
+      auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(kBenchGapMs)); };
       for (int i = 0; i < o.repeat; ++i) {
+        settle();
         const auto t0 = Clock::now();
         run_anvil.Run();
         const auto t1 = Clock::now();
-        run_ref.Run();
+        settle();
         const auto t2 = Clock::now();
+        run_ref.Run();
+        const auto t3 = Clock::now();
         t_anvil.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        t_ort.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+        t_ort.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
       }
     } catch (const Ort::Exception& e) {
       throw RunError("bench run failed: " + CleanOrtMessage(e.what()));
@@ -698,8 +710,8 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
     r.benched = true;
     r.median_anvil = Percentile(t_anvil, 50);
     r.median_ort = Percentile(t_ort, 50);
-    std::printf("bench (%d intra-op threads each, warmup %d, repeat %d, interleaved Anvil/ORT):\n", ctx.threads,
-                o.warmup, o.repeat);
+    std::printf("bench (%d threads each, warmup %d, repeat %d, interleaved Anvil/ORT, %d ms idle before each run):\n",
+                ctx.threads, o.warmup, o.repeat, kBenchGapMs);
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "Anvil", r.median_anvil, Percentile(t_anvil, 90));
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "ORT CPU EP", r.median_ort, Percentile(t_ort, 90));
     std::printf("  ratio ORT/Anvil %.3g (>1: Anvil is faster)\n", r.median_ort / r.median_anvil);
@@ -768,7 +780,7 @@ int Main(int argc, char** argv) {
   }
   const std::string lib = ResolveLibrary(o);
 
-  Ort::Env env(o.verbose ? ORT_LOGGING_LEVEL_WARNING : ORT_LOGGING_LEVEL_FATAL, "anvil_run");
+  Ort::Env env(o.verbose ? ORT_LOGGING_LEVEL_INFO : ORT_LOGGING_LEVEL_FATAL, "anvil_run");
   try {
     env.RegisterExecutionProviderLibrary(kRegistrationName, lib);
   } catch (const Ort::Exception& e) {

@@ -82,7 +82,13 @@ OrtStatus* ORT_API_CALL AnvilEpFactory::CreateEpImpl(OrtEpFactory* self, const O
     EpConfig config;
     ANVIL_RETURN_IF_ERROR(ParseOptions(pairs, config));
     auto* factory = static_cast<AnvilEpFactory*>(self);
-    *ep = new AnvilEp(*factory, config, logger ? *logger : factory->default_logger_);
+    const OrtLogger& session_logger = logger ? *logger : factory->default_logger_;
+    const std::string msg = "Anvil " ANVIL_VERSION ": " + std::to_string(config.threads) + " threads (" +
+                            config.threads_source + ")";
+    if (OrtStatus* st = Ort::GetApi().Logger_LogMessage(&session_logger, ORT_LOGGING_LEVEL_INFO, msg.c_str(),
+                                                         ORT_FILE, __LINE__, "Anvil"))
+      Ort::GetApi().ReleaseStatus(st);
+    *ep = new AnvilEp(*factory, config, session_logger);
     return {};
   });
 }

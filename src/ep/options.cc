@@ -52,8 +52,15 @@ Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entr
                   "')");
     }
   }
-  if (threads == 0) threads = session_threads;
-  if (threads == 0) threads = GetCpuInfo().physical_cores;
+  config.threads_source = "option " ANVIL_OPTION_PREFIX ANVIL_OPTION_THREADS;
+  if (threads == 0) {
+    threads = session_threads;
+    config.threads_source = "session.intra_op_num_threads";
+  }
+  if (threads == 0) {
+    threads = GetCpuInfo().physical_cores;
+    config.threads_source = "physical cores";
+  }
   config.threads = threads;
   return {};
 }

@@ -73,6 +73,7 @@ class NodeInfo {
 // Settings that every kernel of one EP instance shares.
 struct EpConfig {
   int threads = 1;
+  const char* threads_source = "default";     // where the thread count came from, for the log
   const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
 };
 

@@ -334,3 +334,27 @@ TEST(Concurrency, TwoThreadsRunOneSession) {
 }
 
 }  // namespace
+
+namespace {
+
+// Anvil logs its thread count and where it came from when the session creates it.
+std::string ThreadLog(Ort::SessionOptions so) {
+  so.SetLogSeverityLevel(ORT_LOGGING_LEVEL_INFO);
+  TakeLogs();
+  Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), so);
+  for (const auto& l : TakeLogs())
+    if (l.find(" threads (") != std::string::npos) return l;
+  return "";
+}
+
+// ORT 1.29 does not show a plugin EP the session's intra-op thread count from C++ (neither
+// SetIntraOpNumThreads nor a "session.intra_op_num_threads" entry added through the C API reaches
+// CreateEp), so Anvil's default is the physical core count, ORT's own default.
+TEST(Options, ThreadCountComesFromTheOptionElseThePhysicalCores) {
+  Registration reg;
+  EXPECT_NE(ThreadLog(ExplicitAnvil({{"threads", "3"}})).find("3 threads (option"), std::string::npos);
+  EXPECT_NE(ThreadLog(ExplicitAnvil({{"threads", "0"}})).find("(physical cores)"), std::string::npos);
+  EXPECT_NE(ThreadLog(ExplicitAnvil()).find("(physical cores)"), std::string::npos);
+}
+
+}  // namespace
