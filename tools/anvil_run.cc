@@ -766,9 +766,11 @@ int Main(int argc, char** argv) {
   if ((o.warmup_set || o.repeat_set) && !o.bench && !default_job)
     throw UsageError("--warmup and --repeat need --bench");
   if (default_job) {
-    o.placement = o.compare = o.bench = o.allow_fallback = true;
-    if (!o.warmup_set) o.warmup = 1;
-    if (!o.repeat_set) o.repeat = 5;
+    // Every node on Anvil (CPU fallback stays disabled unless --allow-fallback), checked against
+    // ORT's CPU EP, timed side by side.
+    o.placement = o.compare = o.bench = true;
+    if (!o.warmup_set) o.warmup = 3;
+    if (!o.repeat_set) o.repeat = 20;
   }
   if (o.models.empty() && !default_job && !o.inputs.empty()) throw UsageError("--input needs a model");
   std::vector<Job> jobs;
