@@ -7,36 +7,15 @@
 #include <limits>
 #include <type_traits>
 
-namespace anvil::ew {
+#include "compute/vec_math.h"
 
-// exp(x) for x in float range, ~1-2 ulp: x = n*ln2 + r, |r| <= ln2/2, exp(r) by a degree-6
-// polynomial (Cephes coefficients), times 2^n built in the exponent bits. Inputs are clamped to
-// [-87.3, 88.7] (results stay normal); callers that need exp(x) -> 0 below that handle it.
-inline float ExpClamped(float x) {
-  x = x < -87.3f ? -87.3f : x;
-  x = x > 88.7f ? 88.7f : x;
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
+namespace anvil::ew {
 
 // 1 / (1 + exp(-x)), stable for large |x|: with e = exp(-|x|) <= 1 it is 1/(1+e) for x >= 0 and
 // e/(1+e) for x < 0, so nothing overflows.
 inline float Sigmoid(float x) {
   const float ax = x < 0.f ? -x : x;
-  float e = ExpClamped(-ax);
-  e = ax > 87.3f ? 0.f : e;
+  const float e = Exp(-ax);  // 0 once exp underflows
   const float r = 1.0f / (1.0f + e);
   return x < 0.f ? e * r : r;
 }

@@ -10,7 +10,7 @@
 namespace anvil::ew {
 namespace {
 
-// Vector twin of ExpClamped (math.h): same constants, same order of operations.
+// Vector twin of Exp (compute/vec_math.h): same constants, same order of operations.
 inline __m128 Exp4Clamped(__m128 x) {
   x = _mm_max_ps(x, _mm_set1_ps(-87.3f));
   x = _mm_min_ps(x, _mm_set1_ps(88.7f));

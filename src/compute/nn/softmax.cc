@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <limits>
 
-#include "compute/nn/vec_math.h"
+#include "compute/vec_math.h"
 #include "compute/parallel.h"
 
 namespace anvil::nn {
 namespace {
 
-ANVIL_NN_MULTIVERSION void SoftmaxRow(const float* x, float* y, int64_t n) {
+ANVIL_MULTIVERSION void SoftmaxRow(const float* x, float* y, int64_t n) {
   float m = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : m)
   for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
@@ -32,7 +32,7 @@ ANVIL_NN_MULTIVERSION void SoftmaxRow(const float* x, float* y, int64_t n) {
 
 // Softmax along n for `w` (<= kTile) adjacent columns of a [n, inner] block.
 constexpr int64_t kTile = 256;
-ANVIL_NN_MULTIVERSION void SoftmaxTile(const float* xb, float* yb, int64_t n, int64_t inner, int64_t w) {
+ANVIL_MULTIVERSION void SoftmaxTile(const float* xb, float* yb, int64_t n, int64_t inner, int64_t w) {
   alignas(64) float mx[kTile];
   alignas(64) float sm[kTile];
   for (int64_t j = 0; j < w; ++j) {

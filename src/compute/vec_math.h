@@ -1,4 +1,4 @@
-// Small vectorisable math helpers for the nn compute routines: plain C++, no ORT types.
+// Vectorisable scalar math shared by Anvil's compute routines: plain C++, no ORT types.
 #pragma once
 #include <bit>
 #include <cmath>
@@ -7,12 +7,12 @@
 // Hot loops that gain from 8-wide AVX2/FMA get a second copy compiled for x86-64-v3, chosen at
 // load time by the CPU (GCC function multiversioning); the build's baseline stays x86-64-v2.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ANVIL_NN_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define ANVIL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
-#define ANVIL_NN_MULTIVERSION
+#define ANVIL_MULTIVERSION
 #endif
 
-namespace anvil::nn {
+namespace anvil {
 
 // exp(x) in float, about 1 ulp, written branch-free so that `#pragma omp simd` loops vectorise it
 // (std::exp does not vectorise without libmvec/fast-math). Returns 0 below ln(FLT_MIN) (no
@@ -40,4 +40,4 @@ namespace anvil::nn {
   return x != x ? x : out;  // NaN in, NaN out
 }
 
-}  // namespace anvil::nn
+}  // namespace anvil
