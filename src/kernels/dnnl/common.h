@@ -1,5 +1,6 @@
 // Pieces shared by the oneDNN kernels: pre-packed weight buffers and primitive execution.
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "compute/dnnl/dnnl_util.h"
@@ -15,6 +16,19 @@ struct PackedWeight {
   memory::desc md;
   const void* data = nullptr;
 };
+
+// The weight a Compute call reads: the packed copy when there is one (with the shape the node
+// declared), else the plain input `input` (never read once the weight is packed).
+struct WeightInput {
+  Shape shape;
+  const void* data = nullptr;
+};
+inline WeightInput WeightFor(const PackedWeight& packed, const std::optional<Shape>& packed_shape,
+                             const ComputeContext& ctx, size_t input) {
+  if (packed.valid) return {*packed_shape, packed.data};
+  TensorView w = ctx.Input(input);
+  return {w.shape, w.data};
+}
 
 // Reorders `plain` (layout plain_md) into layout want_md, into two buffers from `sink`: the
 // encoded descriptor, then the data. The bytes depend only on the weight value and want_md.

@@ -495,16 +495,7 @@ class ConvKernelImpl : public Kernel {
  private:
   Status DoCompute(ComputeContext& ctx) const {
     TensorView x = ctx.Input(0);
-    Shape w_shape;
-    const void* w_data = nullptr;
-    if (packed_.valid) {
-      w_shape = *w_shape_;
-      w_data = packed_.data;
-    } else {
-      TensorView w = ctx.Input(1);
-      w_shape = w.shape;
-      w_data = w.data;
-    }
+    const auto [w_shape, w_data] = dnnl_kernels::WeightFor(packed_, w_shape_, ctx, 1);
     Geometry g;
     ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &g));
     const float* bias = nullptr;

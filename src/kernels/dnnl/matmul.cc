@@ -175,16 +175,7 @@ class MatMulImpl : public Kernel {
  private:
   Status DoCompute(ComputeContext& ctx) const {
     TensorView a = ctx.Input(0);
-    Shape b_shape;
-    const void* b_data = nullptr;
-    if (packed_.valid) {
-      b_shape = *b_shape_;
-      b_data = packed_.data;
-    } else {
-      TensorView b = ctx.Input(1);
-      b_shape = b.shape;
-      b_data = b.data;
-    }
+    const auto [b_shape, b_data] = dnnl_kernels::WeightFor(packed_, b_shape_, ctx, 1);
     MatmulShapes s;
     ANVIL_RETURN_IF_ERROR(MatmulGeometry(a.shape, b_shape, &s));
     float* y = nullptr;
@@ -272,16 +263,7 @@ class GemmImpl : public Kernel {
   Status DoCompute(ComputeContext& ctx) const {
     TensorView a = ctx.Input(0);
     ANVIL_CHECK(a.shape.size() == 2, "A must be 2-D, got ", ToString(a.shape));
-    Shape b_shape;
-    const void* b_data = nullptr;
-    if (packed_.valid) {
-      b_shape = *b_shape_;
-      b_data = packed_.data;
-    } else {
-      TensorView b = ctx.Input(1);
-      b_shape = b.shape;
-      b_data = b.data;
-    }
+    const auto [b_shape, b_data] = dnnl_kernels::WeightFor(packed_, b_shape_, ctx, 1);
     ANVIL_CHECK(b_shape.size() == 2, "B must be 2-D, got ", ToString(b_shape));
     const int64_t m = at_.trans_a ? a.shape[1] : a.shape[0], k = at_.trans_a ? a.shape[0] : a.shape[1];
     const int64_t kb = at_.trans_b ? b_shape[1] : b_shape[0], n = at_.trans_b ? b_shape[0] : b_shape[1];
