@@ -93,6 +93,9 @@ inputs and outputs:
   --shape NAME=AxBxC      full shape of a generated input (repeatable)
   --batch N               size of unknown leading (batch) dimensions of generated inputs (default 1)
   --seed S                seed of generated inputs (default 0): floats uniform in [0,1), ints 0..3
+  --fill random|page      generated float inputs shaped [N,3,H,W]: uniform noise (default) or a
+                          synthetic document page (dark word-like bars on a light background,
+                          normalised like PaddleOCR's preprocessing); the default job uses page
   --output-dir DIR        write every output as DIR/<output>.npy (DIR/<model>/<output>.npy for
                           several models)
 checks:
@@ -188,6 +191,10 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--shape") {
       auto [k, v] = SplitKeyValue(flag, next());
       o.shapes[k] = ParseShape(flag, v);
+    } else if (flag == "--fill") {
+      const std::string v = next();
+      if (v != "random" && v != "page") throw UsageError("--fill: expected random or page, got '" + v + "'");
+      o.page = v == "page";
     } else if (flag == "--seed") {
       o.seed = ParseNumber<uint64_t>(flag, next(), 0, UINT64_MAX);
     } else if (flag == "--batch") {

@@ -35,6 +35,7 @@ struct Options {
   std::map<std::string, int64_t> dims;                      // symbolic dim name -> size
   std::map<std::string, std::vector<int64_t>> shapes;       // input name -> full shape
   uint64_t seed = 0;
+  bool page = false;  // --fill page: float [N,3,H,W] inputs get a synthetic document page
   int64_t batch = 1;
   std::string output_dir;
   bool compare = false;

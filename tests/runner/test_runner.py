@@ -416,3 +416,25 @@ def test_paddleocr_cls(tmp_path):
     assert "compare: PASS" in p.stdout
     out = list(tmp_path.glob("*.npy"))
     assert len(out) == 1 and np.load(out[0]).shape == (1, 2)
+
+
+def test_fill_page_gives_a_normalised_document_image(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "img",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 96])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    path = tmp_path / "img.onnx"
+    onnx.save(model, str(path))
+    out = tmp_path / "out"
+    p = ok(path, "--fill", "page", "--output-dir", out)
+    assert "synthetic page" in p.stdout
+    y = np.load(out / "y.npy")
+    # Background (235/255 normalised) is about +1.9 in every channel; ink (10..60) is negative and
+    # so 0 after Relu: both must be present.
+    assert (y > 1.5).mean() > 0.3 and (y == 0).mean() > 0.02, (y > 1.5).mean()
+
+
+def test_fill_rejects_unknown_kinds(relu):
+    model, _ = relu
+    error(2, model, "--fill", "stripes", mentions=("--fill", "stripes"))
