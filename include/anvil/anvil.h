@@ -9,8 +9,9 @@
 
 // Session options reach the EP as "ep.anvilexecutionprovider.<key>" (lower-cased EP name).
 #define ANVIL_OPTION_PREFIX "ep.anvilexecutionprovider."
-// Number of threads for Anvil's kernels (OpenMP). 0 or absent: the session's intra-op thread count
-// if the session sets "session.intra_op_num_threads", else the number of physical cores.
+// Number of threads for Anvil's kernels (OpenMP). 0 or absent: the "session.intra_op_num_threads"
+// session config entry when ORT passes it on, else the number of physical cores. (ORT 1.29 does not
+// show plugin EPs the count set with SetIntraOpNumThreads.)
 #define ANVIL_OPTION_THREADS "threads"
 
 // OrtEpDevice metadata keys.
