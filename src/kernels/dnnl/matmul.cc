@@ -130,6 +130,22 @@ Status MatmulGeometry(const Shape& a, const Shape& b, MatmulShapes* s) {
   return {};
 }
 
+// Packs a constant B (layout `plain`) into the layout the matmul primitive prefers for a nominal
+// problem src x B -> dst. If oneDNN cannot build that primitive, B stays unpacked (packed=false).
+Status PackMatmulWeight(const memory::desc& src, const memory::desc& plain, const memory::desc& dst,
+                        const TensorView& weight, PackSink& sink, bool& packed) {
+  packed = false;
+  memory::desc want;
+  Status s = du::Catch("MatMul weight layout", [&]() -> Status {
+    want = BuildMatmul(src, plain, true, memory::desc(), dst, 1.f, 0.f, nullptr);
+    return {};
+  });
+  if (!s.ok()) return {};
+  ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
+  packed = true;
+  return {};
+}
+
 class MatMulImpl : public Kernel {
  public:
   MatMulImpl(std::optional<Shape> a_shape, std::optional<Shape> b_shape)
@@ -150,15 +166,7 @@ class MatMulImpl : public Kernel {
     } else if (a_shape_ && a_shape_->size() == 1) {
       m = 1;
     }
-    memory::desc plain = du::RowMajor({k, n}), want;
-    Status s = du::Catch("MatMul weight layout", [&]() -> Status {
-      want = BuildMatmul(du::RowMajor({m, k}), plain, true, memory::desc(), du::RowMajor({m, n}), 1.f, 0.f, nullptr);
-      return {};
-    });
-    if (!s.ok()) return {};
-    ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
-    packed = true;
-    return {};
+    return PackMatmulWeight(du::RowMajor({m, k}), du::RowMajor({k, n}), du::RowMajor({m, n}), weight, sink, packed);
   }
 
   Status UsePacked(int input_index, const std::vector<const void*>& buffers,
@@ -228,15 +236,7 @@ class GemmImpl : public Kernel {
       const int64_t d = at_.trans_a ? (*a_shape_)[1] : (*a_shape_)[0];
       if (d > 0) m = d;
     }
-    memory::desc plain = BDesc(k, n), want;
-    Status s = du::Catch("Gemm weight layout", [&]() -> Status {
-      want = BuildMatmul(ADesc(m, k), plain, true, memory::desc(), du::RowMajor({m, n}), 1.f, 0.f, nullptr);
-      return {};
-    });
-    if (!s.ok()) return {};
-    ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
-    packed = true;
-    return {};
+    return PackMatmulWeight(ADesc(m, k), BDesc(k, n), du::RowMajor({m, n}), weight, sink, packed);
   }
 
   Status UsePacked(int input_index, const std::vector<const void*>& buffers,
