@@ -9,6 +9,8 @@ import statistics
 import sys
 import time
 
+ROUND = 5  # timed runs per side and round
+
 import numpy as np
 import onnxruntime as ort
 
@@ -70,16 +72,12 @@ def make_sessions(case, threads):
     so = ort.SessionOptions()
     so.log_severity_level = 3
     so.intra_op_num_threads = threads
-    # Interleaving two thread pools on few cores: spinning ORT pool threads would steal the cores
-    # oneDNN's OpenMP team waits on (and vice versa), so neither session spins.
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
     so.add_provider_for_devices(anvil_devices(), {"threads": str(threads)})
     anvil = ort.InferenceSession(model.SerializeToString(), so)
     so_cpu = ort.SessionOptions()
     so_cpu.log_severity_level = 3
-    so_cpu.intra_op_num_threads = threads
-    so_cpu.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so_cpu.intra_op_num_threads = threads  # ORT's defaults otherwise: the rounds absorb its spinning
     cpu = ort.InferenceSession(model.SerializeToString(), so_cpu, providers=["CPUExecutionProvider"])
     feeds = {n: v for n, v in inputs if n not in inits}
     return anvil, cpu, feeds
@@ -100,14 +98,16 @@ def main():
         ya, yc = anvil.run(None, feeds)[0], cpu.run(None, feeds)[0]  # warm-up (and a sanity check)
         err = float(np.max(np.abs(ya - yc)) / (np.max(np.abs(yc)) + 1e-30))
         ta, tc = [], []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            anvil.run(None, feeds)
-            t1 = time.perf_counter()
-            cpu.run(None, feeds)
-            t2 = time.perf_counter()
-            ta.append(t1 - t0)
-            tc.append(t2 - t1)
+        # Interleaved in rounds, as anvil_run --bench does: each side runs once untimed (absorbing
+        # the other side's still-spinning worker threads and slow-to-wake idle cores), then ROUND
+        # timed runs.
+        while len(ta) < args.repeats:
+            for sess, out in ((anvil, ta), (cpu, tc)):
+                sess.run(None, feeds)
+                for _ in range(ROUND):
+                    t0 = time.perf_counter()
+                    sess.run(None, feeds)
+                    out.append(time.perf_counter() - t0)
         ma, mc = statistics.median(ta) * 1e3, statistics.median(tc) * 1e3
         flag = "" if err < 1e-4 else f"  MISMATCH rel err {err:.2e}"
         print(f"{case[0]:42s} {ma:9.3f} {mc:9.3f} {mc / ma:6.2f}{flag}")

@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 namespace anvil_run {
 namespace {
 
-constexpr int kBenchGapMs = 60;
+constexpr int kBenchRound = 5;  // timed runs per side and round in --bench
 
 
 constexpr const char* kRegistrationName = "anvil";
@@ -721,21 +721,21 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
         run_anvil.Run();
         run_ref.Run();
       }
-      // Both runtimes keep their worker threads spinning for a while after a run (ORT's pool,
-      // OpenMP's team); a short idle gap before each timed run keeps one side's spinning threads
-      // off the cores the other side is being timed on. The gap is not timed.
-      auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(kBenchGapMs)); };
-      for (int i = 0; i < o.repeat; ++i) {
-        settle();
-        const auto t0 = Clock::now();
-        run_anvil.Run();
-        const auto t1 = Clock::now();
-        settle();
-        const auto t2 = Clock::now();
-        run_ref.Run();
-        const auto t3 = Clock::now();
-        t_anvil.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-        t_ort.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
+      // Interleaved in rounds: each side runs once untimed, then kBenchRound timed runs. The
+      // untimed run absorbs what the other side leaves behind: its worker threads still spinning
+      // (ORT's pool, OpenMP's team) and, on virtual machines, idle cores that take milliseconds
+      // to wake up.
+      auto timed = [&](Runner& r, std::vector<double>& out) {
+        r.Run();
+        for (int k = 0; k < kBenchRound && static_cast<int>(out.size()) < o.repeat; ++k) {
+          const auto t0 = Clock::now();
+          r.Run();
+          out.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+      };
+      while (static_cast<int>(t_anvil.size()) < o.repeat) {
+        timed(run_anvil, t_anvil);
+        timed(run_ref, t_ort);
       }
     } catch (const Ort::Exception& e) {
       throw RunError("bench run failed: " + CleanOrtMessage(e.what()));
@@ -743,8 +743,8 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
     r.benched = true;
     r.median_anvil = Percentile(t_anvil, 50);
     r.median_ort = Percentile(t_ort, 50);
-    std::printf("bench (%d threads each, warmup %d, repeat %d, interleaved Anvil/ORT, %d ms idle before each run):\n",
-                ctx.threads, o.warmup, o.repeat, kBenchGapMs);
+    std::printf("bench (%d threads each, warmup %d, repeat %d, interleaved Anvil/ORT in rounds of %d):\n",
+                ctx.threads, o.warmup, o.repeat, kBenchRound);
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "Anvil", r.median_anvil, Percentile(t_anvil, 90));
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "ORT CPU EP", r.median_ort, Percentile(t_ort, 90));
     std::printf("  ratio ORT/Anvil %.3g (>1: Anvil is faster)\n", r.median_ort / r.median_anvil);
