@@ -10,6 +10,23 @@ namespace anvil {
 void SetThreadCount(int threads);
 int ThreadCount();
 
+// Work below this many operations runs on one thread: a fork/join of the OpenMP team costs more.
+constexpr int64_t kMinParallelOps = int64_t{1} << 21;
+
+// Sets the calling thread's OpenMP thread count for a scope (1 if `ops` is below
+// kMinParallelOps), restoring it afterwards. For library calls (oneDNN) that parallelise by
+// themselves over the whole team.
+class ScopedThreadsForWork {
+ public:
+  explicit ScopedThreadsForWork(int64_t ops);
+  ~ScopedThreadsForWork();
+  ScopedThreadsForWork(const ScopedThreadsForWork&) = delete;
+  ScopedThreadsForWork& operator=(const ScopedThreadsForWork&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Calls fn(begin, end) on contiguous chunks of [0, n), in parallel when the work is large enough.
 // `cost_per_item` is a rough count of operations per item, used to avoid threading tiny loops.
 template <typename Fn>
@@ -25,6 +42,11 @@ namespace anvil {
 
 inline void SetThreadCount(int threads) { omp_set_num_threads(threads > 0 ? threads : 1); }
 inline int ThreadCount() { return omp_get_max_threads(); }
+
+inline ScopedThreadsForWork::ScopedThreadsForWork(int64_t ops) : previous_(ThreadCount()) {
+  if (ops < kMinParallelOps && previous_ > 1) SetThreadCount(1);
+}
+inline ScopedThreadsForWork::~ScopedThreadsForWork() { SetThreadCount(previous_); }
 
 template <typename Fn>
 void ParallelFor(int64_t n, int64_t cost_per_item, Fn&& fn) {

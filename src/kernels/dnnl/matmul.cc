@@ -194,6 +194,7 @@ class MatMulImpl : public Kernel {
       for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
       return {};
     }
+    ScopedThreadsForWork threads(2 * total * s.k);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(du::Threads()), "shape too large for the plan key");
     std::shared_ptr<const MatmulPlan> plan = plans_.Find(key);
@@ -297,6 +298,7 @@ class GemmImpl : public Kernel {
     // the product is accumulated onto it (sum post-op with scale beta).
     const bool as_bias = use_c && c_rows == 1 && c_cols == n && at_.beta == 1.f && at_.alpha == 1.f;
     const bool prefill = use_c && !as_bias;
+    ScopedThreadsForWork threads(2 * m * n * k);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(use_c ? c_rows * 2 + (c_cols == n) : -1) &&
                     key.Add(du::Threads()),
