@@ -31,6 +31,12 @@ std::string KnownKeyList() {
   return out;
 }
 
+const OptionSpec* FindOption(const std::string& name) {
+  for (const OptionSpec& spec : KnownOptions())
+    if (name == spec.key) return &spec;
+  return nullptr;
+}
+
 }  // namespace
 
 Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entries, EpConfig& config) {
@@ -44,13 +50,13 @@ Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entr
     }
     if (key.rfind(prefix, 0) != 0) continue;
     const std::string name = key.substr(prefix.size());
-    if (name == ANVIL_OPTION_THREADS) {
-      if (!ParseInt(value, 0, 1024, threads))
-        return Fail("Anvil: option '", key, "' has value '", value, "'; accepted: ", KnownOptions()[0].accepted);
-    } else {
+    const OptionSpec* spec = FindOption(name);
+    if (spec == nullptr)
       return Fail("Anvil: unknown option '", key, "'; known options: ", KnownKeyList(), " (prefixed with '", prefix,
                   "')");
-    }
+    bool valid = false;
+    if (name == ANVIL_OPTION_THREADS) valid = ParseInt(value, 0, 1024, threads);
+    if (!valid) return Fail("Anvil: option '", key, "' has value '", value, "'; accepted: ", spec->accepted);
   }
   config.threads_source = "option " ANVIL_OPTION_PREFIX ANVIL_OPTION_THREADS;
   if (threads == 0) {

@@ -514,9 +514,8 @@ class ConvKernelImpl : public Kernel {
       for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
       return {};
     }
-    // Multiply-adds: output elements x weights per output (the weight count over output channels).
-    const int64_t macs = total / std::max<int64_t>(g.y[0], 1) * NumElements(w_shape) /
-                         std::max<int64_t>(g.out_channels, 1) * g.y[0];
+    // Multiply-adds: output elements x weights per output element (weights per output channel).
+    const int64_t macs = total * (NumElements(w_shape) / std::max<int64_t>(g.out_channels, 1));
     ScopedThreadsForWork threads(2 * macs);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(x.shape) && key.Add(w_shape) && key.Add(du::Threads()), "shape too large for the plan key");
