@@ -781,7 +781,7 @@ def main():
     ap.add_argument("--models", help="comma-separated names from the model set, 'default' or 'all'")
     ap.add_argument("--sides", default=",".join(ALL_SIDES), help=f"comma-separated, from {','.join(ALL_SIDES)}")
     ap.add_argument("--threads", default="1", help="intra-op threads for every side: N or N,M,...")
-    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per turn")
     ap.add_argument("--busy-core", type=int, nargs="?", const=-1, default=None, metavar="CPU",
                     help="spin a process on CPU (default: the last one) during the timed rounds")

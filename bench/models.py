@@ -12,11 +12,13 @@ Value kinds:
            or NHWC.
   audio    speech-like 16 kHz audio (a gliding voiced source with formants, syllable envelope
            and a noise floor) filling the shape, scaled to a peak of `peak` (1.0-scale floats
-           for Silero, int16-scale floats for openWakeWord); with chunk=True a 512-sample chunk
-           from the middle of a 1 s utterance.
+           for Silero, int16-scale floats for openWakeWord); with chunk=True one Silero call's
+           input from the middle of a 1 s utterance: the 64 samples before the chunk (the
+           context that Silero's own wrapper and vad-web prepend) and the 512 new samples.
   const    the constant `value` (Silero's sample rate).
   vad_state  the LSTM state after running the same VAD model (ORT CPU EP) over the 8 chunks
-           of the utterance that precede the timed chunk: what a streaming caller passes.
+           of the utterance that precede the timed chunk (each with its 64 samples of context):
+           what a streaming caller passes.
   oww_mel_windows  openWakeWord's embedding input: its mel front end run (ORT CPU EP) on
            speech-like int16-scale audio, scaled as openWakeWord does (mel / 10 + 2), cut into
            `count` windows of 76 frames with a stride of 8 frames (80 ms).
@@ -35,6 +37,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 HALF = (0.5, 0.5, 0.5)
 SR = 16000
+VAD_CONTEXT = 64  # samples of the previous chunk that Silero v5/v6 callers prepend at 16 kHz
 
 
 @dataclass(frozen=True)
@@ -95,15 +98,17 @@ MODELS = [
                  args=dict(scene="face", layout="NHWC", mean=HALF, std=HALF)),),
           "MediaPipe BlazeFace front-camera (short range) detector, 128x128 RGB in [-1,1]"),
     Model("vad5", "silero_vad/silero_vad_v5.onnx",
-          (Input("input", (1, 512), kind="audio", args=dict(peak=0.5, chunk=True)),
+          (Input("input", (1, 576), kind="audio", args=dict(peak=0.5, chunk=True)),
            Input("state", (2, 1, 128), kind="vad_state", args=dict(chunks=8)),
            Input("sr", (), dtype="int64", kind="const", args=dict(value=SR))),
-          "Silero VAD v5, one 32 ms chunk (512 samples at 16 kHz) with its streaming state"),
+          "Silero VAD v5, one 32 ms chunk (512 new samples at 16 kHz after 64 of context) with its "
+          "streaming state"),
     Model("vad6", "silero_vad/silero_vad_v6.onnx",
-          (Input("input", (1, 512), kind="audio", args=dict(peak=0.5, chunk=True)),
+          (Input("input", (1, 576), kind="audio", args=dict(peak=0.5, chunk=True)),
            Input("state", (2, 1, 128), kind="vad_state", args=dict(chunks=8)),
            Input("sr", (), dtype="int64", kind="const", args=dict(value=SR))),
-          "Silero VAD v6, one 32 ms chunk (512 samples at 16 kHz) with its streaming state"),
+          "Silero VAD v6, one 32 ms chunk (512 new samples at 16 kHz after 64 of context) with its "
+          "streaming state"),
     Model("oww_mel", "openwakeword/melspectrogram.onnx",
           (Input("input", (1, SR), kind="audio", args=dict(peak=16000.0)),),
           "openWakeWord mel-spectrogram front end, 1 s of 16 kHz int16-scale audio -> 97x32 mel"),
@@ -268,12 +273,18 @@ def _oww_windows(rng, count, folder):
 
 
 def _vad_state(model_path, audio, chunks):
-    """Silero's LSTM state after streaming `audio` (chunks x 512 samples) through the model."""
+    """Silero's LSTM state after streaming the last `chunks` x 512 samples of `audio` through
+    the model, each call with the 64 samples before its chunk as context."""
     s = _cpu_session(model_path)
     state = np.zeros((2, 1, 128), np.float32)
     sr = np.array(SR, np.int64)
+    first = len(audio) - 512 * chunks
     for i in range(chunks):
-        state = s.run(None, {"input": audio[None, 512 * i:512 * (i + 1)], "state": state, "sr": sr})[1]
+        a = first + 512 * i
+        x = audio[None, max(0, a - VAD_CONTEXT):a + 512]
+        if x.shape[1] < 512 + VAD_CONTEXT:  # the stream's start: zeros as context
+            x = np.pad(x, ((0, 0), (512 + VAD_CONTEXT - x.shape[1], 0)))
+        state = s.run(None, {"input": x, "state": state, "sr": sr})[1]
     return state
 
 
@@ -289,18 +300,17 @@ def make_inputs(model, folder=None):
             v = _image(rng, inp.shape, a)
         elif inp.kind == "audio":
             n = int(np.prod(inp.shape))
-            if a.get("chunk"):  # a chunk from the middle of a 1 s utterance
+            if a.get("chunk"):  # context + a chunk from the middle of a 1 s utterance
                 utterance = speech_like(rng, SR, a["peak"])
                 start = SR // 2
-                v = utterance[start:start + n]
+                v = utterance[start - VAD_CONTEXT:start - VAD_CONTEXT + n]
             else:
                 v = speech_like(rng, n, a["peak"])
             v = v.reshape(inp.shape)
         elif inp.kind == "const":
             v = np.full(inp.shape, a["value"])
         elif inp.kind == "vad_state":
-            before = utterance[SR // 2 - 512 * a["chunks"]:SR // 2]
-            v = _vad_state(os.path.join(folder, model.path), before, a["chunks"])
+            v = _vad_state(os.path.join(folder, model.path), utterance[:SR // 2], a["chunks"])
         elif inp.kind == "oww_mel_windows":
             v = _oww_windows(rng, a["count"], folder)
         elif inp.kind == "oww_embeddings":
