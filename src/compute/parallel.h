@@ -1,73 +1,94 @@
-// Anvil's one threading runtime: OpenMP, the runtime oneDNN is built on (Debian's libdnnl uses
-// GNU OpenMP). Kernels never start threads; they describe a range and ParallelFor splits it.
+// Anvil's threading seam. The compute layer never starts threads: it describes work as `n` tasks
+// and hands them to the TaskRunner installed for the current kernel call. The EP installs one over
+// ORT's intra-op thread pool (KernelContext_ParallelFor, src/ep/task_runner.h) for the duration of
+// each Compute, so Anvil's kernels and oneDNN's primitives run on the session's own pool, sized by
+// the user's intra_op_num_threads. With no runner installed, or inside a task, everything runs on
+// the calling thread (no nesting).
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 namespace anvil {
 
-// Sets the OpenMP thread count for the calling thread (oneDNN reads it too). Called by the EP
-// before each kernel runs, so concurrent Run calls on different threads do not interfere.
-void SetThreadCount(int threads);
-int ThreadCount();
-
-// Work below this many operations runs on one thread: a fork/join of the OpenMP team costs more.
-constexpr int64_t kMinParallelOps = int64_t{1} << 21;
-
-// Sets the calling thread's OpenMP thread count for a scope (1 if `ops` is below
-// kMinParallelOps), restoring it afterwards. For library calls (oneDNN) that parallelise by
-// themselves over the whole team.
-class ScopedThreadsForWork {
+class TaskRunner {
  public:
-  explicit ScopedThreadsForWork(int64_t ops);
-  ~ScopedThreadsForWork();
-  ScopedThreadsForWork(const ScopedThreadsForWork&) = delete;
-  ScopedThreadsForWork& operator=(const ScopedThreadsForWork&) = delete;
+  using TaskFn = void (*)(void* data, size_t task);
+  // How many threads work is split for (the caller included).
+  virtual int threads() const = 0;
+  // Calls fn(data, i) for every i in [0, tasks), possibly in parallel; returns when all are done.
+  // Implementations wrap each task in TaskScope.
+  virtual void Run(size_t tasks, TaskFn fn, void* data) = 0;
 
- private:
-  int previous_;
+ protected:
+  ~TaskRunner() = default;
 };
 
-// Calls fn(begin, end) on contiguous chunks of [0, n), in parallel when the work is large enough.
-// `cost_per_item` is a rough count of operations per item, used to avoid threading tiny loops.
-template <typename Fn>
-void ParallelFor(int64_t n, int64_t cost_per_item, Fn&& fn);
+namespace parallel_detail {
+inline thread_local TaskRunner* current_runner = nullptr;
+inline thread_local int task_depth = 0;
+}  // namespace parallel_detail
 
-}  // namespace anvil
+// The runner for work started on this thread now: nullptr outside a kernel call and inside a task.
+inline TaskRunner* CurrentRunner() { return parallel_detail::task_depth > 0 ? nullptr : parallel_detail::current_runner; }
+// True while this thread runs a task (of any runner).
+inline bool InTask() { return parallel_detail::task_depth > 0; }
 
-#include <omp.h>
+// Installs `runner` for the calling thread for one scope (the EP does this around Compute).
+class ScopedTaskRunner {
+ public:
+  explicit ScopedTaskRunner(TaskRunner* runner) : previous_(parallel_detail::current_runner) {
+    parallel_detail::current_runner = runner;
+  }
+  ~ScopedTaskRunner() { parallel_detail::current_runner = previous_; }
+  ScopedTaskRunner(const ScopedTaskRunner&) = delete;
+  ScopedTaskRunner& operator=(const ScopedTaskRunner&) = delete;
 
-#include <algorithm>
+ private:
+  TaskRunner* previous_;
+};
 
-namespace anvil {
+// Marks the calling thread as running a task, so work it starts does not nest into the pool.
+class TaskScope {
+ public:
+  TaskScope() { ++parallel_detail::task_depth; }
+  ~TaskScope() { --parallel_detail::task_depth; }
+  TaskScope(const TaskScope&) = delete;
+  TaskScope& operator=(const TaskScope&) = delete;
+};
 
-inline void SetThreadCount(int threads) { omp_set_num_threads(threads > 0 ? threads : 1); }
-inline int ThreadCount() { return omp_get_max_threads(); }
+// The cost model: work below kMinOpsPerThread operations per thread stays on the calling thread,
+// since handing a task to a pool thread costs a few microseconds.
+constexpr int64_t kMinOpsPerThread = int64_t{1} << 15;
 
-inline ScopedThreadsForWork::ScopedThreadsForWork(int64_t ops) : previous_(ThreadCount()) {
-  if (ops < kMinParallelOps && previous_ > 1) SetThreadCount(1);
+// How many threads `ops` operations are worth on the current runner (1 without one).
+inline int ThreadsForWork(int64_t ops) {
+  TaskRunner* runner = CurrentRunner();
+  if (runner == nullptr) return 1;
+  const int64_t useful = std::max<int64_t>(ops / kMinOpsPerThread, 1);
+  return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(runner->threads(), 1)));
 }
-inline ScopedThreadsForWork::~ScopedThreadsForWork() { SetThreadCount(previous_); }
 
+// Calls fn(begin, end) on contiguous chunks of [0, n), in parallel when the work is large enough.
+// `cost_per_item` is a rough count of operations per item, for the cost model.
 template <typename Fn>
 void ParallelFor(int64_t n, int64_t cost_per_item, Fn&& fn) {
   if (n <= 0) return;
-  constexpr int64_t kMinWorkPerThread = 1 << 15;  // below this, a fork/join costs more than it saves
-  const int64_t max_threads = ThreadCount();
-  int64_t threads = std::min<int64_t>(max_threads, (n * std::max<int64_t>(cost_per_item, 1)) / kMinWorkPerThread);
-  threads = std::clamp<int64_t>(threads, 1, n);
-  if (threads == 1) {
+  const int64_t threads = std::min<int64_t>(ThreadsForWork(n * std::max<int64_t>(cost_per_item, 1)), n);
+  if (threads <= 1) {
     fn(int64_t{0}, n);
     return;
   }
-#pragma omp parallel num_threads(static_cast<int>(threads))
-  {
-    const int64_t t = omp_get_thread_num();
-    const int64_t nt = omp_get_num_threads();
-    const int64_t chunk = (n + nt - 1) / nt;
-    const int64_t begin = std::min(n, t * chunk);
-    const int64_t end = std::min(n, begin + chunk);
-    if (begin < end) fn(begin, end);
-  }
+  struct Job {
+    Fn* fn;
+    int64_t n, tasks;
+  } job{&fn, n, threads};
+  CurrentRunner()->Run(static_cast<size_t>(threads), [](void* data, size_t task) {
+    const Job& j = *static_cast<const Job*>(data);
+    const int64_t t = static_cast<int64_t>(task);
+    const int64_t begin = j.n * t / j.tasks, end = j.n * (t + 1) / j.tasks;
+    if (begin < end) (*j.fn)(begin, end);
+  }, &job);
 }
 
 }  // namespace anvil

@@ -45,10 +45,28 @@ const char* ElemTypeName(ElemType type) {
 }
 
 
-ComputeContext::ComputeContext(OrtKernelContext* ctx, const EpConfig& config) : ctx_(ctx), config_(config) {}
+ScratchAllocator::~ScratchAllocator() {
+  if (OrtAllocator* a = allocator_.load()) Ort::GetApi().ReleaseAllocator(a);
+}
+
+OrtAllocator* ScratchAllocator::Get(OrtKernelContext* ctx, const OrtMemoryInfo* memory) {
+  OrtAllocator* a = allocator_.load(std::memory_order_acquire);
+  if (a != nullptr) return a;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx, memory, &a));
+  OrtAllocator* expected = nullptr;
+  if (!allocator_.compare_exchange_strong(expected, a, std::memory_order_acq_rel)) {
+    Ort::GetApi().ReleaseAllocator(a);  // another call got there first
+    return expected;
+  }
+  return a;
+}
+
+ComputeContext::ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator)
+    : ctx_(ctx), config_(config), scratch_allocator_(scratch_allocator) {}
 
 ComputeContext::~ComputeContext() {
-  for (void* p : scratch_) allocator_->Free(allocator_, p);
+  for (size_t i = 0; i < scratch_count_; ++i) allocator_->Free(allocator_, scratch_[i]);
+  for (void* p : overflow_) allocator_->Free(allocator_, p);
 }
 
 size_t ComputeContext::InputCount() const {
@@ -88,12 +106,15 @@ Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
 }
 
 void* ComputeContext::Scratch(size_t bytes) {
-  if (allocator_ == nullptr) {
-    Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx_, config_.cpu_memory, &allocator_));
-  }
+  if (allocator_ == nullptr) allocator_ = scratch_allocator_.Get(ctx_, config_.cpu_memory);
+  if (scratch_count_ == scratch_.size()) overflow_.reserve(overflow_.size() + 1);  // may throw: before Alloc
   void* p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
   if (p == nullptr) throw std::bad_alloc();
-  scratch_.push_back(p);
+  if (scratch_count_ < scratch_.size()) {
+    scratch_[scratch_count_++] = p;
+  } else {
+    overflow_.push_back(p);
+  }
   return p;
 }
 

@@ -8,7 +8,7 @@
 #include "ep/boundary.h"
 #include "ep/ep.h"
 #include "ep/node_info_ort.h"
-#include "compute/parallel.h"
+#include "ep/task_runner.h"
 
 namespace anvil {
 namespace {
@@ -22,6 +22,7 @@ struct KernelAdapter : OrtKernelImpl {
         config(cfg),
         op_type(std::move(op)),
         node_name(std::move(name)),
+        where(op_type + " node '" + node_name + "'"),
         logger(log) {
     ort_version_supported = ORT_API_VERSION;
     flags = 0;
@@ -34,7 +35,7 @@ struct KernelAdapter : OrtKernelImpl {
     for (auto& [allocator, p] : owned_packs) allocator->Free(allocator, p);
   }
 
-  std::string Where() const { return op_type + " node '" + node_name + "'"; }
+  const std::string& Where() const { return where; }
 
   // Verbose log of where a packed weight lives; tests read it to tell owned from shared buffers.
   void LogPacked(const char* mode, int input_index, const void* buffer) const {
@@ -53,8 +54,9 @@ struct KernelAdapter : OrtKernelImpl {
   static OrtStatus* ORT_API_CALL ComputeImpl(OrtKernelImpl* p, OrtKernelContext* context) noexcept {
     KernelAdapter* self = Self(p);
     return Guard(self->Where().c_str(), [&]() -> Status {
-      SetThreadCount(self->config.threads);
-      ComputeContext ctx(context, self->config);
+      OrtTaskRunner runner(context, self->config.threads);
+      ScopedTaskRunner on_ort_pool(&runner);
+      ComputeContext ctx(context, self->config, self->scratch_allocator);
       Status s = self->kernel->Compute(ctx);
       if (!s.ok()) return Fail("Anvil ", self->Where(), ": ", s.message());
       return s;
@@ -69,6 +71,8 @@ struct KernelAdapter : OrtKernelImpl {
     KernelAdapter* self = Self(p);
     *is_packed = false;
     return Guard(self->Where().c_str(), [&]() -> OrtStatus* {
+      SerialTaskRunner planning(self->config.threads);
+      ScopedTaskRunner for_layouts(&planning);
       PackSink sink(allocator);
       bool packed = false;
       Status s = self->kernel->PrePack(ViewOf(tensor), input_index, sink, packed);
@@ -110,8 +114,10 @@ struct KernelAdapter : OrtKernelImpl {
   const EpConfig& config;
   std::string op_type;
   std::string node_name;
+  std::string where;  // "Op node 'name'", for messages (made once: Compute must not allocate)
   const OrtLogger* logger;
   std::vector<std::pair<OrtAllocator*, void*>> owned_packs;
+  ScratchAllocator scratch_allocator;
 };
 
 OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info, OrtKernelImpl** out) noexcept {

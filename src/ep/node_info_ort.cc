@@ -55,14 +55,11 @@ std::string ReadString(GetFn get) {
 TensorView ViewOf(const OrtValue* value) {
   TensorView v;
   if (value == nullptr) return v;
-  OrtTensorTypeAndShapeInfo* info = nullptr;
-  if (!Succeeded(Api().GetTensorTypeAndShape(value, &info))) return v;
+  // The shape by reference (no OrtTensorTypeAndShapeInfo to allocate): this runs per input per call.
+  const int64_t* dims = nullptr;
   size_t rank = 0;
-  Succeeded(Api().GetTensorElementType(info, &v.type));
-  Succeeded(Api().GetDimensionsCount(info, &rank));
-  v.shape.resize(rank);
-  if (rank) Succeeded(Api().GetDimensions(info, v.shape.data(), rank));
-  Api().ReleaseTensorTypeAndShapeInfo(info);
+  if (!Succeeded(Api().GetTensorElementTypeAndShapeDataReference(value, &v.type, &dims, &rank))) return v;
+  v.shape.assign(dims, dims + rank);
   const void* data = nullptr;
   if (Succeeded(Api().GetTensorData(value, &data))) v.data = data;
   return v;

@@ -10,7 +10,7 @@ namespace anvil {
 
 const std::vector<OptionSpec>& KnownOptions() {
   static const std::vector<OptionSpec> specs = {
-      {ANVIL_OPTION_THREADS, "an integer from 0 to 1024 (0: the session's intra-op thread count)"},
+      {ANVIL_OPTION_THREADS, "an integer from 0 to 1024: the most threads of the session's pool one kernel splits its work for (0: the physical cores)"},
   };
   return specs;
 }

@@ -8,6 +8,8 @@
 // GetCapability claims a node only if Create(node, nullptr) succeeds, so a kernel never rejects at
 // run time a node it accepted at claim time.
 #pragma once
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -77,10 +79,24 @@ struct EpConfig {
   const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
 };
 
+// The allocator a kernel's calls take scratch memory from: obtained from ORT on the first call
+// that needs one and kept for the kernel's lifetime (ORT hands out a new wrapper per request).
+class ScratchAllocator {
+ public:
+  ScratchAllocator() = default;
+  ~ScratchAllocator();
+  ScratchAllocator(const ScratchAllocator&) = delete;
+  ScratchAllocator& operator=(const ScratchAllocator&) = delete;
+  OrtAllocator* Get(OrtKernelContext* ctx, const OrtMemoryInfo* memory);
+
+ private:
+  std::atomic<OrtAllocator*> allocator_{nullptr};
+};
+
 // Per-call access to inputs, outputs and scratch memory.
 class ComputeContext {
  public:
-  ComputeContext(OrtKernelContext* ctx, const EpConfig& config);
+  ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator);
   ~ComputeContext();
   ComputeContext(const ComputeContext&) = delete;
   ComputeContext& operator=(const ComputeContext&) = delete;
@@ -101,14 +117,17 @@ class ComputeContext {
   void* Scratch(size_t bytes);
   template <typename T>
   T* Scratch(size_t count) { return static_cast<T*>(Scratch(count * sizeof(T))); }
-  int threads() const { return config_.threads; }
   const EpConfig& config() const { return config_; }
 
  private:
   OrtKernelContext* ctx_;
   const EpConfig& config_;
+  ScratchAllocator& scratch_allocator_;
   OrtAllocator* allocator_ = nullptr;
-  std::vector<void*> scratch_;
+  // Scratch buffers of this call: a few inline, more in overflow_ (rare), freed at the end.
+  std::array<void*, 8> scratch_{};
+  size_t scratch_count_ = 0;
+  std::vector<void*> overflow_;
 };
 
 // Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.

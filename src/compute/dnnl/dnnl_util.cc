@@ -1,21 +1,92 @@
 #include "compute/dnnl/dnnl_util.h"
 
-#include <omp.h>
+#include <oneapi/dnnl/dnnl_threadpool.hpp>
+#include <oneapi/dnnl/dnnl_threadpool_iface.hpp>
 
 #include <cstring>
+#include <functional>
+
+#include "compute/parallel.h"
 
 namespace anvil::dnnl_util {
 
 namespace {
-constexpr int64_t kEncodedMagic = 0x414e56494c4d4431;  // "ANVILMD1"
+
+constexpr uint64_t kHeaderMagic = 0x324d4c494e56414eull;  // "NAVNILM2"
+
+// The thread count the primitives of the current call are made for (see ScopedPrimitiveThreads).
+thread_local int primitive_threads = 1;
+
+// oneDNN's view of Anvil's threads: parallel loops become tasks of the current TaskRunner.
+// Stateless apart from thread-locals, so one instance serves every thread and session.
+class RunnerThreadpool final : public dnnl::threadpool_interop::threadpool_iface {
+ public:
+  int get_num_threads() const override { return primitive_threads; }
+  bool get_in_parallel() const override { return InTask(); }
+  uint64_t get_flags() const override { return 0; }  // synchronous: parallel_for returns when done
+  void parallel_for(int n, const std::function<void(int, int)>& fn) override {
+    TaskRunner* runner = CurrentRunner();
+    if (runner == nullptr || n <= 1) {
+      for (int i = 0; i < n; ++i) fn(i, n);
+      return;
+    }
+    struct Job {
+      const std::function<void(int, int)>* fn;
+      int n;
+    } job{&fn, n};
+    runner->Run(static_cast<size_t>(n), [](void* data, size_t i) {
+      const Job& j = *static_cast<const Job*>(data);
+      (*j.fn)(static_cast<int>(i), j.n);
+    }, &job);
+  }
+};
+
+RunnerThreadpool& Threadpool() {
+  static RunnerThreadpool pool;
+  return pool;
 }
+
+}  // namespace
 
 const dnnl::engine& CpuEngine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
 
-int Threads() { return omp_get_max_threads(); }
+const dnnl::stream& CpuStream() {
+  static const dnnl::stream stream = dnnl::threadpool_interop::make_stream(CpuEngine(), &Threadpool());
+  return stream;
+}
+
+int ThreadsFor(int64_t ops) {
+  // A oneDNN primitive splits its work statically: below ~1 MFLOP per extra thread the fork/join
+  // on ORT's pool costs more than it saves.
+  constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 20;
+  TaskRunner* runner = CurrentRunner();
+  if (runner == nullptr) return 1;
+  const int64_t useful = std::max<int64_t>(ops / kMinOpsPerPrimitiveThread, 1);
+  return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(runner->threads(), 1)));
+}
+
+ScopedPrimitiveThreads::ScopedPrimitiveThreads(int threads) : previous_threads_(primitive_threads) {
+  int concurrency = 1;
+  dnnl_threadpool_interop_get_max_concurrency(&concurrency);
+  previous_concurrency_ = concurrency;
+  primitive_threads = std::max(threads, 1);
+  dnnl_threadpool_interop_set_max_concurrency(primitive_threads);
+}
+
+ScopedPrimitiveThreads::~ScopedPrimitiveThreads() {
+  primitive_threads = previous_threads_;
+  dnnl_threadpool_interop_set_max_concurrency(previous_concurrency_);
+}
+
+void Execute(const dnnl::primitive& prim, const dnnl_exec_arg_t* args, int nargs) {
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), CpuStream().get(), nargs, args),
+                          "could not execute a primitive");
+}
+
+memory Unbound(const memory::desc& md) { return memory(md, CpuEngine(), DNNL_MEMORY_NONE); }
 
 memory::desc RowMajor(const memory::dims& dims) {
   memory::dims strides(dims.size());
@@ -35,59 +106,44 @@ memory::desc Any(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
 }
 
-bool EncodeDesc(const memory::desc& md, EncodedDesc* out) {
-  const dnnl_memory_desc_t& d = md.data;
-  if (d.format_kind != dnnl_blocked || d.extra.flags != 0 || d.ndims <= 0 || d.ndims > DNNL_MAX_NDIMS) return false;
-  std::memset(out, 0, sizeof(*out));
-  out->magic = kEncodedMagic;
-  out->ndims = d.ndims;
-  out->data_type = d.data_type;
-  out->offset0 = d.offset0;
-  out->inner_nblks = d.format_desc.blocking.inner_nblks;
-  for (int i = 0; i < DNNL_MAX_NDIMS; ++i) {
-    out->dims[i] = d.dims[i];
-    out->padded_dims[i] = d.padded_dims[i];
-    out->padded_offsets[i] = d.padded_offsets[i];
-    out->strides[i] = d.format_desc.blocking.strides[i];
-    out->inner_blks[i] = d.format_desc.blocking.inner_blks[i];
-    out->inner_idxs[i] = d.format_desc.blocking.inner_idxs[i];
-  }
-  return true;
+bool WideVectors() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  return (isa & avx512) == avx512;  // oneDNN's ISA values are supersets of each other's bits
 }
 
-bool DecodeDesc(const EncodedDesc& enc, memory::desc* out) {
-  if (enc.magic != kEncodedMagic || enc.ndims <= 0 || enc.ndims > DNNL_MAX_NDIMS || enc.inner_nblks < 0 ||
-      enc.inner_nblks > DNNL_MAX_NDIMS || enc.data_type != dnnl_f32)
+std::vector<uint8_t> EncodeDesc(const memory::desc& md) {
+  const std::vector<uint8_t> blob = memory::desc(md).get_blob();  // get_blob is not const
+  std::vector<uint8_t> out(2 * sizeof(uint64_t) + blob.size());
+  const uint64_t header[2] = {kHeaderMagic, blob.size()};
+  std::memcpy(out.data(), header, sizeof(header));
+  std::memcpy(out.data() + sizeof(header), blob.data(), blob.size());
+  return out;
+}
+
+bool DecodeDesc(const void* bytes, size_t size, memory::desc* out) {
+  uint64_t header[2];
+  if (size < sizeof(header)) return false;
+  std::memcpy(header, bytes, sizeof(header));
+  if (header[0] != kHeaderMagic || header[1] != size - sizeof(header)) return false;
+  const auto* p = static_cast<const uint8_t*>(bytes) + sizeof(header);
+  try {
+    *out = memory::desc(std::vector<uint8_t>(p, p + header[1]));
+  } catch (const dnnl::error&) {
     return false;
-  dnnl_memory_desc_t d;
-  std::memset(&d, 0, sizeof(d));
-  d.ndims = static_cast<int>(enc.ndims);
-  d.data_type = static_cast<dnnl_data_type_t>(enc.data_type);
-  d.offset0 = enc.offset0;
-  d.format_kind = dnnl_blocked;
-  d.format_desc.blocking.inner_nblks = static_cast<int>(enc.inner_nblks);
-  for (int i = 0; i < DNNL_MAX_NDIMS; ++i) {
-    d.dims[i] = enc.dims[i];
-    d.padded_dims[i] = enc.padded_dims[i];
-    d.padded_offsets[i] = enc.padded_offsets[i];
-    d.format_desc.blocking.strides[i] = enc.strides[i];
-    d.format_desc.blocking.inner_blks[i] = enc.inner_blks[i];
-    d.format_desc.blocking.inner_idxs[i] = enc.inner_idxs[i];
   }
-  for (int i = 0; i < d.ndims; ++i) {
-    if (d.dims[i] <= 0 || d.padded_dims[i] < d.dims[i]) return false;
-  }
-  *out = memory::desc(d);
-  return true;
+  return out->get_data_type() == memory::data_type::f32 && out->get_ndims() > 0;
 }
 
 void Reorder(const memory::desc& src_md, const void* src, const memory::desc& dst_md, void* dst) {
   const dnnl::engine& eng = CpuEngine();
   memory s(src_md, eng, const_cast<void*>(src));
   memory d(dst_md, eng, dst);
-  dnnl::stream stream(eng);
-  dnnl::reorder(s, d).execute(stream, s, d);
-  stream.wait();
+  const int64_t bytes = static_cast<int64_t>(src_md.get_size());
+  ScopedPrimitiveThreads threads(ThreadsFor(bytes / 4));
+  dnnl::reorder r(dnnl::reorder::primitive_desc(eng, src_md, eng, dst_md));
+  const std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, s.get()}, {DNNL_ARG_TO, d.get()}}};
+  Execute(r, args);
 }
 
 }  // namespace anvil::dnnl_util

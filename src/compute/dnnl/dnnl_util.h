@@ -1,7 +1,8 @@
-// oneDNN helpers shared by Anvil's convolution and matrix-product kernels: the process's CPU
-// engine, exception-to-Status conversion, memory descriptors, a self-describing encoding of a
-// (blocked) memory descriptor for pre-packed weights, and a small thread-safe plan cache.
-// No ORT headers here.
+// oneDNN (3.x, THREADPOOL runtime) as Anvil uses it: the process's CPU engine and stream, whose
+// threadpool is the TaskRunner of the current kernel call (compute/parallel.h); primitive
+// execution without per-call allocation on Anvil's side; exception-to-Status conversion; memory
+// descriptors; the self-describing header of pre-packed weights; and a pool of plans keyed by
+// shape, each plan used by one Compute at a time. No ORT headers here.
 #pragma once
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -13,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <utility>
+#include <vector>
 
 #include "core/shape.h"
 #include "core/status.h"
@@ -24,6 +27,28 @@ using dnnl::memory;
 // The one CPU engine of the process, created on first use. Throws dnnl::error if oneDNN cannot
 // create it; call under Catch.
 const dnnl::engine& CpuEngine();
+// The stream every primitive runs on. Its threadpool hands oneDNN's parallel loops to the
+// current kernel call's TaskRunner (ORT's intra-op pool); outside a kernel call, or inside a
+// task, oneDNN runs on the calling thread.
+const dnnl::stream& CpuStream();
+
+// How many threads oneDNN should split one primitive for, for `ops` operations: the cost model
+// of compute/parallel.h. A primitive is created and executed with the same count
+// (ScopedPrimitiveThreads), since oneDNN fixes its work split when the primitive is created.
+int ThreadsFor(int64_t ops);
+
+// Sets the thread count oneDNN sees on this thread, for primitive creation and execution.
+class ScopedPrimitiveThreads {
+ public:
+  explicit ScopedPrimitiveThreads(int threads);
+  ~ScopedPrimitiveThreads();
+  ScopedPrimitiveThreads(const ScopedPrimitiveThreads&) = delete;
+  ScopedPrimitiveThreads& operator=(const ScopedPrimitiveThreads&) = delete;
+
+ private:
+  int previous_threads_;
+  int previous_concurrency_;
+};
 
 // Runs fn() (returning Status) and turns any exception (dnnl::error, bad_alloc, ...) into a
 // failed Status, so nothing escapes Anvil's kernels.
@@ -42,6 +67,17 @@ Status Catch(const char* what, Fn&& fn) noexcept {
   }
 }
 
+// Executes `prim` on CpuStream() with `args` (pointers into a plan's memory objects). Throws
+// dnnl::error. Builds no containers: the only allocations are oneDNN's own.
+void Execute(const dnnl::primitive& prim, const dnnl_exec_arg_t* args, int nargs);
+template <size_t N>
+void Execute(const dnnl::primitive& prim, const std::array<dnnl_exec_arg_t, N>& args, int nargs = N) {
+  Execute(prim, args.data(), nargs);
+}
+
+// A memory object with no data yet (handle set per call).
+memory Unbound(const memory::desc& md);
+
 inline memory::dims ToDims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 
 // Dense row-major f32 descriptor (nchw, oihw, ab, ... for the given rank).
@@ -50,33 +86,21 @@ memory::desc RowMajor(const memory::dims& dims);
 memory::desc Strided(const memory::dims& dims, const memory::dims& strides);
 // f32 descriptor with format_tag::any, for letting a primitive choose.
 memory::desc Any(const memory::dims& dims);
+// True if this CPU runs oneDNN's 16-lane (AVX-512) kernels.
+bool WideVectors();
 
-// Fixed-size, padding-free encoding of a blocked memory descriptor: the header of a pre-packed
-// weight buffer, so the packed bytes describe their own layout (and are deterministic given the
-// weight value and the layout).
-struct EncodedDesc {
-  int64_t magic;
-  int64_t ndims;
-  int64_t data_type;
-  int64_t offset0;
-  int64_t inner_nblks;
-  int64_t dims[DNNL_MAX_NDIMS];
-  int64_t padded_dims[DNNL_MAX_NDIMS];
-  int64_t padded_offsets[DNNL_MAX_NDIMS];
-  int64_t strides[DNNL_MAX_NDIMS];
-  int64_t inner_blks[DNNL_MAX_NDIMS];
-  int64_t inner_idxs[DNNL_MAX_NDIMS];
-};
-// False if `md` is not a plain blocked descriptor without extra flags (cannot be encoded).
-bool EncodeDesc(const memory::desc& md, EncodedDesc* out);
-// False if `enc` is not a valid encoding.
-bool DecodeDesc(const EncodedDesc& enc, memory::desc* out);
+// A pre-packed weight's header: oneDNN's own serialisation of the layout (memory::desc blob),
+// framed with a magic and a length, so the packed bytes describe their layout and depend only on
+// the weight's value and that layout.
+std::vector<uint8_t> EncodeDesc(const memory::desc& md);
+// False if `bytes` is not a valid header.
+bool DecodeDesc(const void* bytes, size_t size, memory::desc* out);
 
-// Copies/relayouts `src` (layout src_md) into `dst` (layout dst_md) on a fresh stream; waits.
-// Throws dnnl::error.
+// Copies/relayouts `src` (layout src_md) into `dst` (layout dst_md), on the calling thread's
+// runner if any. Throws dnnl::error.
 void Reorder(const memory::desc& src_md, const void* src, const memory::desc& dst_md, void* dst);
 
-// Key of a plan cache: shapes and scalars, no heap allocation.
+// Key of a plan pool: shapes and scalars, no heap allocation.
 class PlanKey {
  public:
   bool Add(int64_t v) {
@@ -99,31 +123,80 @@ class PlanKey {
   size_t n_ = 0;
 };
 
-// Plans (primitives and their descriptors) per input shape and thread count. Lookups take a
-// mutex and copy a shared_ptr; a plan stays alive while a Compute uses it even if evicted.
+// Plans (primitives, descriptors and memory objects) per key. A Compute leases a plan for its
+// call, so it may rebind the plan's memory objects to this call's buffers; concurrent calls with
+// the same key get separate plans. In the steady state a lease takes a mutex and allocates nothing.
 template <typename Plan>
-class PlanCache {
+class PlanPool {
  public:
-  std::shared_ptr<const Plan> Find(const PlanKey& key) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : it->second;
-  }
-  // Inserts `plan` unless another thread got there first; returns the cached plan.
-  std::shared_ptr<const Plan> Insert(const PlanKey& key, std::shared_ptr<const Plan> plan) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (map_.size() >= kCapacity) map_.clear();  // shapes keep changing: start over
-    auto [it, inserted] = map_.emplace(key, std::move(plan));
-    return it->second;
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Lease&& o) noexcept : pool_(std::exchange(o.pool_, nullptr)), key_(o.key_), plan_(std::move(o.plan_)) {}
+    Lease& operator=(Lease&& o) noexcept {
+      if (this != &o) {
+        Reset();
+        pool_ = std::exchange(o.pool_, nullptr);
+        key_ = o.key_;
+        plan_ = std::move(o.plan_);
+      }
+      return *this;
+    }
+    ~Lease() { Reset(); }
+    Plan* operator->() const { return plan_.get(); }
+    Plan& operator*() const { return *plan_; }
+
+   private:
+    friend class PlanPool;
+    void Reset() {
+      if (pool_ && plan_) pool_->Return(key_, std::move(plan_));
+      pool_ = nullptr;
+    }
+    Lease(PlanPool* pool, const PlanKey& key, std::unique_ptr<Plan> plan)
+        : pool_(pool), key_(key), plan_(std::move(plan)) {}
+    PlanPool* pool_ = nullptr;
+    PlanKey key_;
+    std::unique_ptr<Plan> plan_;
+  };
+
+  // A free plan for `key`, or a new one made by build(Plan*) -> Status.
+  template <typename Build>
+  Status Acquire(const PlanKey& key, Build&& build, Lease* out) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(key);
+      if (it != free_.end() && !it->second.empty()) {
+        std::unique_ptr<Plan> plan = std::move(it->second.back());
+        it->second.pop_back();
+        *out = Lease(this, key, std::move(plan));
+        return {};
+      }
+    }
+    auto plan = std::make_unique<Plan>();
+    ANVIL_RETURN_IF_ERROR(build(plan.get()));
+    *out = Lease(this, key, std::move(plan));
+    return {};
   }
 
  private:
-  static constexpr size_t kCapacity = 64;
-  mutable std::mutex mu_;
-  std::map<PlanKey, std::shared_ptr<const Plan>> map_;
-};
+  void Return(const PlanKey& key, std::unique_ptr<Plan> plan) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      auto it = free_.find(key);
+      if (it == free_.end()) {
+        if (free_.size() >= kMaxKeys) free_.clear();  // shapes keep changing: start over
+        it = free_.emplace(key, std::vector<std::unique_ptr<Plan>>()).first;
+        it->second.reserve(2);
+      }
+      it->second.push_back(std::move(plan));
+    } catch (...) {
+      // out of memory: the plan is dropped and rebuilt when next needed
+    }
+  }
 
-// The calling thread's OpenMP thread count (what oneDNN will use).
-int Threads();
+  static constexpr size_t kMaxKeys = 32;
+  std::mutex mu_;
+  std::map<PlanKey, std::vector<std::unique_ptr<Plan>>> free_;
+};
 
 }  // namespace anvil::dnnl_util

@@ -1,8 +1,9 @@
 // Conv and ConvTranspose on oneDNN's convolution / deconvolution primitives (1-D, 2-D, 3-D, NCHW).
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
-#include <unordered_map>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -290,29 +291,31 @@ bool UseBlockedActivations(const ConvAttrs& a, const Geometry& g) {
   return !a.transpose && g.src[1] >= 16;
 }
 
-// The channel-blocked format for `ndims`-D activations on this CPU (16 lanes with AVX-512).
+// The channel-blocked format for `ndims`-D activations on this CPU (16 lanes with AVX-512, else 8).
 memory::format_tag BlockedTag(size_t ndims) {
-  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  const bool wide = isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni ||
-                    isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  const bool wide = du::WideVectors();
   using tag = memory::format_tag;
   if (ndims == 3) return wide ? tag::nCw16c : tag::nCw8c;
   if (ndims == 4) return wide ? tag::nChw16c : tag::nChw8c;
   return wide ? tag::nCdhw16c : tag::nCdhw8c;
 }
 
+// Everything one shape needs: the primitive, the reorders around it, and memory objects that each
+// call rebinds to its own buffers (a plan serves one call at a time, see du::PlanPool).
 struct Plan {
   Geometry g;
+  int threads = 1;
   dnnl::primitive prim;
   memory::desc src_user, dst_user, wei_user;  // plain activations; the weight as we hold it
   memory::desc src_md, dst_md, wei_md;        // what the primitive wants
   bool src_reorder = false, dst_reorder = false, wei_reorder = false;
   dnnl::reorder src_r, dst_r, wei_r;
+  memory src_user_m, src_m, wei_user_m, wei_m, dst_m, dst_user_m, bias_m, scratch_m;
   size_t scratchpad = 0;
 };
 
 template <typename PD>
-void FillPlan(const PD& pd, Plan* p) {
+void FillPlan(const PD& pd, bool has_bias, Plan* p) {
   const dnnl::engine& eng = du::CpuEngine();
   p->src_md = pd.src_desc();
   p->dst_md = pd.dst_desc();
@@ -324,17 +327,25 @@ void FillPlan(const PD& pd, Plan* p) {
   if (p->src_reorder) p->src_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->src_user, eng, p->src_md));
   if (p->dst_reorder) p->dst_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->dst_md, eng, p->dst_user));
   if (p->wei_reorder) p->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->wei_user, eng, p->wei_md));
+  p->src_user_m = du::Unbound(p->src_user);
+  p->src_m = du::Unbound(p->src_md);
+  p->wei_user_m = du::Unbound(p->wei_user);
+  p->wei_m = du::Unbound(p->wei_md);
+  p->dst_m = du::Unbound(p->dst_md);
+  p->dst_user_m = du::Unbound(p->dst_user);
+  if (has_bias) p->bias_m = du::Unbound(du::RowMajor({p->g.out_channels}));
+  if (p->scratchpad)
+    p->scratch_m = du::Unbound(memory::desc({static_cast<int64_t>(p->scratchpad)}, memory::data_type::u8,
+                                            memory::format_tag::a));
 }
 
 // The primitive descriptor's weight layout only (for pre-packing), or a full plan.
-template <typename Prim>
-memory::desc MakePrimitive(const typename Prim::desc& d, const dnnl::primitive_attr& attr, Plan* plan,
-                           bool* reference_impl) {
-  typename Prim::primitive_desc pd(d, attr, du::CpuEngine());
+template <typename PD>
+memory::desc TakePrimitive(const PD& pd, bool has_bias, Plan* plan, bool* reference_impl) {
   *reference_impl = std::strncmp(pd.impl_info_str(), "ref", 3) == 0;
   if (plan) {
-    FillPlan(pd, plan);
-    plan->prim = Prim(pd);
+    FillPlan(pd, has_bias, plan);
+    plan->prim = dnnl::primitive(pd);
   }
   return pd.weights_desc();
 }
@@ -344,14 +355,18 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const memory::desc wei_md = du::Any(g.wei);
+  const bool has_bias = bias_md.get_ndims() > 0;
+  const dnnl::engine& eng = du::CpuEngine();
   if (!a.transpose) {
-    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                      wei_md, bias_md, dst_md, g.strides, g.dil, g.pl, g.pr);
-    return MakePrimitive<dnnl::convolution_forward>(d, attr, plan, reference_impl);
+    dnnl::convolution_forward::primitive_desc pd(eng, dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::convolution_direct, src_md, wei_md, bias_md, dst_md,
+                                                 g.strides, g.dil, g.pl, g.pr, attr);
+    return TakePrimitive(pd, has_bias, plan, reference_impl);
   }
-  dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                                      src_md, wei_md, bias_md, dst_md, g.strides, g.dil, g.pl, g.pr);
-  return MakePrimitive<dnnl::deconvolution_forward>(d, attr, plan, reference_impl);
+  dnnl::deconvolution_forward::primitive_desc pd(eng, dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::deconvolution_direct, src_md, wei_md, bias_md, dst_md,
+                                                 g.strides, g.dil, g.pl, g.pr, attr);
+  return TakePrimitive(pd, has_bias, plan, reference_impl);
 }
 
 // Creates the primitive (and with `plan`, everything to run it); returns its weight layout.
@@ -412,34 +427,46 @@ void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) 
   });
 }
 
+void Reorder(const dnnl::reorder& r, const memory& from, const memory& to) {
+  const std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}};
+  du::Execute(r, args);
+}
+
 Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y) {
-  const dnnl::engine& eng = du::CpuEngine();
-  dnnl::stream stream(eng);
-  memory src(p.src_user, eng, const_cast<float*>(x));
+  du::ScopedPrimitiveThreads threads(p.threads);
+  p.src_user_m.set_data_handle(const_cast<float*>(x));
+  const memory* src = &p.src_user_m;
   if (p.src_reorder) {
-    memory blocked(p.src_md, eng, dnnl_kernels::ScratchFor(ctx, p.src_md));
-    p.src_r.execute(stream, src, blocked);
-    src = blocked;
+    p.src_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.src_md));
+    Reorder(p.src_r, p.src_user_m, p.src_m);
+    src = &p.src_m;
   }
-  memory w(p.wei_user, eng, const_cast<void*>(wei));
+  p.wei_user_m.set_data_handle(const_cast<void*>(wei));
+  const memory* w = &p.wei_user_m;
   if (p.wei_reorder) {
-    memory blocked(p.wei_md, eng, dnnl_kernels::ScratchFor(ctx, p.wei_md));
-    p.wei_r.execute(stream, w, blocked);
-    w = blocked;
+    p.wei_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.wei_md));
+    Reorder(p.wei_r, p.wei_user_m, p.wei_m);
+    w = &p.wei_m;
   }
   float* plain_out = p.g.crop ? static_cast<float*>(dnnl_kernels::ScratchFor(ctx, p.dst_user)) : y;
-  memory out_user(p.dst_user, eng, plain_out);
-  memory out = p.dst_reorder ? memory(p.dst_md, eng, dnnl_kernels::ScratchFor(ctx, p.dst_md)) : out_user;
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, out}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(du::RowMajor({p.g.out_channels}), eng, const_cast<float*>(bias)));
-  if (p.scratchpad) {
-    args.emplace(DNNL_ARG_SCRATCHPAD,
-                 memory(memory::desc({static_cast<int64_t>(p.scratchpad)}, memory::data_type::u8, memory::format_tag::a),
-                        eng, ctx.Scratch(p.scratchpad)));
+  p.dst_user_m.set_data_handle(plain_out);
+  const memory* out = &p.dst_user_m;
+  if (p.dst_reorder) {
+    p.dst_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.dst_md));
+    out = &p.dst_m;
   }
-  p.prim.execute(stream, args);
-  if (p.dst_reorder) p.dst_r.execute(stream, out, out_user);
-  stream.wait();
+  std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, src->get()}, {DNNL_ARG_WEIGHTS, w->get()}, {DNNL_ARG_DST, out->get()}}};
+  int nargs = 3;
+  if (bias) {
+    p.bias_m.set_data_handle(const_cast<float*>(bias));
+    args[nargs++] = {DNNL_ARG_BIAS, p.bias_m.get()};
+  }
+  if (p.scratchpad) {
+    p.scratch_m.set_data_handle(ctx.Scratch(p.scratchpad));
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, p.scratch_m.get()};
+  }
+  du::Execute(p.prim, args, nargs);
+  if (p.dst_reorder) Reorder(p.dst_r, p.dst_m, p.dst_user_m);
   if (p.g.crop) CropCopy(p.g, plain_out, bias, y);
   return {};
 }
@@ -471,6 +498,9 @@ class ConvKernelImpl : public Kernel {
     memory::desc plain = PlainWeightDesc(a_, w);
     memory::desc want;
     Status s = du::Catch("conv weight layout", [&]() -> Status {
+      // The layout the primitive wants when Compute runs it on all threads (the EP installs a
+      // runner with the session's thread count while pre-packing).
+      du::ScopedPrimitiveThreads creating(du::ThreadsFor(std::numeric_limits<int64_t>::max() / 4));
       want = BuildPrimitive(a_, g, has_bias_, plain, nullptr);
       return {};
     });
@@ -493,13 +523,31 @@ class ConvKernelImpl : public Kernel {
   }
 
  private:
+  // The steady state: look up this shape's plan (geometry, primitive, memory objects), bind this
+  // call's buffers, run. Everything shape-dependent is computed once, when the plan is built.
   Status DoCompute(ComputeContext& ctx) const {
     TensorView x = ctx.Input(0);
     const auto [w_shape, w_data] = dnnl_kernels::WeightFor(packed_, w_shape_, ctx, 1);
-    Geometry g;
-    ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &g));
+    const bool has_bias = has_bias_ && ctx.HasInput(2);
+    du::PlanKey key;
+    ANVIL_CHECK(key.Add(x.shape) && key.Add(w_shape) && key.Add(has_bias), "shape too large for the plan key");
+    du::PlanPool<Plan>::Lease plan;
+    ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](Plan* fresh) -> Status {
+      ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &fresh->g));
+      const Geometry& g = fresh->g;
+      const int64_t total = NumElements(g.y);
+      if (total == 0 || g.bias_only) return {};
+      // Multiply-adds: output elements x weights per output element (weights per output channel).
+      const int64_t macs = total * (NumElements(w_shape) / std::max<int64_t>(g.out_channels, 1));
+      fresh->threads = du::ThreadsFor(2 * macs);
+      du::ScopedPrimitiveThreads creating(fresh->threads);
+      memory::desc wei_user = packed_.valid ? packed_.md : PlainWeightDesc(a_, w_shape);
+      BuildPrimitive(a_, g, has_bias, wei_user, fresh);
+      return {};
+    }, &plan));
+    const Geometry& g = plan->g;
     const float* bias = nullptr;
-    if (has_bias_ && ctx.HasInput(2)) {
+    if (has_bias) {
       TensorView b = ctx.Input(2);
       ANVIL_CHECK(b.shape.size() == 1 && b.shape[0] == g.out_channels, "B has shape ", ToString(b.shape), ", expected [",
                   g.out_channels, "]");
@@ -514,18 +562,6 @@ class ConvKernelImpl : public Kernel {
       for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
       return {};
     }
-    // Multiply-adds: output elements x weights per output element (weights per output channel).
-    const int64_t macs = total * (NumElements(w_shape) / std::max<int64_t>(g.out_channels, 1));
-    ScopedThreadsForWork threads(2 * macs);
-    du::PlanKey key;
-    ANVIL_CHECK(key.Add(x.shape) && key.Add(w_shape) && key.Add(du::Threads()), "shape too large for the plan key");
-    std::shared_ptr<const Plan> plan = plans_.Find(key);
-    if (!plan) {
-      auto fresh = std::make_shared<Plan>();
-      memory::desc wei_user = packed_.valid ? packed_.md : PlainWeightDesc(a_, w_shape);
-      BuildPrimitive(a_, g, bias != nullptr, wei_user, fresh.get());
-      plan = plans_.Insert(key, std::move(fresh));
-    }
     return Run(ctx, *plan, x.as<float>(), w_data, bias, y);
   }
 
@@ -533,7 +569,7 @@ class ConvKernelImpl : public Kernel {
   bool has_bias_;
   std::optional<Shape> x_shape_, w_shape_;
   PackedWeight packed_;
-  mutable du::PlanCache<Plan> plans_;
+  mutable du::PlanPool<Plan> plans_;
 };
 
 Status CreateConv(const NodeInfo& node, bool transpose, std::unique_ptr<Kernel>* out) {

@@ -1,7 +1,8 @@
 // MatMul (numpy semantics) and Gemm on oneDNN's matmul primitive.
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <array>
+#include <limits>
 #include <vector>
 
 #include "compute/parallel.h"
@@ -17,30 +18,41 @@ namespace du = dnnl_util;
 
 constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 
+// How a MatMul runs for given shapes.
+struct MatmulShapes {
+  Shape y;
+  bool folded = false;  // B is a single matrix: A's leading dims fold into M (a 2-D product)
+  memory::dims src, wei, dst;
+  int64_t k = 0;
+};
+
+// One shape's matmul: the primitive, a weight reorder when B is not pre-packed in the layout the
+// primitive wants, and memory objects each call rebinds (a plan serves one call at a time).
 struct MatmulPlan {
+  MatmulShapes shapes;  // MatMul only (Gemm's shapes are a few scalars)
+  int threads = 1;
   dnnl::matmul prim;
   memory::desc src_md, wei_user, wei_md, dst_md, bias_md;
   bool wei_reorder = false;
   dnnl::reorder wei_r;
+  memory src_m, wei_user_m, wei_m, dst_m, bias_m, scratch_m;
   size_t scratchpad = 0;
 };
 
 // Builds the primitive. `wei_md` is format any when packing, else equal to wei_user.
+// y = alpha * (A x B) + sum_beta * y (+ bias).
 memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_user, bool any_weights,
                          const memory::desc& bias_md, const memory::desc& dst_md, float alpha, float sum_beta,
                          MatmulPlan* plan) {
   const dnnl::engine& eng = du::CpuEngine();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (alpha != 1.f) attr.set_output_scales(0, {alpha});
-  if (sum_beta != 0.f) {
-    dnnl::post_ops ops;
-    ops.append_sum(sum_beta);
-    attr.set_post_ops(ops);
-  }
-  memory::desc wei_md = any_weights ? du::Any(wei_user.dims()) : wei_user;
-  dnnl::matmul::desc d(src_md, wei_md, bias_md, dst_md);
-  dnnl::matmul::primitive_desc pd(d, attr, eng);
+  dnnl::post_ops ops;
+  if (alpha != 1.f) ops.append_eltwise(dnnl::algorithm::eltwise_linear, alpha, 0.f);
+  if (sum_beta != 0.f) ops.append_sum(sum_beta);
+  if (ops.len() > 0) attr.set_post_ops(ops);
+  memory::desc wei_md = any_weights ? du::Any(wei_user.get_dims()) : wei_user;
+  dnnl::matmul::primitive_desc pd(eng, src_md, wei_md, bias_md, dst_md, attr);
   if (plan) {
     plan->src_md = src_md;
     plan->dst_md = dst_md;
@@ -52,30 +64,41 @@ memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_use
       plan->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, wei_user, eng, plan->wei_md));
     plan->scratchpad = pd.scratchpad_desc().get_size();
     plan->prim = dnnl::matmul(pd);
+    plan->src_m = du::Unbound(src_md);
+    plan->wei_user_m = du::Unbound(wei_user);
+    plan->wei_m = du::Unbound(plan->wei_md);
+    plan->dst_m = du::Unbound(dst_md);
+    if (bias_md.get_ndims() > 0) plan->bias_m = du::Unbound(bias_md);
+    if (plan->scratchpad)
+      plan->scratch_m = du::Unbound(
+          memory::desc({static_cast<int64_t>(plan->scratchpad)}, memory::data_type::u8, memory::format_tag::a));
   }
   return pd.weights_desc();
 }
 
 void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const void* w, const float* bias, float* y) {
-  const dnnl::engine& eng = du::CpuEngine();
-  dnnl::stream stream(eng);
-  memory wm(p.wei_user, eng, const_cast<void*>(w));
+  du::ScopedPrimitiveThreads threads(p.threads);
+  p.wei_user_m.set_data_handle(const_cast<void*>(w));
+  const memory* wm = &p.wei_user_m;
   if (p.wei_reorder) {
-    memory blocked(p.wei_md, eng, dnnl_kernels::ScratchFor(ctx, p.wei_md));
-    p.wei_r.execute(stream, wm, blocked);
-    wm = blocked;
+    p.wei_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.wei_md));
+    const std::array<dnnl_exec_arg_t, 2> r{{{DNNL_ARG_FROM, p.wei_user_m.get()}, {DNNL_ARG_TO, p.wei_m.get()}}};
+    du::Execute(p.wei_r, r);
+    wm = &p.wei_m;
   }
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src_md, eng, const_cast<float*>(a))},
-                                       {DNNL_ARG_WEIGHTS, wm},
-                                       {DNNL_ARG_DST, memory(p.dst_md, eng, y)}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias_md, eng, const_cast<float*>(bias)));
+  p.src_m.set_data_handle(const_cast<float*>(a));
+  p.dst_m.set_data_handle(y);
+  std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, p.src_m.get()}, {DNNL_ARG_WEIGHTS, wm->get()}, {DNNL_ARG_DST, p.dst_m.get()}}};
+  int nargs = 3;
+  if (bias) {
+    p.bias_m.set_data_handle(const_cast<float*>(bias));
+    args[nargs++] = {DNNL_ARG_BIAS, p.bias_m.get()};
+  }
   if (p.scratchpad) {
-    args.emplace(DNNL_ARG_SCRATCHPAD,
-                 memory(memory::desc({static_cast<int64_t>(p.scratchpad)}, memory::data_type::u8, memory::format_tag::a),
-                        eng, ctx.Scratch(p.scratchpad)));
+    p.scratch_m.set_data_handle(ctx.Scratch(p.scratchpad));
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, p.scratch_m.get()};
   }
-  p.prim.execute(stream, args);
-  stream.wait();
+  du::Execute(p.prim, args, nargs);
 }
 
 bool FullyKnown(const std::optional<Shape>& s) {
@@ -87,14 +110,6 @@ bool FullyKnown(const std::optional<Shape>& s) {
 
 // ---------------------------------------------------------------------------------------------
 // MatMul
-
-// How a MatMul runs for given shapes.
-struct MatmulShapes {
-  Shape y;
-  bool folded = false;  // B is a single matrix: A's leading dims fold into M (a 2-D product)
-  memory::dims src, wei, dst;
-  int64_t k = 0;
-};
 
 Status MatmulGeometry(const Shape& a, const Shape& b, MatmulShapes* s) {
   ANVIL_CHECK(!a.empty() && !b.empty(), "MatMul operands must have rank >= 1 (", ToString(a), " x ", ToString(b), ")");
@@ -137,6 +152,7 @@ Status PackMatmulWeight(const memory::desc& src, const memory::desc& plain, cons
   packed = false;
   memory::desc want;
   Status s = du::Catch("MatMul weight layout", [&]() -> Status {
+    du::ScopedPrimitiveThreads creating(du::ThreadsFor(std::numeric_limits<int64_t>::max() / 4));
     want = BuildMatmul(src, plain, true, memory::desc(), dst, 1.f, 0.f, nullptr);
     return {};
   });
@@ -184,8 +200,22 @@ class MatMulImpl : public Kernel {
   Status DoCompute(ComputeContext& ctx) const {
     TensorView a = ctx.Input(0);
     const auto [b_shape, b_data] = dnnl_kernels::WeightFor(packed_, b_shape_, ctx, 1);
-    MatmulShapes s;
-    ANVIL_RETURN_IF_ERROR(MatmulGeometry(a.shape, b_shape, &s));
+    du::PlanKey key;
+    ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape), "shape too large for the plan key");
+    du::PlanPool<MatmulPlan>::Lease plan;
+    ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](MatmulPlan* fresh) -> Status {
+      MatmulShapes& s = fresh->shapes;
+      ANVIL_RETURN_IF_ERROR(MatmulGeometry(a.shape, b_shape, &s));
+      const int64_t total = NumElements(s.y);
+      if (total == 0 || s.k == 0) return {};
+      fresh->threads = du::ThreadsFor(2 * total * s.k);
+      du::ScopedPrimitiveThreads creating(fresh->threads);
+      const bool packed = packed_.valid && s.folded;
+      memory::desc wei_user = packed ? packed_.md : du::RowMajor(s.wei);
+      BuildMatmul(du::RowMajor(s.src), wei_user, packed, memory::desc(), du::RowMajor(s.dst), 1.f, 0.f, fresh);
+      return {};
+    }, &plan));
+    const MatmulShapes& s = plan->shapes;
     float* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, s.y, &y));
     const int64_t total = NumElements(s.y);
@@ -194,24 +224,13 @@ class MatMulImpl : public Kernel {
       for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
       return {};
     }
-    ScopedThreadsForWork threads(2 * total * s.k);
-    du::PlanKey key;
-    ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(du::Threads()), "shape too large for the plan key");
-    std::shared_ptr<const MatmulPlan> plan = plans_.Find(key);
-    if (!plan) {
-      auto fresh = std::make_shared<MatmulPlan>();
-      const bool packed = packed_.valid && s.folded;
-      memory::desc wei_user = packed ? packed_.md : du::RowMajor(s.wei);
-      BuildMatmul(du::RowMajor(s.src), wei_user, packed, memory::desc(), du::RowMajor(s.dst), 1.f, 0.f, fresh.get());
-      plan = plans_.Insert(key, std::move(fresh));
-    }
     RunMatmul(ctx, *plan, a.as<float>(), b_data, nullptr, y);
     return {};
   }
 
   std::optional<Shape> a_shape_, b_shape_;
   PackedWeight packed_;
-  mutable du::PlanCache<MatmulPlan> plans_;
+  mutable du::PlanPool<MatmulPlan> plans_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -298,20 +317,21 @@ class GemmImpl : public Kernel {
     // the product is accumulated onto it (sum post-op with scale beta).
     const bool as_bias = use_c && c_rows == 1 && c_cols == n && at_.beta == 1.f && at_.alpha == 1.f;
     const bool prefill = use_c && !as_bias;
-    ScopedThreadsForWork threads(2 * m * n * k);
+    const int threads = du::ThreadsFor(2 * m * n * k);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(use_c ? c_rows * 2 + (c_cols == n) : -1) &&
-                    key.Add(du::Threads()),
+                    key.Add(threads),
                 "shape too large for the plan key");
-    std::shared_ptr<const MatmulPlan> plan = plans_.Find(key);
-    if (!plan) {
-      auto fresh = std::make_shared<MatmulPlan>();
+    du::PlanPool<MatmulPlan>::Lease plan;
+    ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](MatmulPlan* fresh) -> Status {
+      du::ScopedPrimitiveThreads creating(threads);
+      fresh->threads = threads;
       memory::desc wei_user = packed_.valid ? packed_.md : BDesc(k, n);
       memory::desc bias_md = as_bias ? du::RowMajor({1, n}) : memory::desc();
       BuildMatmul(ADesc(m, k), wei_user, packed_.valid, bias_md, du::RowMajor({m, n}), at_.alpha,
-                  prefill ? at_.beta : 0.f, fresh.get());
-      plan = plans_.Insert(key, std::move(fresh));
-    }
+                  prefill ? at_.beta : 0.f, fresh);
+      return {};
+    }, &plan));
     if (prefill) fill_c(1.f);
     RunMatmul(ctx, *plan, a.as<float>(), b_data, as_bias ? c.as<float>() : nullptr, y);
     return {};
@@ -321,7 +341,7 @@ class GemmImpl : public Kernel {
   std::optional<Shape> a_shape_, b_shape_;
   bool has_c_;
   PackedWeight packed_;
-  mutable du::PlanCache<MatmulPlan> plans_;
+  mutable du::PlanPool<MatmulPlan> plans_;
 };
 
 std::optional<Shape> ShapeOf(const NodeInfo& node, size_t i) {

@@ -8,7 +8,8 @@
 namespace anvil::shape_detail {
 
 // Reads a 1-D (or scalar) int32/int64 tensor into `out`. `what` names it in errors.
-inline Status ReadInts(const TensorView& t, const char* what, std::vector<int64_t>& out) {
+template <typename Ints>  // Shape or std::vector<int64_t>
+Status ReadInts(const TensorView& t, const char* what, Ints& out) {
   ANVIL_CHECK(t.shape.size() <= 1, what, " must be 1-D, got shape ", ToString(t.shape));
   const int64_t n = t.size();
   out.resize(static_cast<size_t>(n));

@@ -58,7 +58,7 @@ Status ConcatKernel::Compute(ComputeContext& ctx) const {
   int64_t out_row = 0;
   for (size_t i = 0; i < n; ++i) out_row += row_bytes[i];
 
-  if (outer >= 4 * static_cast<int64_t>(ctx.threads())) {
+  if (outer >= 4 * static_cast<int64_t>(ctx.config().threads)) {
     // Many rows: one thread copies whole output rows (one slice of each input).
     ParallelFor(outer, out_row / 4 + 1, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {

@@ -98,7 +98,7 @@ Status SqueezeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out)
 Status SqueezeKernel::Compute(ComputeContext& ctx) const {
   const TensorView x = ctx.Input(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
-  std::vector<int64_t> axes;
+  Shape axes;  // inline storage: no allocation per call
   if (axes_from_input_) {
     ANVIL_RETURN_IF_ERROR(ReadInts(ctx.Input(1), "Squeeze's axes input", axes));
   } else {
@@ -110,14 +110,14 @@ Status SqueezeKernel::Compute(ComputeContext& ctx) const {
       if (d != 1) shape.push_back(d);
     return CopyWithShape(ctx, x, shape);
   }
-  std::vector<bool> drop(static_cast<size_t>(rank), false);
+  Shape drop(static_cast<size_t>(rank), 0);
   for (int64_t a : axes) {
     int64_t axis = 0;
     ANVIL_CHECK(NormalizeAxis(a, rank, axis), "axis ", a, " is out of range for input ", ToString(x.shape));
     ANVIL_CHECK(!drop[axis], "axis ", a, " is repeated");
     ANVIL_CHECK(x.shape[axis] == 1, "cannot squeeze axis ", a, " of input ", ToString(x.shape),
                 ": its size is not 1");
-    drop[axis] = true;
+    drop[axis] = 1;
   }
   for (int64_t i = 0; i < rank; ++i)
     if (!drop[i]) shape.push_back(x.shape[i]);
@@ -145,20 +145,20 @@ Status UnsqueezeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
 
 Status UnsqueezeKernel::Compute(ComputeContext& ctx) const {
   const TensorView x = ctx.Input(0);
-  std::vector<int64_t> axes;
+  Shape axes;  // inline storage: no allocation per call
   if (axes_from_input_) {
     ANVIL_RETURN_IF_ERROR(ReadInts(ctx.Input(1), "Unsqueeze's axes input", axes));
   } else {
     axes = axes_;
   }
   const int64_t out_rank = static_cast<int64_t>(x.shape.size() + axes.size());
-  std::vector<bool> insert(static_cast<size_t>(out_rank), false);
+  Shape insert(static_cast<size_t>(out_rank), 0);
   for (int64_t a : axes) {
     int64_t axis = 0;
     ANVIL_CHECK(NormalizeAxis(a, out_rank, axis), "axis ", a, " is out of range for output rank ", out_rank,
                 " (input ", ToString(x.shape), ")");
     ANVIL_CHECK(!insert[axis], "axis ", a, " is repeated");
-    insert[axis] = true;
+    insert[axis] = 1;
   }
   Shape shape(static_cast<size_t>(out_rank));
   size_t next = 0;

@@ -41,7 +41,7 @@ Status SliceKernel::Compute(ComputeContext& ctx) const {
   const TensorView x = ctx.Input(0);
   const int rank = static_cast<int>(x.shape.size());
   ANVIL_RETURN_IF_ERROR(shape_detail::CheckRank(x.shape.size()));
-  std::vector<int64_t> starts, ends, axes, steps;
+  Shape starts, ends, axes, steps;  // inline storage: no allocation per call
   if (from_inputs_) {
     ANVIL_RETURN_IF_ERROR(ReadInts(ctx.Input(1), "starts", starts));
     ANVIL_RETURN_IF_ERROR(ReadInts(ctx.Input(2), "ends", ends));

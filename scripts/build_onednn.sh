@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the pinned oneDNN (scripts/versions.sh) the way Anvil needs it and prints its install
+# prefix (include/, lib/libdnnl.a). The result is cached in $ANVIL_CACHE/onednn-<version>-<key>,
+# where <key> hashes the configuration below: change an option and the next run rebuilds.
+#   - THREADPOOL runtime: oneDNN's parallel loops call back into Anvil, which runs them on ORT's
+#     intra-op pool (no OpenMP, no threads of its own);
+#   - a static, position-independent library (the plugin links it with its symbols hidden);
+#   - inference only, no graph API, no GPU, and only the primitives Anvil's kernels create.
+# A cold build takes about 25 minutes on 2 cores; ANVIL_DNNL_ROOT=<prefix> uses your own
+# THREADPOOL build instead (CMake checks it).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+
+options=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DONEDNN_LIBRARY_TYPE=STATIC
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  -DONEDNN_CPU_RUNTIME=THREADPOOL
+  -DONEDNN_GPU_RUNTIME=NONE
+  -DONEDNN_BUILD_GRAPH=OFF
+  -DONEDNN_BUILD_TESTS=OFF
+  -DONEDNN_BUILD_EXAMPLES=OFF
+  -DONEDNN_BUILD_DOC=OFF
+  -DONEDNN_ENABLE_WORKLOAD=INFERENCE
+  "-DONEDNN_ENABLE_PRIMITIVE=CONVOLUTION;DECONVOLUTION;MATMUL;INNER_PRODUCT;REORDER"
+  -DONEDNN_ENABLE_GEMM_KERNELS_ISA=AVX512
+  -DONEDNN_ENABLE_JIT_PROFILING=OFF
+  -DONEDNN_ENABLE_ITT_TASKS=OFF
+)
+key=$(printf '%s\n' "$ANVIL_ONEDNN_DEBIAN_VERSION" "$ANVIL_ONEDNN_PATCHES" "${options[@]}" | sha256sum | cut -c1-12)
+prefix="$ANVIL_CACHE/onednn-$ANVIL_ONEDNN_VERSION-$key"
+if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
+
+src_dir=$("$here/fetch_onednn.sh")
+work=$(mktemp -d "${TMPDIR:-/tmp}/anvil-onednn.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+echo "build_onednn: building oneDNN $ANVIL_ONEDNN_VERSION ($key); about 25 minutes on 2 cores, once" >&2
+tar xf "$src_dir/onednn_${ANVIL_ONEDNN_DEBIAN_VERSION%-*}.orig.tar.xz" -C "$work"
+tar xf "$src_dir/onednn_$ANVIL_ONEDNN_DEBIAN_VERSION.debian.tar.xz" -C "$work"
+source_tree=$(find "$work" -maxdepth 1 -type d -name 'oneDNN-*' | head -1)
+for p in $ANVIL_ONEDNN_PATCHES; do
+  patch -d "$source_tree" -p1 -s < "$work/debian/patches/$p"
+done
+gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+cmake -S "$source_tree" -B "$work/build" "${gen[@]}" -DCMAKE_INSTALL_PREFIX="$prefix.part" "${options[@]}" >&2
+cmake --build "$work/build" -j "$(nproc)" >&2
+rm -rf "$prefix.part" "$prefix"
+cmake --install "$work/build" >&2
+mv "$prefix.part" "$prefix"
+touch "$prefix/.complete"
+echo "$prefix"
