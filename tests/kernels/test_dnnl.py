@@ -288,6 +288,20 @@ def test_conv_transpose_paddle(n, packed):
     run_conv(x, w, b, packed=packed, op="ConvTranspose", strides=[2, 2], kernel_shape=[2, 2])
 
 
+# Kernel == stride, no padding: Anvil runs these as one matrix product and a scatter of the patches.
+@pytest.mark.parametrize("x_shape,w_shape,strides", [
+    ((2, 3, 7), (3, 4, 3), [3]),               # 1-D, kernel 3
+    ((1, 5, 4, 6), (5, 2, 3, 2), [3, 2]),      # 2-D, unequal kernel
+    ((2, 2, 3, 2, 4), (2, 3, 2, 1, 2), [2, 1, 2]),  # 3-D
+    ((1, 4, 5, 6), (4, 3, 1, 1), [1, 1]),      # 1x1: a plain channel mix
+])
+@pytest.mark.parametrize("packed", [True, False])
+def test_conv_transpose_as_patch_scatter(x_shape, w_shape, strides, packed):
+    x, w = f32(*x_shape), f32(*w_shape)
+    run_conv(x, w, f32(w_shape[1]), packed=packed, op="ConvTranspose", strides=strides)
+    run_conv(x, w, None, packed=packed, op="ConvTranspose", strides=strides, auto_pad="VALID")
+
+
 CONVT_CASES = [
     dict(strides=[2, 2], pads=[1, 1, 1, 1]),
     dict(strides=[2, 3], pads=[0, 1, 2, 0], dilations=[2, 1]),

@@ -10,6 +10,7 @@
 #include "compute/parallel.h"
 #include "kernels/dnnl/common.h"
 #include "kernels/dnnl/dnnl.h"
+#include "kernels/dnnl/matmul_plan.h"
 
 namespace anvil {
 namespace {
@@ -305,6 +306,7 @@ memory::format_tag BlockedTag(size_t ndims) {
 struct Plan {
   Geometry g;
   int threads = 1;
+  dnnl_kernels::MatmulPlan patches;  // ConvTranspose as one matrix product (IsPatchScatter)
   dnnl::primitive prim;
   memory::desc src_user, dst_user, wei_user;  // plain activations; the weight as we hold it
   memory::desc src_md, dst_md, wei_md;        // what the primitive wants
@@ -471,10 +473,85 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
   return {};
 }
 
+// ---- ConvTranspose as one matrix product ----
+// When the kernel equals the stride (no dilation, padding or groups), output patches do not
+// overlap: ConvTranspose is T = W^T X, a matmul of W seen as [M*K, C] (K = kernel volume) by X
+// [N, C, HW], then each row of T (one channel and kernel tap, over all input positions) is
+// strided into the output (plus the bias). That runs at GEMM speed where oneDNN's deconvolution
+// falls back to a slow generic path, and the scatter reads T and writes Y sequentially.
+
+bool IsPatchScatter(const ConvAttrs& a, const Shape& w) {
+  if (!a.transpose || a.group != 1 || !a.output_shape.empty() || static_cast<int64_t>(w.size()) != a.nsp + 2) return false;
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID") return false;
+  for (int64_t v : a.pads)
+    if (v != 0) return false;
+  for (int64_t v : a.output_padding)
+    if (v != 0) return false;
+  for (int64_t v : a.dilations)
+    if (v != 1) return false;
+  for (int64_t i = 0; i < a.nsp; ++i)
+    if (w[2 + i] <= 0 || At(a.strides, i, 1) != w[2 + i]) return false;
+  return a.nsp <= 3 && w[0] > 0;
+}
+
+// W^T as the matmul's source: [1, M*K, C], a transposed view of W [C, M*K] (or its packed copy).
+memory::dims PatchWeightDims(const Shape& w) { return {1, NumElements(w) / w[0], w[0]}; }
+memory::desc PatchWeightView(const Shape& w) {
+  const int64_t c = w[0], mk = NumElements(w) / c;
+  return du::Strided({1, mk, c}, {mk * c, 1, mk});
+}
+
+// X [N, C, spatial] as [N, C, HW]; T [N, M*K, HW].
+void PatchMatmulDescs(const Shape& x, const Shape& w, memory::desc* wei, memory::desc* dst) {
+  const int64_t n = x[0], c = x[1], hw = NumElements(x) / std::max<int64_t>(n * c, 1);
+  *wei = du::RowMajor({n, c, hw});
+  *dst = du::RowMajor({n, NumElements(w) / w[0], hw});
+}
+
+// y[n, m, (i*k + r) per axis] = t[n, m*K + r, i] + bias[m], for the 1 to 3 spatial axes (padded
+// to 3 with size 1).
+void ScatterPatches(const Shape& x, const Shape& w, const float* t, const float* bias, float* y) {
+  const size_t nsp = x.size() - 2;
+  int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  for (size_t i = 0; i < nsp; ++i) in[3 - nsp + i] = x[2 + i], k[3 - nsp + i] = w[2 + i];
+  const int64_t m = w[1], kvol = k[0] * k[1] * k[2];
+  const int64_t hw = in[0] * in[1] * in[2];
+  const int64_t ow = in[2] * k[2], oh = in[1] * k[1], od = in[0] * k[0];
+  ParallelFor(x[0] * m, hw * kvol, [&](int64_t b, int64_t e) {
+    for (int64_t plane = b; plane < e; ++plane) {
+      const float add = bias ? bias[plane % m] : 0.f;
+      float* out = y + plane * od * oh * ow;
+      const float* taps = t + plane * kvol * hw;  // rows (kz, ki, kj) of this (n, m)
+      for (int64_t z = 0; z < in[0]; ++z)
+        for (int64_t kz = 0; kz < k[0]; ++kz)
+          for (int64_t i = 0; i < in[1]; ++i)
+            for (int64_t ki = 0; ki < k[1]; ++ki) {
+              float* row = out + ((z * k[0] + kz) * oh + i * k[1] + ki) * ow;
+              const float* src = taps + ((kz * k[1] + ki) * k[2]) * hw + (z * in[1] + i) * in[2];
+              if (k[2] == 2) {
+                const float* s0 = src;
+                const float* s1 = src + hw;
+                for (int64_t j = 0; j < in[2]; ++j) {
+                  row[2 * j] = s0[j] + add;
+                  row[2 * j + 1] = s1[j] + add;
+                }
+              } else {
+                for (int64_t kj = 0; kj < k[2]; ++kj) {
+                  const float* s = src + kj * hw;
+                  for (int64_t j = 0; j < in[2]; ++j) row[j * k[2] + kj] = s[j] + add;
+                }
+              }
+            }
+    }
+  });
+}
+
 class ConvKernelImpl : public Kernel {
  public:
   ConvKernelImpl(ConvAttrs a, bool has_bias, std::optional<Shape> x_shape, std::optional<Shape> w_shape)
-      : a_(std::move(a)), has_bias_(has_bias), x_shape_(std::move(x_shape)), w_shape_(std::move(w_shape)) {}
+      : a_(std::move(a)), has_bias_(has_bias), x_shape_(std::move(x_shape)), w_shape_(std::move(w_shape)) {
+    patch_scatter_ = w_shape_ && IsPatchScatter(a_, *w_shape_);
+  }
 
   Status PrePack(const TensorView& weight, int input_index, PackSink& sink, bool& packed) override {
     packed = false;
@@ -482,6 +559,13 @@ class ConvKernelImpl : public Kernel {
         weight.size() == 0)
       return {};
     const Shape& w = weight.shape;
+    if (patch_scatter_) {
+      if (w != *w_shape_) return {};
+      // W^T made contiguous once: the matmul then reads its source row by row.
+      ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(PatchWeightView(w), weight.data, du::RowMajor(PatchWeightDims(w)), sink));
+      packed = true;
+      return {};
+    }
     // A nominal input: the known dims of X, N=1 and 64 for unknown spatial dims.
     Shape x(a_.nsp + 2, 64);
     x[0] = 1;
@@ -515,7 +599,8 @@ class ConvKernelImpl : public Kernel {
     ANVIL_CHECK(input_index == 1, "no packed input ", input_index);
     ANVIL_CHECK(w_shape_ && NumElements(*w_shape_) > 0, "W's shape is unknown");
     for (int64_t d : *w_shape_) ANVIL_CHECK(d > 0, "W's shape is not fully known");
-    return dnnl_kernels::ReadPacked(buffers, sizes, WeightDims(a_, *w_shape_), &packed_);
+    return dnnl_kernels::ReadPacked(buffers, sizes, patch_scatter_ ? PatchWeightDims(*w_shape_) : WeightDims(a_, *w_shape_),
+                                    &packed_);
   }
 
   Status Compute(ComputeContext& ctx) const override {
@@ -541,6 +626,14 @@ class ConvKernelImpl : public Kernel {
       const int64_t macs = total * (NumElements(w_shape) / std::max<int64_t>(g.out_channels, 1));
       fresh->threads = du::ThreadsFor(2 * macs);
       du::ScopedPrimitiveThreads creating(fresh->threads);
+      if (patch_scatter_) {
+        memory::desc wei, dst;
+        PatchMatmulDescs(x.shape, w_shape, &wei, &dst);
+        fresh->patches.threads = fresh->threads;
+        const memory::desc src = packed_.valid ? packed_.md : PatchWeightView(w_shape);
+        dnnl_kernels::BuildMatmul(src, wei, false, memory::desc(), dst, 1.f, 0.f, &fresh->patches);
+        return {};
+      }
       memory::desc wei_user = packed_.valid ? packed_.md : PlainWeightDesc(a_, w_shape);
       BuildPrimitive(a_, g, has_bias, wei_user, fresh);
       return {};
@@ -562,12 +655,19 @@ class ConvKernelImpl : public Kernel {
       for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
       return {};
     }
+    if (patch_scatter_) {
+      float* t = static_cast<float*>(dnnl_kernels::ScratchFor(ctx, plan->patches.dst_md));
+      dnnl_kernels::RunMatmul(ctx, plan->patches, static_cast<const float*>(w_data), x.data, nullptr, t);
+      ScatterPatches(x.shape, w_shape, t, bias, y);
+      return {};
+    }
     return Run(ctx, *plan, x.as<float>(), w_data, bias, y);
   }
 
   ConvAttrs a_;
   bool has_bias_;
   std::optional<Shape> x_shape_, w_shape_;
+  bool patch_scatter_ = false;  // ConvTranspose run as one matrix product (IsPatchScatter)
   PackedWeight packed_;
   mutable du::PlanPool<Plan> plans_;
 };

@@ -8,98 +8,21 @@
 #include "compute/parallel.h"
 #include "kernels/dnnl/common.h"
 #include "kernels/dnnl/dnnl.h"
+#include "kernels/dnnl/matmul_plan.h"
 
 namespace anvil {
 namespace {
 
 using dnnl::memory;
+using dnnl_kernels::BuildMatmul;
+using dnnl_kernels::MatmulPlan;
+using dnnl_kernels::MatmulShapes;
 using dnnl_kernels::PackedWeight;
+using dnnl_kernels::PackMatmulWeight;
+using dnnl_kernels::RunMatmul;
 namespace du = dnnl_util;
 
 constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-
-// How a MatMul runs for given shapes.
-struct MatmulShapes {
-  Shape y;
-  bool folded = false;  // B is a single matrix: A's leading dims fold into M (a 2-D product)
-  memory::dims src, wei, dst;
-  int64_t k = 0;
-};
-
-// One shape's matmul: the primitive, a weight reorder when B is not pre-packed in the layout the
-// primitive wants, and memory objects each call rebinds (a plan serves one call at a time).
-struct MatmulPlan {
-  MatmulShapes shapes;  // MatMul only (Gemm's shapes are a few scalars)
-  int threads = 1;
-  dnnl::matmul prim;
-  memory::desc src_md, wei_user, wei_md, dst_md, bias_md;
-  bool wei_reorder = false;
-  dnnl::reorder wei_r;
-  memory src_m, wei_user_m, wei_m, dst_m, bias_m, scratch_m;
-  size_t scratchpad = 0;
-};
-
-// Builds the primitive. `wei_md` is format any when packing, else equal to wei_user.
-// y = alpha * (A x B) + sum_beta * y (+ bias).
-memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_user, bool any_weights,
-                         const memory::desc& bias_md, const memory::desc& dst_md, float alpha, float sum_beta,
-                         MatmulPlan* plan) {
-  const dnnl::engine& eng = du::CpuEngine();
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  dnnl::post_ops ops;
-  if (alpha != 1.f) ops.append_eltwise(dnnl::algorithm::eltwise_linear, alpha, 0.f);
-  if (sum_beta != 0.f) ops.append_sum(sum_beta);
-  if (ops.len() > 0) attr.set_post_ops(ops);
-  memory::desc wei_md = any_weights ? du::Any(wei_user.get_dims()) : wei_user;
-  dnnl::matmul::primitive_desc pd(eng, src_md, wei_md, bias_md, dst_md, attr);
-  if (plan) {
-    plan->src_md = src_md;
-    plan->dst_md = dst_md;
-    plan->bias_md = bias_md;
-    plan->wei_user = wei_user;
-    plan->wei_md = pd.weights_desc();
-    plan->wei_reorder = plan->wei_md != wei_user;
-    if (plan->wei_reorder)
-      plan->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, wei_user, eng, plan->wei_md));
-    plan->scratchpad = pd.scratchpad_desc().get_size();
-    plan->prim = dnnl::matmul(pd);
-    plan->src_m = du::Unbound(src_md);
-    plan->wei_user_m = du::Unbound(wei_user);
-    plan->wei_m = du::Unbound(plan->wei_md);
-    plan->dst_m = du::Unbound(dst_md);
-    if (bias_md.get_ndims() > 0) plan->bias_m = du::Unbound(bias_md);
-    if (plan->scratchpad)
-      plan->scratch_m = du::Unbound(
-          memory::desc({static_cast<int64_t>(plan->scratchpad)}, memory::data_type::u8, memory::format_tag::a));
-  }
-  return pd.weights_desc();
-}
-
-void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const void* w, const float* bias, float* y) {
-  du::ScopedPrimitiveThreads threads(p.threads);
-  p.wei_user_m.set_data_handle(const_cast<void*>(w));
-  const memory* wm = &p.wei_user_m;
-  if (p.wei_reorder) {
-    p.wei_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.wei_md));
-    const std::array<dnnl_exec_arg_t, 2> r{{{DNNL_ARG_FROM, p.wei_user_m.get()}, {DNNL_ARG_TO, p.wei_m.get()}}};
-    du::Execute(p.wei_r, r);
-    wm = &p.wei_m;
-  }
-  p.src_m.set_data_handle(const_cast<float*>(a));
-  p.dst_m.set_data_handle(y);
-  std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, p.src_m.get()}, {DNNL_ARG_WEIGHTS, wm->get()}, {DNNL_ARG_DST, p.dst_m.get()}}};
-  int nargs = 3;
-  if (bias) {
-    p.bias_m.set_data_handle(const_cast<float*>(bias));
-    args[nargs++] = {DNNL_ARG_BIAS, p.bias_m.get()};
-  }
-  if (p.scratchpad) {
-    p.scratch_m.set_data_handle(ctx.Scratch(p.scratchpad));
-    args[nargs++] = {DNNL_ARG_SCRATCHPAD, p.scratch_m.get()};
-  }
-  du::Execute(p.prim, args, nargs);
-}
 
 bool FullyKnown(const std::optional<Shape>& s) {
   if (!s) return false;
@@ -142,23 +65,6 @@ Status MatmulGeometry(const Shape& a, const Shape& b, MatmulShapes* s) {
   s->wei.insert(s->wei.end(), {k, n});
   s->dst = memory::dims(batch.begin(), batch.end());
   s->dst.insert(s->dst.end(), {m, n});
-  return {};
-}
-
-// Packs a constant B (layout `plain`) into the layout the matmul primitive prefers for a nominal
-// problem src x B -> dst. If oneDNN cannot build that primitive, B stays unpacked (packed=false).
-Status PackMatmulWeight(const memory::desc& src, const memory::desc& plain, const memory::desc& dst,
-                        const TensorView& weight, PackSink& sink, bool& packed) {
-  packed = false;
-  memory::desc want;
-  Status s = du::Catch("MatMul weight layout", [&]() -> Status {
-    du::ScopedPrimitiveThreads creating(du::ThreadsFor(std::numeric_limits<int64_t>::max() / 4));
-    want = BuildMatmul(src, plain, true, memory::desc(), dst, 1.f, 0.f, nullptr);
-    return {};
-  });
-  if (!s.ok()) return {};
-  ANVIL_RETURN_IF_ERROR(dnnl_kernels::PackInto(plain, weight.data, want, sink));
-  packed = true;
   return {};
 }
 
