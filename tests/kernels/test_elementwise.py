@@ -1,7 +1,11 @@
 """Element-wise kernels: Add, Sub, Mul, Div, Pow, Sqrt, Sigmoid, HardSigmoid, HardSwish, Relu,
-Clip, Cast. Every schema revision and registered type, against numpy references computed here.
+LeakyRelu, Exp, Log, Neg, Abs, Clip, Cast, Max, Min, Equal, Greater, GreaterOrEqual, Less,
+LessOrEqual, Not, And, Or. Every schema revision and registered type, against numpy references
+computed here.
 Every model runs with CPU fallback disabled, so session creation fails unless Anvil claimed the
 node."""
+import functools
+
 import numpy as np
 import onnx
 import pytest
@@ -559,3 +563,308 @@ def test_whole_graph_runs_on_anvil():
     want_d = 1 / (1 + np.exp(-np.abs(h))) - 0.5
     np.testing.assert_allclose(d, want_d.astype(F32), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(y, np.zeros(x.shape, np.int64))
+
+
+# ---- LeakyRelu, Exp, Log, Neg, Abs ----
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LeakyRelu"))
+def test_leaky_relu(since, opset):
+    for attrs, alpha in [(None, 0.01), ({"alpha": 0.2}, 0.2), ({"alpha": -1.5}, -1.5), ({"alpha": 0.0}, 0.0)]:
+        for i, shape in enumerate(UNARY_SHAPES):
+            x = rand(shape, F32, seed=i)
+            want = np.where(x < 0, np.float32(alpha) * x, x).astype(F32)
+            unary_check("LeakyRelu", x, want, opset, attrs=attrs)
+    x = np.array([np.nan, -np.inf, np.inf, -0.0, 0.0, -1e-30], F32)
+    got = check_node("LeakyRelu", [("x", x)], ["y"], opset, reference=[np.where(x < 0, np.float32(0.01) * x, x)],
+                     atol=0)
+    assert np.isnan(got[0][0])
+
+
+def exp_ref(x):
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(x.astype(np.float64)).astype(F32)
+
+
+def log_ref(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x.astype(np.float64)).astype(F32)
+
+
+# About an ulp against the correctly rounded result; denormal results within one denormal step.
+EXP_LOG_TOL = dict(rtol=4e-7, atol=3e-45)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Exp"))
+def test_exp(since, opset):
+    for i, shape in enumerate(UNARY_SHAPES):
+        x = rand(shape, F32, seed=i, lo=-20.0, hi=20.0)
+        unary_check("Exp", x, exp_ref(x), opset, **EXP_LOG_TOL)
+    # The whole range: underflow to denormals and 0, results up to FLT_MAX, overflow to inf.
+    x = np.concatenate([np.linspace(-110, 90, 200003, dtype=F32),
+                        np.array([-np.inf, np.inf, 0.0, -0.0, 88.72, 88.7228, 88.7229, -87.34, -103.97, -1e-7,
+                                  1e-7, 1e30, -1e30], F32)])
+    got = check_node("Exp", [("x", x)], ["y"], opset, reference=[exp_ref(x)], **EXP_LOG_TOL)
+    assert got[0][-13] == 0 and got[0][-12] == np.inf and got[0][-11] == 1 and got[0][-10] == 1
+    assert np.isfinite(got[0][-9]) and np.isfinite(got[0][-8])
+    # NaN in vector lanes and in the tail.
+    x = rand((11,), F32, seed=3)
+    x[[1, 6, 10]] = np.nan
+    (y,) = session(make_node_model("Exp", [("x", x)], ["y"], opset)).run(None, {"x": x})
+    assert np.isnan(y[[1, 6, 10]]).all() and not np.isnan(np.delete(y, [1, 6, 10])).any()
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Log"))
+def test_log(since, opset):
+    for i, shape in enumerate(UNARY_SHAPES):
+        x = rand(shape, F32, seed=i, lo=1e-3, hi=100.0)
+        unary_check("Log", x, log_ref(x), opset, **EXP_LOG_TOL)
+    # Every positive finite float magnitude (denormals included), and values around 1.
+    bits = rng(7).integers(1, 0x7F800000, size=200003, dtype=np.int64).astype(np.uint32)
+    x = np.concatenate([bits.view(F32), np.linspace(0.5, 2.0, 100001, dtype=F32),
+                        np.array([1.0, np.nextafter(F32(1), F32(2)), np.nextafter(F32(1), F32(0)), 1e-45,
+                                  1.1754942e-38, np.finfo(F32).max], F32)])
+    unary_check("Log", x, log_ref(x), opset, rtol=4e-7, atol=0)
+    x = np.array([0.0, -0.0, -1.0, -np.inf, np.inf, np.nan, 1.0], F32)
+    (y,) = session(make_node_model("Log", [("x", x)], ["y"], opset)).run(None, {"x": x})
+    np.testing.assert_array_equal(y, np.array([-np.inf, -np.inf, np.nan, np.nan, np.inf, np.nan, 0.0], F32))
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Neg"))
+def test_neg(since, opset):
+    for dtype in FLOAT_INTS:
+        for i, shape in enumerate(UNARY_SHAPES):
+            x = rand(shape, dtype, seed=i)
+            unary_check("Neg", x, np.negative(x), opset, atol=0)
+    for dtype in [I32, I64]:
+        info = np.iinfo(dtype)
+        x = np.array([info.min, info.max, 0, -1, 1], dtype)
+        with np.errstate(over="ignore"):
+            unary_check("Neg", x, np.negative(x), opset)  # -INT_MIN wraps to INT_MIN
+    x = np.array([0.0, -0.0, np.inf, -np.inf], F32)
+    got = check_node("Neg", [("x", x)], ["y"], opset, reference=[-x])
+    assert np.array_equal(np.signbit(got[0]), [True, False, True, False])
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Abs"))
+def test_abs(since, opset):
+    for dtype in FLOAT_INTS:
+        for i, shape in enumerate(UNARY_SHAPES):
+            x = rand(shape, dtype, seed=i)
+            unary_check("Abs", x, np.abs(x), opset, atol=0)
+    for dtype in [I32, I64]:
+        info = np.iinfo(dtype)
+        x = np.array([info.min, info.max, 0, -1, 1, info.min + 1], dtype)
+        unary_check("Abs", x, np.abs(x), opset)  # |INT_MIN| wraps to INT_MIN, as numpy's
+    x = np.array([-0.0, -np.inf, np.nan, -np.nan], F32)
+    (y,) = session(make_node_model("Abs", [("x", x)], ["y"], opset)).run(None, {"x": x})
+    assert not np.signbit(y).any() and y[1] == np.inf and np.isnan(y[2:]).all()
+
+
+# ---- Max, Min ----
+
+MINMAX = {"Max": np.maximum, "Min": np.minimum}
+
+# Three-input shapes: all the same; a broadcast pair first; no pair spanning the output (the first
+# input is broadcast-copied in); scalars; large (several threads); zero-sized outputs.
+MINMAX3_CASES = [
+    ((2, 3, 4), (2, 3, 4), (2, 3, 4)),
+    ((17,), (17,), ()),
+    ((), (7,), (3, 1)),
+    ((3, 1), (3, 4), (1, 4)),
+    ((1, 4), (3, 1), (2, 1, 1)),
+    ((3, 1, 1), (1, 4, 1), (1, 1, 5)),
+    ((2, 3, 4, 5), (1, 3, 1, 1), (5,)),
+    ((1, 1, 1), (1,), ()),
+    ((2, 16, 61, 67), (16, 1, 1), (67,)),
+    ((67,), (61, 1), (2, 16, 61, 67)),
+    ((0,), (), (1,)),
+    ((1,), (0, 1), (1, 3)),
+    ((2, 0, 4), (2, 1, 4), (4,)),
+]
+
+
+def minmax_types(since):
+    return [F32] if since < 12 else FLOAT_INTS
+
+
+def minmax_ref(op, arrays):
+    return np.asarray(functools.reduce(MINMAX[op], arrays), dtype=arrays[0].dtype)
+
+
+def minmax_check(op, arrays, opset):
+    inputs = [(f"x{i}", a) for i, a in enumerate(arrays)]
+    check_node(op, inputs, ["y"], opset, reference=[minmax_ref(op, arrays)], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_minmax_revisions_types_and_broadcasting(op):
+    revisions = schema_revisions(op)
+    for since, opset in revisions:
+        newest = since == revisions[-1][0]
+        for dtype in minmax_types(since):
+            # One input: a copy.
+            for i, shape in enumerate(UNARY_SHAPES):
+                if newest or i in (0, 6, 7, 8):
+                    minmax_check(op, [rand(shape, dtype, seed=i)], opset)
+            # Two inputs: every broadcast case.
+            for i, (sa, sb) in enumerate(BROADCAST_CASES):
+                if newest or i in OLD_REVISION_CASES:
+                    minmax_check(op, [rand(sa, dtype, seed=i), rand(sb, dtype, seed=50 + i)], opset)
+            # Three inputs.
+            for i, shapes in enumerate(MINMAX3_CASES):
+                if newest or i in (0, 4, 5, 11):
+                    minmax_check(op, [rand(s, dtype, seed=10 * i + k) for k, s in enumerate(shapes)], opset)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_minmax_many_inputs_nan_and_extremes(op):
+    # More inputs than the kernel keeps views of (8), with broadcasting.
+    shapes = [(3, 1, 5), (4, 1), (), (1, 5), (3, 4, 5), (5,), (1,), (3, 1, 1), (4, 5), (1, 1, 1), (3, 4, 1)]
+    for n in (4, 9, 11):
+        for dtype in FLOAT_INTS:
+            minmax_check(op, [rand(s, dtype, seed=k) for k, s in enumerate(shapes[:n])], 13)
+    # NaN propagates from any input, in any position; infinities compare as usual.
+    a = np.array([np.nan, 1, 2, np.inf, -np.inf, 5, np.nan, 0, 1, 2, 3], F32)
+    b = np.array([1, np.nan, 2, 3, 4, -np.inf, np.nan, 0, 7, -7, 3], F32)
+    c = np.array([0, 0, np.nan, 0, 0, 0, 0, 0, 0, 0, np.nan], F32)
+    for arrays in ([a, b], [a, b, c], [c, a], [a, np.array(np.nan, F32)], [np.array([np.nan], F32), a, b]):
+        with np.errstate(invalid="ignore"):
+            minmax_check(op, arrays, 13)
+    for dtype in [I32, I64]:
+        info = np.iinfo(dtype)
+        a = np.array([info.min, info.max, 0, -1], dtype)
+        b = np.array([info.max, info.min, -1, 0], dtype)
+        minmax_check(op, [a, b], 13)
+        minmax_check(op, [a, b, np.array(info.min, dtype)], 13)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_minmax_symbolic_shapes_and_threads(op):
+    x0 = rand((1,), F32)
+    sess = session(symbolic_model(op, [("a", x0), ("b", x0), ("c", x0)], 13), threads=3)
+    for i, shapes in enumerate(MINMAX3_CASES):
+        arrays = [rand(s, F32, seed=20 + i + k) for k, s in enumerate(shapes)]
+        (y,) = sess.run(None, dict(zip("abc", arrays)))
+        want = minmax_ref(op, arrays)
+        assert y.shape == want.shape, shapes
+        np.testing.assert_array_equal(y, want, err_msg=f"{op} {shapes}")
+    with pytest.raises(Exception, match=r"\[4\].*\[2,3\]"):
+        sess.run(None, {"a": rand((2, 3), F32), "b": rand((1,), F32), "c": rand((4,), F32)})
+
+
+def test_minmax_concurrent_runs_share_one_session():
+    import concurrent.futures
+    x0 = rand((1,), F32)
+    sess = session(symbolic_model("Max", [("a", x0), ("b", x0), ("c", x0)], 13), threads=2)
+    cases = [(rand((2, 16, 61, 67), F32, seed=i), rand((16, 1, 1), F32, seed=40 + i), rand((67,), F32, seed=80 + i))
+             for i in range(6)]
+
+    def run(case):
+        (y,) = sess.run(None, dict(zip("abc", case)))
+        return np.array_equal(y, minmax_ref("Max", list(case)))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, cases * 3))
+
+
+# ---- Comparisons, Not, And, Or ----
+
+COMPARE = {
+    "Equal": np.equal,
+    "Greater": np.greater,
+    "GreaterOrEqual": np.greater_equal,
+    "Less": np.less,
+    "LessOrEqual": np.less_equal,
+}
+BOOL = np.bool_
+
+
+def compare_types(op, since):
+    if op == "Equal":
+        return [BOOL, I32, I64] + ([F32] if since >= 11 else [])
+    if op in ("Greater", "Less") and since < 9:
+        return [F32]
+    return FLOAT_INTS
+
+
+def small_values(shape, dtype, seed=0):
+    """Few distinct values, so that ties (equal elements) are common."""
+    r = rng(seed)
+    if np.dtype(dtype) == BOOL:
+        return np.asarray(r.random(size=shape) < 0.5)
+    return np.asarray(r.integers(-2, 3, size=shape)).astype(dtype)
+
+
+def bool_check(op, a, b, opset, want):
+    inputs = [("a", a)] if b is None else [("a", a), ("b", b)]
+    check_node(op, inputs, ["y"], opset, output_types=[TensorProto.BOOL], reference=[np.asarray(want, BOOL)])
+
+
+@pytest.mark.parametrize("op", sorted(COMPARE))
+def test_compare_revisions_types_and_broadcasting(op):
+    revisions = schema_revisions(op)
+    for since, opset in revisions:
+        newest = since == revisions[-1][0]
+        for dtype in compare_types(op, since):
+            for i, (sa, sb) in enumerate(BROADCAST_CASES):
+                if not newest and i not in OLD_REVISION_CASES:
+                    continue
+                a, b = small_values(sa, dtype, seed=i), small_values(sb, dtype, seed=60 + i)
+                bool_check(op, a, b, opset, COMPARE[op](a, b))
+
+
+@pytest.mark.parametrize("op", sorted(COMPARE))
+def test_compare_nan_inf_and_int_extremes(op):
+    a = np.array([np.nan, 1, np.nan, np.inf, -np.inf, np.inf, 0.0, -0.0, 1, 2, 3, 4, 5, 6, 7, 8, 9], F32)
+    b = np.array([1, np.nan, np.nan, np.inf, np.inf, 1e38, -0.0, 0.0, 1, 3, 2, 4, 6, 5, 7, 9, 8], F32)
+    bool_check(op, a, b, 16, COMPARE[op](a, b))
+    for dtype in [I32, I64]:
+        info = np.iinfo(dtype)
+        a = np.array([info.min, info.max, info.min, 0, -1], dtype)
+        b = np.array([info.max, info.min, info.min, -1, 0], dtype)
+        bool_check(op, a, b, 16, COMPARE[op](a, b))
+
+
+def test_compare_symbolic_shapes_threads_and_constants():
+    x0 = rand((1,), F32)
+    sess = session(symbolic_model("Greater", [("a", x0), ("b", x0)], 13, out_type=TensorProto.BOOL), threads=3)
+    for i, (sa, sb) in enumerate(BROADCAST_CASES):
+        a, b = rand(sa, F32, seed=i), rand(sb, F32, seed=30 + i)
+        (y,) = sess.run(None, {"a": a, "b": b})
+        want = np.greater(a, b)
+        assert y.dtype == BOOL and y.shape == want.shape, (sa, sb)
+        np.testing.assert_array_equal(y, want, err_msg=f"Greater {sa} {sb}")
+    a = rand((2, 3, 5, 7), I64, seed=4)
+    c = np.array([0], I64)
+    for op in sorted(COMPARE):
+        check_node(op, [("a", a), ("c", c)], ["y"], 16, initializers={"c": c},
+                   output_types=[TensorProto.BOOL], reference=[COMPARE[op](a, c)])
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Not"))
+def test_not(since, opset):
+    for i, shape in enumerate(UNARY_SHAPES):
+        x = small_values(shape, BOOL, seed=i)
+        bool_check("Not", x, None, opset, np.logical_not(x))
+
+
+@pytest.mark.parametrize("op", ["And", "Or"])
+def test_and_or(op):
+    ref = {"And": np.logical_and, "Or": np.logical_or}[op]
+    for since, opset in schema_revisions(op):
+        for i, (sa, sb) in enumerate(BROADCAST_CASES):
+            a, b = small_values(sa, BOOL, seed=i), small_values(sb, BOOL, seed=70 + i)
+            bool_check(op, a, b, opset, ref(a, b))
+
+
+def test_unsupported_types_are_not_claimed():
+    """Types Anvil does not compute stay with the CPU EP: with fallback disabled the session cannot
+    be built, with fallback enabled it runs on the CPU EP."""
+    d = np.array([1.0, -2.0], np.float64)
+    for op, inputs, out in [("Abs", [("x", d)], None), ("Max", [("a", d), ("b", d)], None),
+                            ("Less", [("a", d), ("b", d)], [TensorProto.BOOL])]:
+        model = make_node_model(op, inputs, ["y"], 13, output_types=out)
+        with pytest.raises(Exception):
+            session(model)
+        (y,) = session(model, fallback=True).run(None, dict(inputs))
+        assert y.shape == (2,)

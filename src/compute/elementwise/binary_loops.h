@@ -1,6 +1,7 @@
 // Runs out[i] = op(a[ia], b[ib]) over a BroadcastPlan, in parallel. Pure compute: no ORT.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "compute/elementwise/broadcast.h"
 #include "compute/parallel.h"
@@ -85,6 +86,81 @@ void RunUnary(const X* x, O* out, int64_t n, int64_t cost, Op op) {
     const int64_t m = end - begin;
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) po[i] = op(px[i]);
+  });
+}
+
+// ---- In-place accumulation: out[i] = op(out[i], b[ib]), b broadcast to the output's shape.
+// `p` is MakeBroadcastPlan(out_shape, b_shape) where out_shape is already the broadcast result
+// (b broadcasts to the output, never the other way), so the output side of the plan is always
+// contiguous and only b's offsets need walking. Variadic ops (Max, Min) fold their inputs in
+// pairwise with this, with no temporary.
+
+template <typename B, typename O, typename Op>
+inline void AccRowV(O* __restrict o, const B* __restrict b, int64_t n, Op op) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = op(o[i], b[i]);
+}
+template <typename B, typename O, typename Op>
+inline void AccRowS(O* __restrict o, B b, int64_t n, Op op) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = op(o[i], b);
+}
+
+// Calls row(out_pos, b_ptr, b_step, n) over the plan's contiguous output runs, in parallel.
+template <typename B, typename RowFn>
+void ForEachRowIntoOutput(const BroadcastPlan& p, const B* b, int64_t cost, RowFn row) {
+  if (p.size <= 0) return;
+  const int64_t inner = p.inner;
+  ParallelFor(p.size, cost, [&](int64_t begin, int64_t end) {
+    int64_t r = begin / inner;
+    int64_t col = begin - r * inner;
+    int64_t idx[kMaxPlanDims];
+    int64_t ob = 0;
+    for (int k = p.outer_rank - 1; k >= 0; --k) {
+      idx[k] = r % p.outer_dims[k];
+      r /= p.outer_dims[k];
+      ob += idx[k] * p.b_strides[k];
+    }
+    int64_t pos = begin;
+    while (pos < end) {
+      const int64_t n = (end - pos) < (inner - col) ? (end - pos) : (inner - col);
+      row(pos, b + ob + col * p.b_step, p.b_step, n);
+      pos += n;
+      col = 0;
+      for (int k = p.outer_rank - 1; k >= 0; --k) {
+        ob += p.b_strides[k];
+        if (++idx[k] < p.outer_dims[k]) break;
+        ob -= idx[k] * p.b_strides[k];
+        idx[k] = 0;
+      }
+    }
+  });
+}
+
+// out[i] = op(out[i], b[ib]).
+template <typename B, typename O, typename Op>
+void RunAccumulate(const BroadcastPlan& p, const B* b, O* out, int64_t cost, Op op) {
+  ForEachRowIntoOutput(p, b, cost, [&](int64_t pos, const B* pb, int64_t step, int64_t n) {
+    if (step) {
+      AccRowV(out + pos, pb, n, op);
+    } else {
+      AccRowS(out + pos, *pb, n, op);
+    }
+  });
+}
+
+// out[i] = b[ib]: b broadcast (copied) into the output.
+template <typename T>
+void RunBroadcastCopy(const BroadcastPlan& p, const T* b, T* out) {
+  ForEachRowIntoOutput(p, b, 1, [&](int64_t pos, const T* pb, int64_t step, int64_t n) {
+    T* __restrict o = out + pos;
+    if (step) {
+      std::memcpy(o, pb, static_cast<size_t>(n) * sizeof(T));
+    } else {
+      const T v = *pb;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) o[i] = v;
+    }
   });
 }
 

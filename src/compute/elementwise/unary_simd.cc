@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "compute/elementwise/math.h"
@@ -55,6 +56,96 @@ inline void Apply(const float* x, float* y, int64_t n, Vec vec, Scalar scalar) {
   }
   for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, vec(_mm_loadu_ps(x + i)));
   for (; i < n; ++i) y[i] = scalar(x[i]);
+}
+
+// ---- Exp and Log (SSE4.1). Shared constants: ln 2 split in a part with few bits (so n * kLn2Hi is
+// exact for every exponent n that occurs) and the rest.
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+constexpr float kExpLo = -104.0f;  // exp is below half the smallest denormal from here on
+constexpr float kExpHi = 89.0f;    // and above FLT_MAX from here on
+
+// exp(x): x = n ln2 + r with |r| <= ln2/2 (n rounded to nearest), exp(r) by the polynomial of Exp
+// (vec_math.h), then
+// scaled by 2^n as 2^(n>>1) * 2^(n - (n>>1)): both factors are normal floats for every n in
+// [-151, 129], so results near FLT_MAX and denormal results are rounded once, not clamped.
+inline __m128 ExpFull4(__m128 x) {
+  // max/min return their second operand when either is NaN: this order lets NaN through.
+  const __m128 xc = _mm_min_ps(_mm_set1_ps(kExpHi), _mm_max_ps(_mm_set1_ps(kExpLo), x));
+  // n = round(x log2e): adding 1.5 * 2^23 rounds to an integer, which then sits in the low bits.
+  const __m128 magic = _mm_set1_ps(12582912.0f);
+  const __m128 nm = _mm_add_ps(_mm_mul_ps(xc, _mm_set1_ps(kLog2e)), magic);
+  const __m128 n = _mm_sub_ps(nm, magic);
+  __m128 r = _mm_sub_ps(xc, _mm_mul_ps(n, _mm_set1_ps(kLn2Hi)));
+  r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(kLn2Lo)));
+  __m128 p = _mm_set1_ps(1.9875691500e-4f);
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.3981999507e-3f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(8.3334519073e-3f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(4.1665795894e-2f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.6666665459e-1f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(5.0000001201e-1f));
+  p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(_mm_mul_ps(p, r), r), r), _mm_set1_ps(1.0f));
+  const __m128i ni = _mm_sub_epi32(_mm_castps_si128(nm), _mm_castps_si128(magic));
+  const __m128i n1 = _mm_srai_epi32(ni, 1);
+  const __m128i n2 = _mm_sub_epi32(ni, n1);
+  const __m128 s1 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(n1, _mm_set1_epi32(127)), 23));
+  const __m128 s2 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(n2, _mm_set1_epi32(127)), 23));
+  return _mm_mul_ps(_mm_mul_ps(p, s1), s2);  // NaN: p is NaN, so is the product
+}
+
+// log(x): x = 2^e m with m in [sqrt(1/2), sqrt(2)) (denormals scaled by 2^23 first), f = m - 1
+// (exact), s = f / (2 + f), and log(1 + f) = 2 atanh(s) = f - f^2/2 + s (f^2/2 + R) with
+// R = 2/3 s^2 + 2/5 s^4 + 2/7 s^6 + 2/9 s^8 (|s| <= 0.172: the next term is below 1e-9 of the
+// result). The large term f is exact, so the result is good to about an ulp.
+inline __m128 Log4(__m128 x) {
+  const __m128 tiny = _mm_cmplt_ps(x, _mm_set1_ps(1.17549435e-38f));  // denormal (or <= 0: fixed up below)
+  const __m128 xs = _mm_blendv_ps(x, _mm_mul_ps(x, _mm_set1_ps(8388608.0f)), tiny);
+  const __m128i bits = _mm_castps_si128(xs);
+  __m128i e = _mm_sub_epi32(_mm_srli_epi32(bits, 23), _mm_set1_epi32(127));
+  e = _mm_sub_epi32(e, _mm_and_si128(_mm_castps_si128(tiny), _mm_set1_epi32(23)));
+  __m128 m = _mm_castsi128_ps(_mm_or_si128(_mm_and_si128(bits, _mm_set1_epi32(0x007fffff)),
+                                           _mm_set1_epi32(0x3f800000)));  // [1, 2)
+  const __m128 big = _mm_cmpgt_ps(m, _mm_set1_ps(1.41421356f));
+  m = _mm_blendv_ps(m, _mm_mul_ps(m, _mm_set1_ps(0.5f)), big);
+  e = _mm_sub_epi32(e, _mm_castps_si128(big));  // the mask is -1 where m was halved
+  const __m128 f = _mm_sub_ps(m, _mm_set1_ps(1.0f));
+  const __m128 s = _mm_div_ps(f, _mm_add_ps(_mm_set1_ps(2.0f), f));
+  const __m128 z = _mm_mul_ps(s, s);
+  __m128 R = _mm_set1_ps(2.0f / 9.0f);
+  R = _mm_add_ps(_mm_mul_ps(R, z), _mm_set1_ps(2.0f / 7.0f));
+  R = _mm_add_ps(_mm_mul_ps(R, z), _mm_set1_ps(2.0f / 5.0f));
+  R = _mm_add_ps(_mm_mul_ps(R, z), _mm_set1_ps(2.0f / 3.0f));
+  R = _mm_mul_ps(R, z);
+  const __m128 hfsq = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(0.5f), f), f);
+  const __m128 k = _mm_cvtepi32_ps(e);
+  // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f)
+  const __m128 t = _mm_add_ps(_mm_mul_ps(s, _mm_add_ps(hfsq, R)), _mm_mul_ps(k, _mm_set1_ps(kLn2Lo)));
+  __m128 y = _mm_sub_ps(_mm_mul_ps(k, _mm_set1_ps(kLn2Hi)), _mm_sub_ps(_mm_sub_ps(hfsq, t), f));
+  const __m128 inf = _mm_set1_ps(std::numeric_limits<float>::infinity());
+  y = _mm_blendv_ps(y, _mm_set1_ps(std::numeric_limits<float>::quiet_NaN()), _mm_cmplt_ps(x, _mm_setzero_ps()));
+  y = _mm_blendv_ps(y, _mm_sub_ps(_mm_setzero_ps(), inf), _mm_cmpeq_ps(x, _mm_setzero_ps()));
+  y = _mm_blendv_ps(y, inf, _mm_cmpeq_ps(x, inf));
+  return _mm_blendv_ps(y, x, _mm_cmpunord_ps(x, x));
+}
+
+// Like Apply, but the tail goes through the vector code too (zero-padded), so every element gets
+// exactly the same formula.
+template <typename Vec>
+inline void ApplyPadded(const float* x, float* y, int64_t n, Vec vec) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_ps(y + i, vec(_mm_loadu_ps(x + i)));
+    _mm_storeu_ps(y + i + 4, vec(_mm_loadu_ps(x + i + 4)));
+  }
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, vec(_mm_loadu_ps(x + i)));
+  if (i < n) {
+    float buf[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    const size_t rest = static_cast<size_t>(n - i) * sizeof(float);
+    std::memcpy(buf, x + i, rest);
+    _mm_storeu_ps(buf, vec(_mm_loadu_ps(buf)));
+    std::memcpy(y + i, buf, rest);
+  }
 }
 
 // ---- AVX2 + FMA: twice the lanes and fused multiply-adds; the tail goes through the same vector
@@ -116,6 +207,71 @@ struct PowHalf8 {
   }
 };
 
+struct ExpFull8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 xc = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 nm = _mm256_fmadd_ps(xc, _mm256_set1_ps(kLog2e), magic);
+    const __m256 n = _mm256_sub_ps(nm, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    const __m256i ni = _mm256_sub_epi32(_mm256_castps_si256(nm), _mm256_castps_si256(magic));
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+};
+
+struct LeakyRelu8 {
+  float alpha;
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(alpha)), neg);
+  }
+};
+
+struct Log8 {
+  ANVIL_AVX2 __m256 operator()(__m256 x) const {
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+    const __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), tiny);
+    const __m256i bits = _mm256_castps_si256(xs);
+    __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
+    e = _mm256_sub_epi32(e, _mm256_and_si256(_mm256_castps_si256(tiny), _mm256_set1_epi32(23)));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                                   _mm256_set1_epi32(0x3f800000)));
+    const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+    e = _mm256_sub_epi32(e, _mm256_castps_si256(big));
+    const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+    const __m256 s = _mm256_div_ps(f, _mm256_add_ps(_mm256_set1_ps(2.0f), f));
+    const __m256 z = _mm256_mul_ps(s, s);
+    __m256 R = _mm256_set1_ps(2.0f / 9.0f);
+    R = _mm256_fmadd_ps(R, z, _mm256_set1_ps(2.0f / 7.0f));
+    R = _mm256_fmadd_ps(R, z, _mm256_set1_ps(2.0f / 5.0f));
+    R = _mm256_fmadd_ps(R, z, _mm256_set1_ps(2.0f / 3.0f));
+    R = _mm256_mul_ps(R, z);
+    const __m256 hfsq = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), f), f);
+    const __m256 k = _mm256_cvtepi32_ps(e);
+    const __m256 t = _mm256_fmadd_ps(s, _mm256_add_ps(hfsq, R), _mm256_mul_ps(k, _mm256_set1_ps(kLn2Lo)));
+    __m256 y = _mm256_fmsub_ps(k, _mm256_set1_ps(kLn2Hi), _mm256_sub_ps(_mm256_sub_ps(hfsq, t), f));
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    const __m256 zero = _mm256_setzero_ps();
+    y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+    y = _mm256_blendv_ps(y, _mm256_sub_ps(zero, inf), _mm256_cmp_ps(x, zero, _CMP_EQ_OQ));
+    y = _mm256_blendv_ps(y, inf, _mm256_cmp_ps(x, inf, _CMP_EQ_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  }
+};
+
 template <typename Vec>
 ANVIL_AVX2 void Apply8(const float* x, float* y, int64_t n, Vec vec) {
   int64_t i = 0;
@@ -174,6 +330,23 @@ void HardSwishArray(const float* x, float* y, int64_t n) {
   const __m128 va = _mm_set1_ps(1.0f / 6.0f), vb = _mm_set1_ps(0.5f);
   Apply(x, y, n, [&](__m128 v) { return _mm_mul_ps(v, HardSigmoid4(v, va, vb)); },
         [](float v) { return HardSwish(v); });
+}
+
+void ExpArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, ExpFull8{});
+  ApplyPadded(x, y, n, [](__m128 v) { return ExpFull4(v); });
+}
+
+void LogArray(const float* x, float* y, int64_t n) {
+  if (UseAvx2()) return Apply8(x, y, n, Log8{});
+  ApplyPadded(x, y, n, [](__m128 v) { return Log4(v); });
+}
+
+void LeakyReluArray(const float* x, float* y, int64_t n, float alpha) {
+  if (UseAvx2()) return Apply8(x, y, n, LeakyRelu8{alpha});
+  const __m128 va = _mm_set1_ps(alpha);
+  Apply(x, y, n, [&](__m128 v) { return _mm_blendv_ps(v, _mm_mul_ps(v, va), _mm_cmplt_ps(v, _mm_setzero_ps())); },
+        [&](float v) { return v < 0.f ? alpha * v : v; });
 }
 
 }  // namespace anvil::ew

@@ -14,5 +14,13 @@ void PowHalfArray(const float* x, float* y, int64_t n);
 void SigmoidArray(const float* x, float* y, int64_t n);
 void HardSigmoidArray(const float* x, float* y, int64_t n, float alpha, float beta);
 void HardSwishArray(const float* x, float* y, int64_t n);
+// x < 0 ? alpha * x : x (NaN passes through).
+void LeakyReluArray(const float* x, float* y, int64_t n, float alpha);
+// exp(x) over the whole float range, about 1 ulp: denormal results and results up to FLT_MAX
+// come out right (not flushed or clamped), overflow gives +inf, NaN stays NaN.
+void ExpArray(const float* x, float* y, int64_t n);
+// Natural log, about 1 ulp, denormal inputs included: log(0) = -inf, log(x < 0) = NaN,
+// log(+inf) = +inf, NaN stays NaN.
+void LogArray(const float* x, float* y, int64_t n);
 
 }  // namespace anvil::ew

@@ -8,6 +8,7 @@
 #include "compute/elementwise/math.h"
 #include "compute/elementwise/unary_simd.h"
 #include "compute/parallel.h"
+#include "kernels/elementwise/common.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -29,32 +30,8 @@ const char* OpName(ArithOp op) {
   return "?";
 }
 
-// Rejects statically known ranks that a broadcast plan cannot hold.
-Status CheckRanks(const NodeInfo& node) {
-  for (size_t i = 0; i < 2; ++i) {
-    auto s = node.InputShape(i);
-    ANVIL_CHECK(!s || s->size() <= static_cast<size_t>(ew::kMaxPlanDims), "input ", i, " has rank ", s->size(),
-                "; at most ", ew::kMaxPlanDims, " is supported");
-  }
-  return {};
-}
-
-// Plans the broadcast of inputs 0 and 1 and allocates the output.
-template <typename O>
-Status PlanAndAllocate(ComputeContext& ctx, const TensorView& a, const TensorView& b, ew::BroadcastPlan& plan,
-                       O** out) {
-  Shape out_shape;
-  switch (ew::MakeBroadcastPlan(a.shape, b.shape, out_shape, plan)) {
-    case ew::PlanResult::kOk:
-      break;
-    case ew::PlanResult::kIncompatible:
-      return Fail("input shapes ", ToString(a.shape), " and ", ToString(b.shape), " cannot be broadcast together");
-    case ew::PlanResult::kTooManyDims:
-      return Fail("broadcasting ", ToString(a.shape), " with ", ToString(b.shape), " needs more than ",
-                  ew::kMaxPlanDims, " dims");
-  }
-  return ctx.Output(0, out_shape, out);
-}
+using ew_kernels::CheckRanks;
+using ew_kernels::PlanAndAllocate;
 
 template <typename T>
 Status RunArith(ArithOp op, ComputeContext& ctx, const TensorView& a, const TensorView& b) {

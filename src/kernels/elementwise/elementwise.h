@@ -1,4 +1,5 @@
-// Element-wise kernels: binary arithmetic with numpy broadcasting, Pow, activations, Clip, Cast.
+// Element-wise kernels: binary arithmetic with numpy broadcasting, Pow, activations, Clip, Cast,
+// one-input math (Log, Exp, Neg, Abs), variadic Max/Min, comparisons and logic with bool output.
 #pragma once
 #include "kernels/kernel.h"
 
@@ -100,6 +101,117 @@ class ClipKernel final : public Kernel {
   ElemType type_;
   bool from_inputs_;
   double min_, max_;  // attribute bounds (revision 6 only)
+};
+
+class LeakyReluKernel final : public Kernel {
+ public:
+  explicit LeakyReluKernel(float alpha) : alpha_(alpha) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  float alpha_;
+};
+
+class ExpKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class LogKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+// Neg and Abs: float, int32, int64 (integers wrap: -INT_MIN is INT_MIN, as in numpy).
+class NegKernel final : public Kernel {
+ public:
+  explicit NegKernel(ElemType type) : type_(type) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;
+};
+
+class AbsKernel final : public Kernel {
+ public:
+  explicit AbsKernel(ElemType type) : type_(type) {}
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;
+};
+
+// Max and Min over 1..N inputs with numpy broadcasting (minmax.cc). NaN propagates.
+class MinMaxKernel : public Kernel {
+ public:
+  MinMaxKernel(bool is_max, ElemType type) : is_max_(is_max), type_(type) {}
+  static Status CreateFor(bool is_max, const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool is_max_;
+  ElemType type_;
+};
+class MaxKernel final : public MinMaxKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class MinKernel final : public MinMaxKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+
+// Two-input ops with a bool output and numpy broadcasting (compare.cc).
+enum class CompareOp { kEqual, kGreater, kGreaterOrEqual, kLess, kLessOrEqual, kAnd, kOr };
+
+class CompareKernel : public Kernel {
+ public:
+  CompareKernel(CompareOp op, ElemType type) : op_(op), type_(type) {}
+  static Status CreateFor(CompareOp op, const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  CompareOp op_;
+  ElemType type_;
+};
+class EqualKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class GreaterKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class GreaterOrEqualKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class LessKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class LessOrEqualKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class AndKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+class OrKernel final : public CompareKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+
+class NotKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
 };
 
 class CastKernel final : public Kernel {

@@ -1,6 +1,8 @@
-// One-input activations (Relu, Sqrt, Sigmoid, HardSigmoid, HardSwish) and Clip.
+// One-input activations (Relu, LeakyRelu, Sqrt, Sigmoid, HardSigmoid, HardSwish), one-input math
+// (Exp, Log, Neg, Abs), Not, and Clip.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "compute/elementwise/binary_loops.h"
 #include "compute/elementwise/math.h"
@@ -112,6 +114,122 @@ Status HardSwishKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
 }
 Status HardSwishKernel::Compute(ComputeContext& ctx) const {
   return FloatUnary(ctx, 2, ew::HardSwishArray);
+}
+
+// ---- LeakyRelu ----
+
+Status LeakyReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  const float alpha = node.Float("alpha", 0.01f);
+  if (out) *out = std::make_unique<LeakyReluKernel>(alpha);
+  return {};
+}
+Status LeakyReluKernel::Compute(ComputeContext& ctx) const {
+  const float alpha = alpha_;
+  return FloatUnary(ctx, 1, [alpha](const float* x, float* y, int64_t n) { ew::LeakyReluArray(x, y, n, alpha); });
+}
+
+// ---- Exp, Log ----
+
+Status ExpKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  if (out) *out = std::make_unique<ExpKernel>();
+  return {};
+}
+Status ExpKernel::Compute(ComputeContext& ctx) const {
+  return FloatUnary(ctx, 8, ew::ExpArray);
+}
+
+Status LogKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  if (out) *out = std::make_unique<LogKernel>();
+  return {};
+}
+Status LogKernel::Compute(ComputeContext& ctx) const {
+  return FloatUnary(ctx, 10, ew::LogArray);
+}
+
+// ---- Neg, Abs ----
+
+namespace {
+
+Status RequireFloatOrInt(const NodeInfo& node) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK(t == kF32 || t == kI32 || t == kI64, node.OpType(), ": type ", ElemTypeName(t),
+              " is not supported (float, int32, int64)");
+  return {};
+}
+
+template <typename T, typename Op>
+Status SameTypeUnary(ComputeContext& ctx, Op op) {
+  const TensorView x = ctx.Input(0);
+  T* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
+  ew::RunUnary(x.as<T>(), y, x.size(), 1, op);
+  return {};
+}
+
+template <typename T>
+Status NegOf(ComputeContext& ctx) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return SameTypeUnary<T>(ctx, [](T v) { return -v; });
+  } else {
+    return SameTypeUnary<T>(ctx, [](T v) { return ew::WrapSub(T(0), v); });
+  }
+}
+
+template <typename T>
+Status AbsOf(ComputeContext& ctx) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return SameTypeUnary<T>(ctx, [](T v) { return std::fabs(v); });
+  } else {
+    return SameTypeUnary<T>(ctx, [](T v) { return v < T(0) ? ew::WrapSub(T(0), v) : v; });
+  }
+}
+
+}  // namespace
+
+Status NegKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrInt(node));
+  if (out) *out = std::make_unique<NegKernel>(node.InputType(0));
+  return {};
+}
+Status NegKernel::Compute(ComputeContext& ctx) const {
+  switch (type_) {
+    case kF32: return NegOf<float>(ctx);
+    case kI32: return NegOf<int32_t>(ctx);
+    case kI64: return NegOf<int64_t>(ctx);
+    default: return Fail("unexpected type ", ElemTypeName(type_));
+  }
+}
+
+Status AbsKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrInt(node));
+  if (out) *out = std::make_unique<AbsKernel>(node.InputType(0));
+  return {};
+}
+Status AbsKernel::Compute(ComputeContext& ctx) const {
+  switch (type_) {
+    case kF32: return AbsOf<float>(ctx);
+    case kI32: return AbsOf<int32_t>(ctx);
+    case kI64: return AbsOf<int64_t>(ctx);
+    default: return Fail("unexpected type ", ElemTypeName(type_));
+  }
+}
+
+// ---- Not ----
+
+Status NotKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL, "Not: only bool is supported, not ",
+              ElemTypeName(node.InputType(0)));
+  if (out) *out = std::make_unique<NotKernel>();
+  return {};
+}
+Status NotKernel::Compute(ComputeContext& ctx) const {
+  // Bool tensors are bytes holding 0 or 1, read as uint8 (any non-zero byte counts as true).
+  return SameTypeUnary<uint8_t>(ctx, [](uint8_t v) { return static_cast<uint8_t>(v == 0); });
 }
 
 // ---- Clip ----
