@@ -131,6 +131,13 @@ OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info,
     }
     const EpConfig& config = static_cast<const AnvilEp*>(ep)->config();
     KernelNodeInfo node(info);
+    if (entry->ort_create != nullptr) {  // control flow: ORT makes the kernel and owns it
+      if (OrtStatus* st = entry->ort_create(info, out)) {
+        Ort::Status owned(st);
+        return Fail("Anvil ", entry->op_type, " node '", node.Name(), "': ", owned.GetErrorMessage());
+      }
+      return {};
+    }
     std::unique_ptr<Kernel> kernel;
     Status s = entry->create(node, &kernel);
     if (!s.ok()) return Fail("Anvil ", entry->op_type, " node '", node.Name(), "': ", s.message());
@@ -144,6 +151,8 @@ OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info,
 Status AddEntry(OrtKernelRegistry* registry, const char* ep_name, const KernelEntry& e) {
   Ort::KernelDefBuilder builder;
   builder.SetOperatorType(e.op_type).SetDomain(e.domain).SetSinceVersion(e.since, e.until).SetExecutionProvider(ep_name);
+  for (int i = 0; i < 32; ++i)
+    if (e.cpu_inputs & (1u << i)) builder.SetInputMemType(static_cast<size_t>(i), OrtMemTypeCPUInput);
   for (const TypeConstraint& c : e.constraints) {
     std::vector<const OrtDataType*> types;
     for (int t = 0; t < 64; ++t) {

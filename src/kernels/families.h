@@ -3,4 +3,5 @@
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/shape/shape.h"
 #include "kernels/nn/nn.h"
+#include "kernels/control_flow/control_flow.h"
 #include "kernels/dnnl/dnnl.h"

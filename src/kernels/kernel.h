@@ -190,6 +190,8 @@ struct TypeConstraint {
 };
 
 using KernelCreateFn = Status (*)(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+// For ops ORT implements for plugins (control flow): makes the OrtKernelImpl itself.
+using OrtKernelCreateFn = OrtStatus* (*)(const OrtKernelInfo* info, OrtKernelImpl** out);
 
 // One row of THE list of what Anvil claims (src/kernels/kernels.inc).
 struct KernelEntry {
@@ -198,7 +200,9 @@ struct KernelEntry {
   int since;           // schema revision range, inclusive
   int until;           // kLatest for the newest revision
   std::vector<TypeConstraint> constraints;
-  KernelCreateFn create;
+  KernelCreateFn create;           // the claim-time check, and the kernel (unless ort_create)
+  OrtKernelCreateFn ort_create;    // optional: ORT makes the kernel (If)
+  uint32_t cpu_inputs;             // inputs ORT must keep in CPU memory (bit i: input i)
 };
 constexpr int kLatest = 2147483647;
 

@@ -5,9 +5,23 @@
 
 namespace anvil {
 
+namespace {
+// Optional parts of a kernel class: CreateOrtKernel (ORT makes the kernel) and kCpuInputs.
+template <typename Class>
+constexpr OrtKernelCreateFn OrtCreateOf() {
+  if constexpr (requires { &Class::CreateOrtKernel; }) return &Class::CreateOrtKernel;
+  return nullptr;
+}
+template <typename Class>
+constexpr uint32_t CpuInputsOf() {
+  if constexpr (requires { Class::kCpuInputs; }) return Class::kCpuInputs;
+  return 0;
+}
+}  // namespace
+
 #define TC(name, types) TypeConstraint{name, types}
 #define ANVIL_KERNEL(domain, op, since, until, Class, ...) \
-  KernelEntry{domain, op, since, until, {__VA_ARGS__}, &Class::Create},
+  KernelEntry{domain, op, since, until, {__VA_ARGS__}, &Class::Create, OrtCreateOf<Class>(), CpuInputsOf<Class>()},
 
 const std::vector<KernelEntry>& AllKernels() {
   static const std::vector<KernelEntry> entries = {

@@ -14,6 +14,10 @@ void PowHalfArray(const float* x, float* y, int64_t n);
 void SigmoidArray(const float* x, float* y, int64_t n);
 void HardSigmoidArray(const float* x, float* y, int64_t n, float alpha, float beta);
 void HardSwishArray(const float* x, float* y, int64_t n);
+// x < 0 ? 0 : x (NaN and -0 pass through).
+void ReluArray(const float* x, float* y, int64_t n);
+// (x < lo ? lo : x) then (v > hi ? hi : v): NaN passes through, lo > hi gives hi everywhere.
+void ClipArray(const float* x, float* y, int64_t n, float lo, float hi);
 // x < 0 ? alpha * x : x (NaN passes through).
 void LeakyReluArray(const float* x, float* y, int64_t n, float alpha);
 // exp(x) over the whole float range, about 1 ulp: denormal results and results up to FLT_MAX

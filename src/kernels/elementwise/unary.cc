@@ -57,6 +57,7 @@ Status ReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
 namespace {
 template <typename T>
 Status ReluOf(ComputeContext& ctx) {
+  if constexpr (std::is_same_v<T, float>) return FloatUnary(ctx, 1, ew::ReluArray);
   const TensorView x = ctx.Input(0);
   T* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
@@ -295,6 +296,11 @@ Status ClipOf(ComputeContext& ctx, bool from_inputs, double attr_lo, double attr
   T* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   // max then min: when min > max every element becomes max, as the spec says. NaN passes through.
+  if constexpr (std::is_same_v<T, float>) {
+    const float* px = x.as<float>();
+    ParallelFor(x.size(), 1, [&](int64_t b, int64_t e) { ew::ClipArray(px + b, y + b, e - b, lo, hi); });
+    return {};
+  }
   ew::RunUnary(x.as<T>(), y, x.size(), 1, [lo, hi](T v) {
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
