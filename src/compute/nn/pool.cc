@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "compute/parallel.h"
+#include "compute/vec_math.h"
 
 namespace anvil::nn {
 
@@ -78,6 +79,83 @@ bool CombineRows(const float* xc, const PoolGeometry& g, const PoolTaps& td, con
   return !first;
 }
 
+// Vertical max of rows r[0..R) into tmp[0..W), as CombineRows<true> does it (the first row is
+// copied, the others folded in with the same select), in one pass.
+template <int R>
+inline void CombineRowsMaxFixed(const float* const* r, int64_t W, float* __restrict tmp) {
+#pragma omp simd
+  for (int64_t i = 0; i < W; ++i) {
+    float v = r[0][i];
+    for (int k = 1; k < R; ++k) v = r[k][i] > v ? r[k][i] : v;
+    tmp[i] = v;
+  }
+}
+
+// yr[o] for o in [0, n): the max over K taps (dilation 1) starting at tr[o * S], each lane the
+// same compare-and-select sequence from -inf as the scalar loop (so NaN handling is unchanged).
+template <int K, int S>
+inline void HorizontalMaxFixed(const float* __restrict tr, int64_t n, float* __restrict yr) {
+#pragma omp simd
+  for (int64_t o = 0; o < n; ++o) {
+    float best = -std::numeric_limits<float>::infinity();
+    for (int t = 0; t < K; ++t) best = tr[o * S + t] > best ? tr[o * S + t] : best;
+    yr[o] = best;
+  }
+}
+
+inline void HorizontalMax(const float* tr, int64_t n, int64_t k, int64_t s, int64_t d, float* yr) {
+  if (d == 1) {
+    if (k == 2 && s == 2) return HorizontalMaxFixed<2, 2>(tr, n, yr);
+    if (k == 3 && s == 2) return HorizontalMaxFixed<3, 2>(tr, n, yr);
+    if (k == 3 && s == 1) return HorizontalMaxFixed<3, 1>(tr, n, yr);
+    if (k == 2 && s == 1) return HorizontalMaxFixed<2, 1>(tr, n, yr);
+    if (k == 5 && s == 1) return HorizontalMaxFixed<5, 1>(tr, n, yr);
+  }
+  for (int64_t o = 0; o < n; ++o) {
+    const float* to = tr + o * s;
+    float best = -std::numeric_limits<float>::infinity();
+    for (int64_t t = 0; t < k; ++t) best = to[t * d] > best ? to[t * d] : best;
+    yr[o] = best;
+  }
+}
+
+// One output row of MaxPool without indices: the window's input rows are combined element-wise
+// (vectorised), then the row is pooled horizontally: the outputs whose windows lie entirely
+// inside the row in one vectorised loop, the (few) edge windows one by one.
+ANVIL_MULTIVERSION void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& td, const PoolTaps& th,
+                                   const PoolTaps* taps_w, float* yr, float* tmp) {
+  const int64_t ow_n = g.out[2], H = g.in[1], W = g.in[2];
+  const int64_t kw = g.kernel[2], sw = g.stride[2], dw = g.dilation[2];
+  if (td.valid == 1 && th.valid >= 1 && th.valid <= 3) {
+    const float* r[3];
+    for (int64_t b = 0; b < th.valid; ++b) r[b] = xc + (td.first * H + th.first + b * g.dilation[1]) * W;
+    if (th.valid == 1) {
+      tmp = const_cast<float*>(r[0]);  // read only below
+    } else if (th.valid == 2) {
+      CombineRowsMaxFixed<2>(r, W, tmp);
+    } else {
+      CombineRowsMaxFixed<3>(r, W, tmp);
+    }
+  } else if (!CombineRows<true>(xc, g, td, th, tmp)) {
+    for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = -std::numeric_limits<float>::infinity();
+    return;
+  }
+  int64_t lo = 0, hi = ow_n;  // [lo, hi): full windows (consecutive, taps first = ow * sw - pad)
+  while (lo < ow_n && taps_w[lo].valid != kw) ++lo;
+  while (hi > lo && taps_w[hi - 1].valid != kw) --hi;
+  const float* row = tmp;
+  auto edge = [&](int64_t ow) {
+    const PoolTaps tw = taps_w[ow];
+    const float* tr = row + tw.first;
+    float best = -std::numeric_limits<float>::infinity();
+    for (int64_t t = 0; t < tw.valid; ++t) best = tr[t * dw] > best ? tr[t * dw] : best;
+    yr[ow] = best;
+  };
+  for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
+  if (hi > lo) HorizontalMax(row + taps_w[lo].first, hi - lo, kw, sw, dw, yr + lo);
+  for (int64_t ow = hi; ow < ow_n; ++ow) edge(ow);
+}
+
 }  // namespace
 
 void AveragePool(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
@@ -150,18 +228,7 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
       const float* xc = x + c * in_plane;
       float* yr = y + row * ow_n;
       if (indices == nullptr && W <= kRowMax) {
-        // Max over the window's input rows once (vectorised), then pool that row horizontally.
-        if (!CombineRows<true>(xc, g, td, th, tmp)) {
-          for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = -std::numeric_limits<float>::infinity();
-          continue;
-        }
-        for (int64_t ow = 0; ow < ow_n; ++ow) {
-          const PoolTaps tw = taps[2][ow];
-          const float* tr = tmp + tw.first;
-          float best = -std::numeric_limits<float>::infinity();
-          for (int64_t t = 0; t < tw.valid; ++t) best = tr[t * dw] > best ? tr[t * dw] : best;
-          yr[ow] = best;
-        }
+        MaxPoolRow(xc, g, td, th, taps[2], yr, tmp);
         continue;
       }
       for (int64_t ow = 0; ow < ow_n; ++ow) {
