@@ -38,9 +38,11 @@ inline void Row(const A* a, int64_t a_step, const B* b, int64_t b_step, O* o, in
   }
 }
 
+// Calls row(a_ptr, a_step, b_ptr, b_step, out_ptr, n) over the plan's contiguous output runs, in
+// parallel (a_step / b_step are 1 if that operand varies along the run, else 0).
 // `cost` is a rough per-element operation count for the threading heuristic.
-template <typename A, typename B, typename O, typename Op>
-void RunBinary(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t cost, Op op) {
+template <typename A, typename B, typename O, typename RowFn>
+void RunBinaryRows(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t cost, RowFn row_fn) {
   if (p.size <= 0) return;
   const int64_t inner = p.inner;
   ParallelFor(p.size, cost, [&](int64_t begin, int64_t end) {
@@ -61,7 +63,7 @@ void RunBinary(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t c
     int64_t pos = begin;
     while (pos < end) {
       const int64_t n = (end - pos) < (inner - col) ? (end - pos) : (inner - col);
-      Row(a + oa + col * p.a_step, p.a_step, b + ob + col * p.b_step, p.b_step, out + pos, n, op);
+      row_fn(a + oa + col * p.a_step, p.a_step, b + ob + col * p.b_step, p.b_step, out + pos, n);
       pos += n;
       col = 0;
       // Advance to the next row.
@@ -74,6 +76,13 @@ void RunBinary(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t c
         idx[k] = 0;
       }
     }
+  });
+}
+
+template <typename A, typename B, typename O, typename Op>
+void RunBinary(const BroadcastPlan& p, const A* a, const B* b, O* out, int64_t cost, Op op) {
+  RunBinaryRows(p, a, b, out, cost, [&](const A* pa, int64_t sa, const B* pb, int64_t sb, O* po, int64_t n) {
+    Row(pa, sa, pb, sb, po, n, op);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "compute/elementwise/binary_loops.h"
+#include "compute/elementwise/binary_simd.h"
 #include "compute/elementwise/broadcast.h"
 #include "compute/elementwise/math.h"
 #include "compute/elementwise/unary_simd.h"
@@ -41,13 +42,27 @@ Status RunArith(ArithOp op, ComputeContext& ctx, const TensorView& a, const Tens
   if (plan.size == 0) return {};
   const T* pa = a.as<T>();
   const T* pb = b.as<T>();
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (std::is_same_v<T, float>) {
+    ew::FloatArith fop = ew::FloatArith::kAdd;
     switch (op) {
-      case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x + z; }); break;
-      case ArithOp::kSub: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x - z; }); break;
-      case ArithOp::kMul: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x * z; }); break;
-      case ArithOp::kDiv: ew::RunBinary(plan, pa, pb, y, 4, [](T x, T z) { return x / z; }); break;
+      case ArithOp::kAdd: fop = ew::FloatArith::kAdd; break;
+      case ArithOp::kSub: fop = ew::FloatArith::kSub; break;
+      case ArithOp::kMul: fop = ew::FloatArith::kMul; break;
+      case ArithOp::kDiv: fop = ew::FloatArith::kDiv; break;
     }
+    ew::RunBinaryRows(plan, pa, pb, y, op == ArithOp::kDiv ? 4 : 1,
+                      [fop](const float* ra, int64_t sa, const float* rb, int64_t sb, float* ro, int64_t n) {
+                        if (sa && sb) {
+                          ew::ArithVV(fop, ra, rb, ro, n);
+                        } else if (sa) {
+                          ew::ArithVS(fop, ra, *rb, ro, n);
+                        } else if (sb) {
+                          ew::ArithSV(fop, *ra, rb, ro, n);
+                        } else {
+                          ew::ArithVS(fop, ra, *rb, ro, 1);
+                          for (int64_t i = 1; i < n; ++i) ro[i] = ro[0];
+                        }
+                      });
   } else {
     switch (op) {
       case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return ew::WrapAdd(x, z); }); break;
