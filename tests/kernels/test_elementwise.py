@@ -868,3 +868,42 @@ def test_unsupported_types_are_not_claimed():
             session(model)
         (y,) = session(model, fallback=True).run(None, dict(inputs))
         assert y.shape == (2,)
+
+
+# ---- Explicit-vector float paths (AVX2/SSE rows): every length around the vector widths, so the
+# vector bodies, the unrolled bodies and the scalar tails are all hit, bit-exact vs numpy.
+
+VEC_LENGTHS = [1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100]
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_float_arith_rows_exact(op):
+    fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
+    for n in VEC_LENGTHS:
+        a = rand((n,), np.float32, seed=n)
+        b = nonzero((n,), np.float32, seed=n + 1)
+        s = np.array(1.7, np.float32)
+        c = nonzero((2, 3, 1, 1), np.float32, seed=n + 2)
+        x4 = rand((2, 3, 1, n), np.float32, seed=n + 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cases = [(a, b), (a, s), (s, b), (x4, c), (c, x4), (x4, b)]
+            for u, v in cases:
+                check_node(op, [("a", u), ("b", v)], ["y"], 14, reference=[fn(u, v)], rtol=0, atol=0)
+
+
+def test_relu_clip_rows_nan_and_signed_zero():
+    for n in VEC_LENGTHS:
+        x = rand((n,), np.float32, seed=n, lo=-8, hi=8)
+        x[1::7] = -0.0
+        x[::5] = np.nan
+        (y,) = session(make_node_model("Relu", [("x", x)], ["y"], 14)).run(None, {"x": x})
+        want = np.where(x < 0, np.float32(0), x)
+        np.testing.assert_array_equal(y, want)
+        assert np.array_equal(np.signbit(y), np.signbit(want))
+        lo, hi = np.array(-1.5, np.float32), np.array(2.5, np.float32)
+        got = check_node("Clip", [("x", x), ("lo", lo), ("hi", hi)], ["y"], 13,
+                         reference=[np.where(x > hi, hi, np.where(x < lo, lo, x))], rtol=0, atol=0)
+        assert np.isnan(got[0][::5]).all()
+        # min > max: every element becomes max (NaN still passes).
+        got = check_node("Clip", [("x", x), ("lo", hi), ("hi", lo)], ["y"], 13,
+                         reference=[np.where(np.isnan(x), x, lo)], rtol=0, atol=0)

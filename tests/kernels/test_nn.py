@@ -674,3 +674,26 @@ def test_batchnorm_extra_outputs_declined(opset):
         session(model)
     got = session(model, fallback=True).run(None, {"x": x})
     assert len(got) == 5 and got[0].shape == x.shape
+
+
+# ---- Vectorised MaxPool rows and blocked Softmax rows: the specialised kernel/stride cases,
+# odd widths (edge windows on both sides) and row lengths around the vector width.
+
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (5, 1, 2), (3, 2, 0), (4, 3, 1)])
+def test_maxpool_row_paths(k, s, p):
+    for w in (5, 9, 16, 33):
+        x = distinct(1, 3, 7, w)
+        attrs = {"kernel_shape": [k, k], "strides": [s, s], "pads": [p] * 4}
+        want = pool_ref(x, "max", [k, k], [s, s], [p] * 4)[0]
+        check_node("MaxPool", [("x", x)], ["y"], 12, attrs=attrs, reference=[want])
+
+
+def test_softmax_rows_lengths():
+    for n in (1, 3, 8, 9, 16, 17, 31, 33, 100):
+        x = rand(11, n, scale=4.0)  # 11 rows: one full block of 8 and a partial one
+        check_node("Softmax", [("x", x)], ["y"], 13, attrs={"axis": -1}, reference=[softmax_ref(x, -1, False)],
+                   rtol=1e-5, atol=1e-6)
+    x = rand(9, 20)
+    x[3, 5] = np.nan
+    (y,) = session(make_node_model("Softmax", [("x", x)], ["y"], 13)).run(None, {"x": x})
+    assert np.isnan(y[3]).all() and not np.isnan(np.delete(y, 3, axis=0)).any()
