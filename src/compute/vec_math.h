@@ -4,10 +4,11 @@
 #include <cmath>
 #include <cstdint>
 
-// Hot loops that gain from 8-wide AVX2/FMA get a second copy compiled for x86-64-v3, chosen at
-// load time by the CPU (GCC function multiversioning); the build's baseline stays x86-64-v2.
+// Hot loops that gain from wider vectors get copies compiled for x86-64-v4 (AVX-512: Xeons, Zen 4)
+// and x86-64-v3 (AVX2 + FMA), chosen at load time by the CPU (GCC function multiversioning); the
+// build's baseline stays x86-64-v2.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ANVIL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define ANVIL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ANVIL_MULTIVERSION
 #endif
