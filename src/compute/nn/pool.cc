@@ -122,8 +122,10 @@ inline void HorizontalMax(const float* tr, int64_t n, int64_t k, int64_t s, int6
 // One output row of MaxPool without indices: the window's input rows are combined element-wise
 // (vectorised), then the row is pooled horizontally: the outputs whose windows lie entirely
 // inside the row in one vectorised loop, the (few) edge windows one by one.
-ANVIL_MULTIVERSION void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& td, const PoolTaps& th,
-                                   const PoolTaps* taps_w, float* yr, float* tmp) {
+// [lo, hi): the output columns whose windows are full (consecutive; their taps start at ow * sw -
+// pad), the same for every row.
+inline void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& td, const PoolTaps& th,
+                       const PoolTaps* taps_w, int64_t lo, int64_t hi, float* yr, float* tmp) {
   const int64_t ow_n = g.out[2], H = g.in[1], W = g.in[2];
   const int64_t kw = g.kernel[2], sw = g.stride[2], dw = g.dilation[2];
   if (td.valid == 1 && th.valid >= 1 && th.valid <= 3) {
@@ -140,9 +142,6 @@ ANVIL_MULTIVERSION void MaxPoolRow(const float* xc, const PoolGeometry& g, const
     for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = -std::numeric_limits<float>::infinity();
     return;
   }
-  int64_t lo = 0, hi = ow_n;  // [lo, hi): full windows (consecutive, taps first = ow * sw - pad)
-  while (lo < ow_n && taps_w[lo].valid != kw) ++lo;
-  while (hi > lo && taps_w[hi - 1].valid != kw) --hi;
   const float* row = tmp;
   auto edge = [&](int64_t ow) {
     const PoolTaps tw = taps_w[ow];
@@ -154,6 +153,30 @@ ANVIL_MULTIVERSION void MaxPoolRow(const float* xc, const PoolGeometry& g, const
   for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
   if (hi > lo) HorizontalMax(row + taps_w[lo].first, hi - lo, kw, sw, dw, yr + lo);
   for (int64_t ow = hi; ow < ow_n; ++ow) edge(ow);
+}
+
+// MaxPool rows [b, e) without indices (one multiversioned call per chunk of rows).
+ANVIL_MULTIVERSION void MaxPoolRows(const float* x, float* y, const PoolGeometry& g, const PoolTaps* const taps[3],
+                                    int64_t b, int64_t e) {
+  alignas(64) float tmp[kRowMax];
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t ow_n = g.out[2], kw = g.kernel[2];
+  int64_t lo = 0, hi = ow_n;
+  while (lo < ow_n && taps[2][lo].valid != kw) ++lo;
+  while (hi > lo && taps[2][hi - 1].valid != kw) --hi;
+  int64_t oh = b % g.out[1];
+  int64_t od = (b / g.out[1]) % g.out[0];
+  int64_t c = b / (g.out[0] * g.out[1]);
+  for (int64_t row = b; row < e; ++row) {
+    MaxPoolRow(x + c * in_plane, g, taps[0][od], taps[1][oh], taps[2], lo, hi, y + row * ow_n, tmp);
+    if (++oh == g.out[1]) {
+      oh = 0;
+      if (++od == g.out[0]) {
+        od = 0;
+        ++c;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -218,8 +241,11 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
   const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
   const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
+  if (indices == nullptr && W <= kRowMax) {
+    ParallelFor(rows, ow_n * win + 1, [&](int64_t b, int64_t e) { MaxPoolRows(x, y, g, taps, b, e); });
+    return;
+  }
   ParallelFor(rows, ow_n * win + 1, [&](int64_t b, int64_t e) {
-    alignas(64) float tmp[kRowMax];
     for (int64_t row = b; row < e; ++row) {
       const int64_t oh = row % g.out[1];
       const int64_t od = (row / g.out[1]) % g.out[0];
@@ -227,10 +253,6 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
       const PoolTaps td = taps[0][od], th = taps[1][oh];
       const float* xc = x + c * in_plane;
       float* yr = y + row * ow_n;
-      if (indices == nullptr && W <= kRowMax) {
-        MaxPoolRow(xc, g, td, th, taps[2], yr, tmp);
-        continue;
-      }
       for (int64_t ow = 0; ow < ow_n; ++ow) {
         const PoolTaps tw = taps[2][ow];
         float best = -std::numeric_limits<float>::infinity();
