@@ -155,23 +155,23 @@ inline void ApplyPadded(const float* x, float* y, int64_t n, Vec vec) {
 #define ANVIL_AVX2 __attribute__((target("avx2,fma")))
 
 // sigmoid(x) = 1 / (1 + exp(-x)) directly, short enough that the out-of-order window overlaps
-// many vectors (the loop is latency bound, not throughput bound): z = -x clamped to
-// [-87.3, 88.5], exp(z) = 2^n exp(r) with r = z - n ln2 in one FMA and the polynomial of Exp
-// (vec_math.h) less its r^7 term, in Estrin form, then one division: within 4e-7 relative of the
-// exact sigmoid over the whole range (checked against double on a 1e-4 grid of [-89, 89]). For x < 0, exp(-x) is large but finite up to z ~ 88.38, where n
+// many vectors: x clamped to [-88.5, 87.3], exp(-x) = 2^n exp(r) with r = -x - n ln2 in one FMA
+// and the polynomial of Exp (vec_math.h) less its r^7 term, in Estrin form, then one division:
+// within 4e-7 relative of the exact sigmoid over the whole range (checked against double on a
+// 1e-4 grid of [-89, 89]). For x < 0, exp(-x) is large but finite down to x ~ -88.38, where n
 // reaches 128 and 2^n is +inf: the result is then exactly 0 (the true value is below 4e-39).
-// For x > 87.3, exp(z) ~ 1e-38 and 1 / (1 + e) is exactly 1. NaN propagates through the clamps
+// For x > 87.3, exp(-x) ~ 1e-38 and 1 / (1 + e) is exactly 1. NaN propagates through the clamps
 // (maxps/minps return their second operand on NaN) and the arithmetic.
 struct Sigmoid8 {
   ANVIL_AVX2 __m256 operator()(__m256 x) const {
-    const __m256 negx = _mm256_xor_ps(x, _mm256_set1_ps(-0.0f));
-    const __m256 z = _mm256_min_ps(_mm256_set1_ps(88.5f), _mm256_max_ps(_mm256_set1_ps(-87.3f), negx));
+    // xc = x clamped to [-88.5, 87.3] and z = -xc, the negation folded into the FMAs below.
+    const __m256 xc = _mm256_min_ps(_mm256_set1_ps(87.3f), _mm256_max_ps(_mm256_set1_ps(-88.5f), x));
     // n = round(z log2e): adding 1.5 * 2^23 + 127 rounds to an integer, which leaves n + 127 in
     // the low mantissa bits (the rest shifts out when it is moved into the exponent field).
     const __m256 magic = _mm256_set1_ps(12583039.0f);  // 1.5 * 2^23 + 127
-    const __m256 nm = _mm256_fmadd_ps(z, _mm256_set1_ps(kLog2e), magic);
+    const __m256 nm = _mm256_fnmadd_ps(xc, _mm256_set1_ps(kLog2e), magic);  // magic - xc log2e
     const __m256 n = _mm256_sub_ps(nm, magic);
-    const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693147180559945f), z);
+    const __m256 r = _mm256_fnmsub_ps(n, _mm256_set1_ps(0.693147180559945f), xc);  // -xc - n ln2
     const __m256 r2 = _mm256_mul_ps(r, r);
     const __m256 pa = _mm256_fmadd_ps(_mm256_set1_ps(1.6666665459e-1f), r, _mm256_set1_ps(5.0000001201e-1f));
     const __m256 pb = _mm256_fmadd_ps(_mm256_set1_ps(8.3334519073e-3f), r, _mm256_set1_ps(4.1665795894e-2f));
