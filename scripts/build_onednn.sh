@@ -38,7 +38,7 @@ if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
 src_dir=$("$here/fetch_onednn.sh")
 work=$(mktemp -d "${TMPDIR:-/tmp}/anvil-onednn.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-echo "build_onednn: building oneDNN $ANVIL_ONEDNN_VERSION ($key); about 25 minutes on 2 cores, once" >&2
+echo "build_onednn: building oneDNN $ANVIL_ONEDNN_VERSION ($key); about 20 minutes on 2 cores, once" >&2
 tar xf "$src_dir/onednn_${ANVIL_ONEDNN_DEBIAN_VERSION%-*}.orig.tar.xz" -C "$work"
 tar xf "$src_dir/onednn_$ANVIL_ONEDNN_DEBIAN_VERSION.debian.tar.xz" -C "$work"
 source_tree=$(find "$work" -maxdepth 1 -type d -name 'oneDNN-*' | head -1)

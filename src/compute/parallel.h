@@ -57,9 +57,13 @@ class TaskScope {
   TaskScope& operator=(const TaskScope&) = delete;
 };
 
-// The cost model: work below kMinOpsPerThread operations per thread stays on the calling thread,
-// since handing a task to a pool thread costs a few microseconds.
-constexpr int64_t kMinOpsPerThread = int64_t{1} << 15;
+// The cost model: work below kMinOpsPerThread operations (about an element-operation each) per
+// extra thread stays on the calling thread. A hand-off to a pool thread costs a few microseconds,
+// and a pool thread that is descheduled while it holds a task stalls the whole call for a time
+// slice: with one core busy elsewhere (bench/bench_models.py --busy-core) 2^15 made BlazeFace
+// front 3.9x ORT's time, 2^17 1.3x, at no cost on an idle machine. ORT's own cost model asks
+// similar work (~100k cycles) of each extra thread.
+constexpr int64_t kMinOpsPerThread = int64_t{1} << 17;
 
 // How many threads `ops` operations are worth on the current runner (1 without one).
 inline int ThreadsForWork(int64_t ops) {

@@ -59,9 +59,9 @@ const dnnl::stream& CpuStream() {
 }
 
 int ThreadsFor(int64_t ops) {
-  // A oneDNN primitive splits its work statically: below ~1 MFLOP per extra thread the fork/join
-  // on ORT's pool costs more than it saves.
-  constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 20;
+  // A oneDNN primitive splits its work statically: below ~2 MFLOP per extra thread the fork/join
+  // on ORT's pool (and the risk of waiting for a descheduled thread) costs more than it saves.
+  constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 21;
   TaskRunner* runner = CurrentRunner();
   if (runner == nullptr) return 1;
   const int64_t useful = std::max<int64_t>(ops / kMinOpsPerPrimitiveThread, 1);
