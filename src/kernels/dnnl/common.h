@@ -1,5 +1,6 @@
 // Pieces shared by the oneDNN kernels: pre-packed weight buffers and primitive execution.
 #pragma once
+#include <array>
 #include <optional>
 #include <vector>
 
@@ -40,5 +41,21 @@ Status ReadPacked(const std::vector<const void*>& buffers, const std::vector<siz
 
 // Memory from ctx.Scratch for a descriptor (64-byte aligned).
 inline void* ScratchFor(ComputeContext& ctx, const memory::desc& md) { return ctx.Scratch(md.get_size()); }
+
+// Appends the optional execution arguments, bound to this call's buffers: the bias (if any) and
+// the scratchpad (if the primitive asked for one, from ctx's scratch memory). Returns the count.
+template <size_t N>
+int BindBiasAndScratchpad(ComputeContext& ctx, std::array<dnnl_exec_arg_t, N>& args, int nargs,
+                          const memory& bias_m, const float* bias, const memory& scratch_m, size_t scratchpad) {
+  if (bias) {
+    bias_m.set_data_handle(const_cast<float*>(bias));
+    args[nargs++] = {DNNL_ARG_BIAS, bias_m.get()};
+  }
+  if (scratchpad) {
+    scratch_m.set_data_handle(ctx.Scratch(scratchpad));
+    args[nargs++] = {DNNL_ARG_SCRATCHPAD, scratch_m.get()};
+  }
+  return nargs;
+}
 
 }  // namespace anvil::dnnl_kernels

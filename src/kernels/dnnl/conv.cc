@@ -458,15 +458,7 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
     out = &p.dst_m;
   }
   std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, src->get()}, {DNNL_ARG_WEIGHTS, w->get()}, {DNNL_ARG_DST, out->get()}}};
-  int nargs = 3;
-  if (bias) {
-    p.bias_m.set_data_handle(const_cast<float*>(bias));
-    args[nargs++] = {DNNL_ARG_BIAS, p.bias_m.get()};
-  }
-  if (p.scratchpad) {
-    p.scratch_m.set_data_handle(ctx.Scratch(p.scratchpad));
-    args[nargs++] = {DNNL_ARG_SCRATCHPAD, p.scratch_m.get()};
-  }
+  const int nargs = dnnl_kernels::BindBiasAndScratchpad(ctx, args, 3, p.bias_m, bias, p.scratch_m, p.scratchpad);
   du::Execute(p.prim, args, nargs);
   if (p.dst_reorder) Reorder(p.dst_r, p.dst_m, p.dst_user_m);
   if (p.g.crop) CropCopy(p.g, plain_out, bias, y);

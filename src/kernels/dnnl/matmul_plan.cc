@@ -71,15 +71,7 @@ void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const v
   p.src_m.set_data_handle(const_cast<float*>(a));
   p.dst_m.set_data_handle(y);
   std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, p.src_m.get()}, {DNNL_ARG_WEIGHTS, wm->get()}, {DNNL_ARG_DST, p.dst_m.get()}}};
-  int nargs = 3;
-  if (bias) {
-    p.bias_m.set_data_handle(const_cast<float*>(bias));
-    args[nargs++] = {DNNL_ARG_BIAS, p.bias_m.get()};
-  }
-  if (p.scratchpad) {
-    p.scratch_m.set_data_handle(ctx.Scratch(p.scratchpad));
-    args[nargs++] = {DNNL_ARG_SCRATCHPAD, p.scratch_m.get()};
-  }
+  const int nargs = BindBiasAndScratchpad(ctx, args, 3, p.bias_m, bias, p.scratch_m, p.scratchpad);
   du::Execute(p.prim, args, nargs);
 }
 
