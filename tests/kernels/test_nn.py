@@ -697,3 +697,52 @@ def test_softmax_rows_lengths():
     x[3, 5] = np.nan
     (y,) = session(make_node_model("Softmax", [("x", x)], ["y"], 13)).run(None, {"x": x})
     assert np.isnan(y[3]).all() and not np.isnan(np.delete(y, 3, axis=0)).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# ReduceMax (the same kernel as ReduceMean, with the maximum)
+
+def reduce_max_node(opset, x, axes, keepdims):
+    attrs, inputs, inits = {"keepdims": keepdims}, [("x", x)], {}
+    if opset >= 18:
+        if axes is not None:
+            a = np.array(axes, np.int64)
+            inputs.append(("axes", a))
+            inits["axes"] = a
+    elif axes is not None:
+        attrs["axes"] = list(axes)
+    model = make_node_model("ReduceMax", inputs, ["y"], opset, attrs=attrs, initializers=inits)
+    return run_anvil(model, inputs)[0]
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("ReduceMax"))
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reduce_max_every_axis_combination(since, opset, keepdims):
+    x = rand(3, 5, 7, 4)
+    for r in range(0, 5):
+        for combo in itertools.combinations(range(4), r):
+            axes = list(combo) if combo else None
+            if axes and len(axes) % 2 == 0:
+                axes = [a - 4 for a in axes]
+            got = reduce_max_node(opset, x, axes, keepdims)
+            ax = None if axes is None else tuple(a % 4 for a in axes)
+            want = np.max(x, axis=ax, keepdims=bool(keepdims))
+            assert got.shape == want.shape, (axes, got.shape, want.shape)
+            np.testing.assert_array_equal(got, want, err_msg=f"axes={axes}")
+
+
+def test_reduce_max_propagates_nan_and_handles_infinities():
+    x = rand(4, 9)
+    x[1, 3] = np.nan
+    x[2, :] = -np.inf
+    x[3, 5] = np.inf
+    for axes in ([1], [0]):
+        got = reduce_max_node(13, x, axes, 0)
+        np.testing.assert_array_equal(got, np.max(x, axis=tuple(axes)))
+
+
+def test_reduce_max_over_an_empty_axis_is_minus_infinity():
+    # ONNX (ReduceMax-18 and later): the maximum of an empty set is -inf.
+    x = np.zeros((3, 0, 2), np.float32)
+    got = reduce_max_node(18, x, [1], 0)
+    np.testing.assert_array_equal(got, np.full((3, 2), -np.inf, np.float32))

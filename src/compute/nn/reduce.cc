@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "compute/parallel.h"
 
@@ -27,15 +29,39 @@ inline int64_t OffsetOf(int64_t index, const Merged& g, const int* which, int co
   return off;
 }
 
+// The two reductions: a sum scaled by 1/count (mean), and a maximum that propagates NaN.
+struct MeanOp {
+  static float Init() { return 0.f; }
+  static float Combine(float acc, float v) { return acc + v; }
+  static float Finish(float acc, float scale) { return acc * scale; }
+};
+struct MaxOp {
+  static float Init() { return -std::numeric_limits<float>::infinity(); }
+  static float Combine(float acc, float v) { return (v > acc || v != v) ? v : acc; }  // NaN sticks
+  static float Finish(float acc, float) { return acc; }
+};
+
 }  // namespace
 
+template <typename Op>
+static bool Reduce(const float* x, float* y, const int64_t* dims, const bool* reduce, int rank);
+
 bool ReduceMean(const float* x, float* y, const int64_t* dims, const bool* reduce, int rank) {
+  return Reduce<MeanOp>(x, y, dims, reduce, rank);
+}
+bool ReduceMax(const float* x, float* y, const int64_t* dims, const bool* reduce, int rank) {
+  return Reduce<MaxOp>(x, y, dims, reduce, rank);
+}
+
+template <typename Op>
+static bool Reduce(const float* x, float* y, const int64_t* dims, const bool* reduce, int rank) {
   if (rank > kMaxReduceRank) return false;
   int64_t out_count = 1, red_count = 1;
   for (int i = 0; i < rank; ++i) (reduce[i] ? red_count : out_count) *= dims[i];
   if (out_count == 0) return true;
   if (red_count == 0) {
-    std::fill(y, y + out_count, 0.f);
+    // Nothing to reduce: the identity (ONNX: -inf for the maximum; ORT's CPU EP: 0 for the mean).
+    std::fill(y, y + out_count, Op::Init());
     return true;
   }
   Merged g;
@@ -70,15 +96,19 @@ bool ReduceMean(const float* x, float* y, const int64_t* dims, const bool* reduc
     ParallelFor(out_count, red_count, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {
         const float* base = x + OffsetOf(o, g, kept, nk);
-        float acc = 0.f;
+        float acc = Op::Init();
         for (int64_t r = 0; r < runs; ++r) {
           const float* p = base + OffsetOf(r, g, reds, nr - 1);
-          float s = 0.f;
+          if constexpr (std::is_same_v<Op, MeanOp>) {
+            float s = 0.f;
 #pragma omp simd reduction(+ : s)
-          for (int64_t i = 0; i < inner; ++i) s += p[i];
-          acc += s;
+            for (int64_t i = 0; i < inner; ++i) s += p[i];
+            acc += s;
+          } else {
+            for (int64_t i = 0; i < inner; ++i) acc = Op::Combine(acc, p[i]);
+          }
         }
-        y[o] = acc * scale;
+        y[o] = Op::Finish(acc, scale);
       }
     });
     return true;
@@ -95,14 +125,14 @@ bool ReduceMean(const float* x, float* y, const int64_t* dims, const bool* reduc
       const int64_t w = std::min(kChunk, inner - j0);
       const float* base = x + OffsetOf(o, g, kept, nk - 1) + j0;
       float* yo = y + o * inner + j0;
-      std::fill(yo, yo + w, 0.f);
+      std::fill(yo, yo + w, Op::Init());
       for (int64_t r = 0; r < red_count; ++r) {
         const float* p = base + OffsetOf(r, g, reds, nr);
 #pragma omp simd
-        for (int64_t j = 0; j < w; ++j) yo[j] += p[j];
+        for (int64_t j = 0; j < w; ++j) yo[j] = Op::Combine(yo[j], p[j]);
       }
 #pragma omp simd
-      for (int64_t j = 0; j < w; ++j) yo[j] *= scale;
+      for (int64_t j = 0; j < w; ++j) yo[j] = Op::Finish(yo[j], scale);
     }
   });
   return true;

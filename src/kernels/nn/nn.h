@@ -68,16 +68,20 @@ class SoftmaxKernel final : public Kernel {
   bool flatten_ = false;
 };
 
-class ReduceMeanKernel final : public Kernel {
+// ReduceMean and ReduceMax (float): one kernel, the reduction chosen by the op type.
+class ReduceKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
+  bool max_ = false;  // ReduceMax, else ReduceMean
   bool keepdims_ = true;
   bool noop_with_empty_axes_ = false;
   bool axes_from_input_ = false;  // revision 18+ with a non-constant axes input
   std::vector<int64_t> axes_;     // from the attribute or a constant input
 };
+struct ReduceMeanKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
+struct ReduceMaxKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
 
 }  // namespace anvil

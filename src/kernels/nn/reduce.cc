@@ -12,8 +12,8 @@ Status MarkAxes(const int64_t* axes, size_t count, int64_t rank, bool* mask) {
   for (int64_t i = 0; i < rank; ++i) mask[i] = false;
   for (size_t i = 0; i < count; ++i) {
     int64_t a = 0;
-    ANVIL_CHECK(NormalizeAxis(axes[i], rank, a), "ReduceMean: axis ", axes[i], " out of range for rank ", rank);
-    ANVIL_CHECK(!mask[a], "ReduceMean: axis ", axes[i], " repeated");
+    ANVIL_CHECK(NormalizeAxis(axes[i], rank, a), "axis ", axes[i], " out of range for rank ", rank);
+    ANVIL_CHECK(!mask[a], "axis ", axes[i], " repeated");
     mask[a] = true;
   }
   return {};
@@ -22,15 +22,23 @@ Status MarkAxes(const int64_t* axes, size_t count, int64_t rank, bool* mask) {
 }  // namespace
 
 Status ReduceMeanKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "ReduceMean: only float is supported");
-  auto k = std::make_unique<ReduceMeanKernel>();
+  return ReduceKernel::Create(node, out);
+}
+Status ReduceMaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return ReduceKernel::Create(node, out);
+}
+
+Status ReduceKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "only float is supported");
+  auto k = std::make_unique<ReduceKernel>();
+  k->max_ = node.OpType() == "ReduceMax";
   k->keepdims_ = node.Int("keepdims", 1) != 0;
   if (node.SinceVersion() >= 18) {
     k->noop_with_empty_axes_ = node.Int("noop_with_empty_axes", 0) != 0;
     if (node.InputPresent(1)) {
-      ANVIL_CHECK(node.InputType(1) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "ReduceMean: axes must be int64");
+      ANVIL_CHECK(node.InputType(1) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "axes must be int64");
       if (auto axes = node.ConstantInput(1)) {
-        ANVIL_CHECK(axes->shape.size() <= 1, "ReduceMean: axes must be 1-D");
+        ANVIL_CHECK(axes->shape.size() <= 1, "axes must be 1-D");
         k->axes_.assign(axes->as<int64_t>(), axes->as<int64_t>() + axes->size());
       } else {
         k->axes_from_input_ = true;
@@ -41,7 +49,7 @@ Status ReduceMeanKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
   }
   if (auto shape = node.InputShape(0)) {
     const int64_t rank = static_cast<int64_t>(shape->size());
-    ANVIL_CHECK(rank <= nn::kMaxReduceRank, "ReduceMean: rank ", rank, " above ", nn::kMaxReduceRank);
+    ANVIL_CHECK(rank <= nn::kMaxReduceRank, "rank ", rank, " above ", nn::kMaxReduceRank);
     if (!k->axes_from_input_) {
       bool mask[nn::kMaxReduceRank];
       ANVIL_RETURN_IF_ERROR(MarkAxes(k->axes_.data(), k->axes_.size(), rank, mask));
@@ -51,15 +59,15 @@ Status ReduceMeanKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
   return {};
 }
 
-Status ReduceMeanKernel::Compute(ComputeContext& ctx) const {
+Status ReduceKernel::Compute(ComputeContext& ctx) const {
   TensorView x = ctx.Input(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
-  ANVIL_CHECK(rank <= nn::kMaxReduceRank, "ReduceMean: rank ", rank, " above ", nn::kMaxReduceRank);
+  ANVIL_CHECK(rank <= nn::kMaxReduceRank, "rank ", rank, " above ", nn::kMaxReduceRank);
   const int64_t* axes = axes_.data();
   size_t naxes = axes_.size();
   if (axes_from_input_ && ctx.HasInput(1)) {
     TensorView a = ctx.Input(1);
-    ANVIL_CHECK(a.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 && a.shape.size() <= 1, "ReduceMean: axes must be 1-D int64");
+    ANVIL_CHECK(a.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 && a.shape.size() <= 1, "axes must be 1-D int64");
     axes = a.as<int64_t>();
     naxes = static_cast<size_t>(a.size());
   }
@@ -83,8 +91,9 @@ Status ReduceMeanKernel::Compute(ComputeContext& ctx) const {
   }
   float* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
-  ANVIL_CHECK(nn::ReduceMean(x.as<float>(), y, x.shape.data(), mask, static_cast<int>(rank)),
-              "ReduceMean: unsupported input ", ToString(x.shape));
+  const bool ok = max_ ? nn::ReduceMax(x.as<float>(), y, x.shape.data(), mask, static_cast<int>(rank))
+                       : nn::ReduceMean(x.as<float>(), y, x.shape.data(), mask, static_cast<int>(rank));
+  ANVIL_CHECK(ok, "unsupported input ", ToString(x.shape));
   return {};
 }
 
