@@ -14,10 +14,10 @@ import time
 ROUND = 10  # timed runs per side and round
 
 import numpy as np
-import onnxruntime as ort
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
-from anvil_testing import anvil_devices, make_node_model  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_kernels import make_sessions  # noqa: E402  (one node, Anvil and ORT's CPU EP sessions)
 
 rng = np.random.default_rng(0)
 SIZES = [(1, 64, 32, 32), (1, 64, 128, 128), (1, 16, 320, 320)]
@@ -55,23 +55,6 @@ def cases(shape):
     add("MaxPool 2x2 s2", "MaxPool", [("X", x)], dict(kernel_shape=[2, 2], strides=[2, 2]))
     add("Softmax axis=-1", "Softmax", [("X", x)], dict(axis=-1))
     return out
-
-
-def make_sessions(case, threads):
-    name, op, inputs, attrs, inits = case
-    model = make_node_model(op, inputs, ["Y"], 17, attrs, inits)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.intra_op_num_threads = threads
-    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-    so.add_provider_for_devices(anvil_devices(), {"threads": str(threads)})
-    anvil = ort.InferenceSession(model.SerializeToString(), so)
-    so_cpu = ort.SessionOptions()
-    so_cpu.log_severity_level = 3
-    so_cpu.intra_op_num_threads = threads
-    cpu = ort.InferenceSession(model.SerializeToString(), so_cpu, providers=["CPUExecutionProvider"])
-    feeds = {n: v for n, v in inputs if n not in inits}
-    return anvil, cpu, feeds
 
 
 def main():
