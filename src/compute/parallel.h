@@ -65,11 +65,12 @@ class TaskScope {
 // similar work (~100k cycles) of each extra thread.
 constexpr int64_t kMinOpsPerThread = int64_t{1} << 17;
 
-// How many threads `ops` operations are worth on the current runner (1 without one).
-inline int ThreadsForWork(int64_t ops) {
+// How many threads `ops` operations are worth on the current runner (1 without one), at
+// `min_ops_per_thread` operations for each extra thread.
+inline int ThreadsForWork(int64_t ops, int64_t min_ops_per_thread = kMinOpsPerThread) {
   TaskRunner* runner = CurrentRunner();
   if (runner == nullptr) return 1;
-  const int64_t useful = std::max<int64_t>(ops / kMinOpsPerThread, 1);
+  const int64_t useful = std::max<int64_t>(ops / min_ops_per_thread, 1);
   return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(runner->threads(), 1)));
 }
 

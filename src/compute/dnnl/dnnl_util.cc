@@ -62,10 +62,17 @@ int ThreadsFor(int64_t ops) {
   // A oneDNN primitive splits its work statically: below ~2 MFLOP per extra thread the fork/join
   // on ORT's pool (and the risk of waiting for a descheduled thread) costs more than it saves.
   constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 21;
+  return ThreadsForWork(ops, kMinOpsPerPrimitiveThread);
+}
+
+int MostThreads() {
   TaskRunner* runner = CurrentRunner();
-  if (runner == nullptr) return 1;
-  const int64_t useful = std::max<int64_t>(ops / kMinOpsPerPrimitiveThread, 1);
-  return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(runner->threads(), 1)));
+  return runner ? std::max(runner->threads(), 1) : 1;
+}
+
+void ExecuteReorder(const dnnl::reorder& r, const memory& from, const memory& to) {
+  const std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}};
+  Execute(r, args);
 }
 
 ScopedPrimitiveThreads::ScopedPrimitiveThreads(int threads) : previous_threads_(primitive_threads) {
@@ -141,9 +148,7 @@ void Reorder(const memory::desc& src_md, const void* src, const memory::desc& ds
   memory d(dst_md, eng, dst);
   const int64_t bytes = static_cast<int64_t>(src_md.get_size());
   ScopedPrimitiveThreads threads(ThreadsFor(bytes / 4));
-  dnnl::reorder r(dnnl::reorder::primitive_desc(eng, src_md, eng, dst_md));
-  const std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, s.get()}, {DNNL_ARG_TO, d.get()}}};
-  Execute(r, args);
+  ExecuteReorder(dnnl::reorder(dnnl::reorder::primitive_desc(eng, src_md, eng, dst_md)), s, d);
 }
 
 }  // namespace anvil::dnnl_util

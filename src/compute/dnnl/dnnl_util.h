@@ -36,6 +36,9 @@ const dnnl::stream& CpuStream();
 // of compute/parallel.h. A primitive is created and executed with the same count
 // (ScopedPrimitiveThreads), since oneDNN fixes its work split when the primitive is created.
 int ThreadsFor(int64_t ops);
+// The most threads the current runner splits work for: what a primitive made now (for a weight
+// layout, while pre-packing) should assume its large Compute will use.
+int MostThreads();
 
 // Sets the thread count oneDNN sees on this thread, for primitive creation and execution.
 class ScopedPrimitiveThreads {
@@ -74,6 +77,9 @@ template <size_t N>
 void Execute(const dnnl::primitive& prim, const std::array<dnnl_exec_arg_t, N>& args, int nargs = N) {
   Execute(prim, args.data(), nargs);
 }
+
+// Executes a reorder primitive from one memory object to another. Throws dnnl::error.
+void ExecuteReorder(const dnnl::reorder& r, const memory& from, const memory& to);
 
 // A memory object with no data yet (handle set per call).
 memory Unbound(const memory::desc& md);

@@ -1,7 +1,6 @@
 // Conv and ConvTranspose on oneDNN's convolution / deconvolution primitives (1-D, 2-D, 3-D, NCHW).
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <optional>
 #include <array>
 #include <string>
@@ -376,8 +375,7 @@ memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias
                             Plan* plan) {
   memory::desc src_user = du::RowMajor(g.src), dst_user = du::RowMajor(g.dst);
   memory::desc bias_md = has_bias ? du::RowMajor({g.out_channels}) : memory::desc();
-  if (plan) {
-    plan->g = g;
+  if (plan) {  // plan->g already holds g (DoCompute computes it in place)
     plan->src_user = src_user;
     plan->dst_user = dst_user;
     plan->wei_user = wei_user;
@@ -429,25 +427,20 @@ void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) 
   });
 }
 
-void Reorder(const dnnl::reorder& r, const memory& from, const memory& to) {
-  const std::array<dnnl_exec_arg_t, 2> args{{{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}};
-  du::Execute(r, args);
-}
-
 Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y) {
   du::ScopedPrimitiveThreads threads(p.threads);
   p.src_user_m.set_data_handle(const_cast<float*>(x));
   const memory* src = &p.src_user_m;
   if (p.src_reorder) {
     p.src_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.src_md));
-    Reorder(p.src_r, p.src_user_m, p.src_m);
+    du::ExecuteReorder(p.src_r, p.src_user_m, p.src_m);
     src = &p.src_m;
   }
   p.wei_user_m.set_data_handle(const_cast<void*>(wei));
   const memory* w = &p.wei_user_m;
   if (p.wei_reorder) {
     p.wei_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.wei_md));
-    Reorder(p.wei_r, p.wei_user_m, p.wei_m);
+    du::ExecuteReorder(p.wei_r, p.wei_user_m, p.wei_m);
     w = &p.wei_m;
   }
   float* plain_out = p.g.crop ? static_cast<float*>(dnnl_kernels::ScratchFor(ctx, p.dst_user)) : y;
@@ -460,7 +453,7 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
   std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, src->get()}, {DNNL_ARG_WEIGHTS, w->get()}, {DNNL_ARG_DST, out->get()}}};
   const int nargs = dnnl_kernels::BindBiasAndScratchpad(ctx, args, 3, p.bias_m, bias, p.scratch_m, p.scratchpad);
   du::Execute(p.prim, args, nargs);
-  if (p.dst_reorder) Reorder(p.dst_r, p.dst_m, p.dst_user_m);
+  if (p.dst_reorder) du::ExecuteReorder(p.dst_r, p.dst_m, p.dst_user_m);
   if (p.g.crop) CropCopy(p.g, plain_out, bias, y);
   return {};
 }
@@ -576,7 +569,7 @@ class ConvKernelImpl : public Kernel {
     Status s = du::Catch("conv weight layout", [&]() -> Status {
       // The layout the primitive wants when Compute runs it on all threads (the EP installs a
       // runner with the session's thread count while pre-packing).
-      du::ScopedPrimitiveThreads creating(du::ThreadsFor(std::numeric_limits<int64_t>::max() / 4));
+      du::ScopedPrimitiveThreads creating(du::MostThreads());
       want = BuildPrimitive(a_, g, has_bias_, plain, nullptr);
       return {};
     });

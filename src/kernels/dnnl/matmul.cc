@@ -2,7 +2,6 @@
 #include <optional>
 #include <string>
 #include <array>
-#include <limits>
 #include <vector>
 
 #include "compute/parallel.h"

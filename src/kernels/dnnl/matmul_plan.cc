@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 
 namespace anvil::dnnl_kernels {
 
@@ -64,8 +63,7 @@ void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const v
   const memory* wm = &p.wei_user_m;
   if (p.wei_reorder) {
     p.wei_m.set_data_handle(ScratchFor(ctx, p.wei_md));
-    const std::array<dnnl_exec_arg_t, 2> r{{{DNNL_ARG_FROM, p.wei_user_m.get()}, {DNNL_ARG_TO, p.wei_m.get()}}};
-    du::Execute(p.wei_r, r);
+    du::ExecuteReorder(p.wei_r, p.wei_user_m, p.wei_m);
     wm = &p.wei_m;
   }
   p.src_m.set_data_handle(const_cast<float*>(a));
@@ -80,7 +78,7 @@ Status PackMatmulWeight(const memory::desc& src, const memory::desc& plain, cons
   packed = false;
   memory::desc want;
   Status s = du::Catch("MatMul weight layout", [&]() -> Status {
-    du::ScopedPrimitiveThreads creating(du::ThreadsFor(std::numeric_limits<int64_t>::max() / 4));
+    du::ScopedPrimitiveThreads creating(du::MostThreads());
     want = BuildMatmul(src, plain, true, memory::desc(), dst, 1.f, 0.f, nullptr);
     return {};
   });

@@ -81,7 +81,6 @@ class ReduceKernel final : public Kernel {
   bool axes_from_input_ = false;  // revision 18+ with a non-constant axes input
   std::vector<int64_t> axes_;     // from the attribute or a constant input
 };
-struct ReduceMeanKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
-struct ReduceMaxKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
+
 
 }  // namespace anvil

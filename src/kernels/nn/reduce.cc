@@ -21,13 +21,6 @@ Status MarkAxes(const int64_t* axes, size_t count, int64_t rank, bool* mask) {
 
 }  // namespace
 
-Status ReduceMeanKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  return ReduceKernel::Create(node, out);
-}
-Status ReduceMaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  return ReduceKernel::Create(node, out);
-}
-
 Status ReduceKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "only float is supported");
   auto k = std::make_unique<ReduceKernel>();
