@@ -16,6 +16,7 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
       cpu_memory_(Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault)),
       config_(config),
       logger_(logger) {
+  factory_.Ref();
   ort_version_supported = ORT_API_VERSION;  // below 24 ORT would silently ignore GetKernelRegistry
   config_.cpu_memory = cpu_memory_;
   GetName = GetNameImpl;
@@ -26,6 +27,8 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
   // Compile stays null for now: Anvil runs single nodes through its kernel registry. Fused node
   // groups (EpGraphSupportInfo_AddNodesToFuse + Compile) are the planned home of element-wise fusion.
 }
+
+AnvilEp::~AnvilEp() { factory_.Unref(); }
 
 const char* ORT_API_CALL AnvilEp::GetNameImpl(const OrtEp*) noexcept { return ANVIL_EP_NAME; }
 

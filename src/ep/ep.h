@@ -10,6 +10,9 @@ class AnvilEpFactory;
 class AnvilEp : public OrtEp {
  public:
   AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogger& logger);
+  ~AnvilEp();
+  AnvilEp(const AnvilEp&) = delete;
+  AnvilEp& operator=(const AnvilEp&) = delete;
   const EpConfig& config() const { return config_; }
 
  private:
@@ -23,7 +26,7 @@ class AnvilEp : public OrtEp {
   Status ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support);
   void Log(OrtLoggingLevel level, const std::string& message) const;
 
-  AnvilEpFactory& factory_;
+  AnvilEpFactory& factory_;  // referenced (Ref in the constructor, Unref in the destructor)
   Ort::MemoryInfo cpu_memory_;
   EpConfig config_;
   const OrtLogger& logger_;

@@ -1,6 +1,8 @@
 // The plugin's only two exported symbols.
 #include <anvil/anvil.h>
 
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <string>
 
@@ -11,7 +13,20 @@
 
 namespace {
 constexpr int kMinimumOrtApi = ORT_API_VERSION;  // the version Anvil's headers are from
+
+// ORT unmaps the library at unregister, even while a session made with it is alive and will later
+// call its kernels' and its EP's Release. So the library pins itself on first registration: the
+// extra reference with RTLD_NODELETE keeps the code mapped for the rest of the process (a
+// re-registration maps the same copy, so register/unregister cycles do not add up).
+void PinLibrary() {
+  static const bool pinned = [] {
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<void*>(&PinLibrary), &self) == 0 || self.dli_fname == nullptr) return false;
+    return dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != nullptr;
+  }();
+  (void)pinned;
 }
+}  // namespace
 
 ANVIL_EXPORT OrtStatus* CreateEpFactories(const char* /*registration_name*/, const OrtApiBase* api_base,
                                           const OrtLogger* default_logger, OrtEpFactory** factories,
@@ -28,6 +43,7 @@ ANVIL_EXPORT OrtStatus* CreateEpFactories(const char* /*registration_name*/, con
     return api1 ? api1->CreateStatus(ORT_NOT_IMPLEMENTED, msg.c_str()) : nullptr;
   }
   Ort::InitApi(api);
+  PinLibrary();
   return anvil::Guard("CreateEpFactories", [&]() -> OrtStatus* {
     if (api->GetEpApi() == nullptr) return api->CreateStatus(ORT_FAIL, "Anvil: this ONNX Runtime has no EP API");
     if (max_factories < 1) return api->CreateStatus(ORT_INVALID_ARGUMENT, "Anvil: no room for its factory");
@@ -38,6 +54,6 @@ ANVIL_EXPORT OrtStatus* CreateEpFactories(const char* /*registration_name*/, con
 }
 
 ANVIL_EXPORT OrtStatus* ReleaseEpFactory(OrtEpFactory* factory) {
-  delete static_cast<anvil::AnvilEpFactory*>(factory);
+  static_cast<anvil::AnvilEpFactory*>(factory)->Unref();  // sessions still alive keep it until they go
   return nullptr;
 }

@@ -34,6 +34,10 @@ AnvilEpFactory::~AnvilEpFactory() {
   if (registry_) Ort::GetEpApi().ReleaseKernelRegistry(registry_);
 }
 
+void AnvilEpFactory::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
 Status AnvilEpFactory::Registry(const OrtKernelRegistry** out) {
   std::lock_guard<std::mutex> lock(registry_mutex_);
   if (registry_ == nullptr) ANVIL_RETURN_IF_ERROR(BuildKernelRegistry(ANVIL_EP_NAME, &registry_));
@@ -93,7 +97,9 @@ OrtStatus* ORT_API_CALL AnvilEpFactory::CreateEpImpl(OrtEpFactory* self, const O
   });
 }
 
-void ORT_API_CALL AnvilEpFactory::ReleaseEpImpl(OrtEpFactory*, OrtEp* ep) noexcept { delete static_cast<AnvilEp*>(ep); }
+void ORT_API_CALL AnvilEpFactory::ReleaseEpImpl(OrtEpFactory*, OrtEp* ep) noexcept {
+  delete static_cast<AnvilEp*>(ep);  // drops the EP's reference on this factory: may delete it
+}
 
 OrtStatus* ORT_API_CALL AnvilEpFactory::CreateAllocatorImpl(OrtEpFactory*, const OrtMemoryInfo*,
                                                             const OrtKeyValuePairs*, OrtAllocator** allocator) noexcept {

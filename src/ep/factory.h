@@ -1,5 +1,6 @@
 // The EP factory ORT gets from CreateEpFactories: devices, EP creation, the shared kernel registry.
 #pragma once
+#include <atomic>
 #include <mutex>
 
 #include "ep/ort_api.h"
@@ -10,7 +11,11 @@ namespace anvil {
 class AnvilEpFactory : public OrtEpFactory {
  public:
   explicit AnvilEpFactory(const OrtLogger& default_logger);
-  ~AnvilEpFactory();
+  // The factory is reference-counted: ORT holds one reference (dropped by ReleaseEpFactory, at
+  // unregister) and every EP holds one, because a session that outlives the unregister still has
+  // ORT call ReleaseEp on this factory when it goes. The last Unref deletes it.
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref();
   // The kernel registry, built once per factory and shared by every EP (it outlives them).
   Status Registry(const OrtKernelRegistry** out);
 
@@ -36,6 +41,9 @@ class AnvilEpFactory : public OrtEpFactory {
                                                                const OrtKeyValuePairs*,
                                                                OrtSyncStreamImpl** stream) noexcept;
 
+  ~AnvilEpFactory();
+
+  std::atomic<int> refs_{1};  // ORT's
   const OrtLogger& default_logger_;
   std::mutex registry_mutex_;
   OrtKernelRegistry* registry_ = nullptr;

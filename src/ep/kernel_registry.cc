@@ -111,7 +111,7 @@ struct KernelAdapter : OrtKernelImpl {
   }
 
   std::unique_ptr<Kernel> kernel;
-  const EpConfig& config;
+  const EpConfig config;  // a copy: a session may release its EP before its kernels
   std::string op_type;
   std::string node_name;
   std::string where;  // "Op node 'name'", for messages (made once: Compute must not allocate)

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -136,6 +137,28 @@ TEST(Registration, RegisterUnregisterRegisterAgain) {
   Ort::Session session(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil());
   auto x = Ramp(12);
   ExpectNear(RunModel(session, x, 3), ReluRef(x));
+}
+
+// ORT unmaps a plugin at unregister; a session made with it must still run and release cleanly.
+TEST(Lifetime, SessionOutlivesUnregister) {
+  auto x = Ramp(64);
+  std::optional<Ort::Session> conv_session, relu_session;
+  {
+    Registration reg;
+    relu_session.emplace(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil());
+    conv_session.emplace(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), ExplicitAnvil());
+    ExpectNear(RunModel(*conv_session, x, 16), MatMulReluRef(x));
+  }
+  EXPECT_TRUE(AnvilDevices().empty());
+  ExpectNear(RunModel(*conv_session, x, 16), MatMulReluRef(x));  // kernels and packed weights still there
+  ExpectNear(RunModel(*relu_session, Ramp(12), 3), ReluRef(Ramp(12)));
+  relu_session.reset();
+  {
+    Registration again;  // a new factory while the old one still serves a live session
+    Ort::Session fresh(TestEnv(), ModelPath("relu.onnx").c_str(), ExplicitAnvil());
+    ExpectNear(RunModel(fresh, Ramp(12), 3), ReluRef(Ramp(12)));
+  }
+  conv_session.reset();  // the last EP of the first factory goes: the factory goes with it
 }
 
 TEST(Selection, ExplicitRunsEveryNodeOnAnvil) {
