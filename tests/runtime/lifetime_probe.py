@@ -1,6 +1,6 @@
 """Runs one lifetime scenario in this (fresh) process and prints one JSON line.
 
-    python lifetime_probe.py LIB MODEL SCENARIO N [SIDE]
+    python lifetime_probe.py LIB MODEL SCENARIO N [SIDE [FEEDS.npz]]
 
 SIDE is "anvil" (the default: Anvil, no CPU fallback) or "cpu" (sessions on ORT's CPU EP: the
 baseline that shows what ORT itself keeps; in "cycles" the library is still registered and
@@ -15,7 +15,8 @@ unregistered each time). Scenarios:
   unregister_first N    a session made, run, then the library unregistered in a `finally:` with
                         the session still alive; the session runs N more times after it and is
                         released last. Reports whether outputs stayed equal.
-Inputs have the model's declared shapes (dynamic dims: 1, image models 3x48x192)."""
+Inputs come from FEEDS.npz if given, else random with the model's declared shapes (dynamic dims:
+1, image models 3x48x192)."""
 import ctypes
 import gc
 import json
@@ -76,10 +77,10 @@ def feeds_for(session):
 
 
 class Probe:
-    def __init__(self, lib, model, side):
+    def __init__(self, lib, model, side, feeds=None):
         self.lib, self.model, self.side = lib, model, side
         self.registered = False
-        self.feeds = None
+        self.feeds = feeds
 
     def register(self, always=False):
         if always or self.side == "anvil":
@@ -126,7 +127,8 @@ def growth_per_iteration(step, n, warmup=10):
 def main():
     lib, model, scenario, n = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
     side = sys.argv[5] if len(sys.argv) > 5 else "anvil"
-    p = Probe(lib, model, side)
+    feeds = dict(np.load(sys.argv[6])) if len(sys.argv) > 6 else None
+    p = Probe(lib, model, side, feeds)
     result = {"scenario": scenario, "side": side, "n": n, "ort": ort.__version__}
     if scenario == "sessions":
         p.register()
