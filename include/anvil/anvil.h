@@ -15,6 +15,10 @@
 // "session.intra_op_num_threads" session config entry when one is set.
 // (ORT does not show plugin EPs the count set with SetIntraOpNumThreads.)
 #define ANVIL_OPTION_THREADS "threads"
+// "1" (default): pre-packed weights with the same contents are held once per process, shared by
+// every session (and every node) that packs them; "0": each kernel keeps its own packed copy, or
+// hands it to ORT's pre-packed weight cache where ORT offers one.
+#define ANVIL_OPTION_SHARE_WEIGHTS "share_weights"
 
 // OrtEpDevice metadata keys.
 #define ANVIL_META_CPU_FEATURES "anvil.cpu_features"

@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "ep/node_info_ort.h"
+#include "ep/weight_cache.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -119,16 +120,22 @@ void* ComputeContext::Scratch(size_t bytes) {
 }
 
 PackSink::~PackSink() {
-  for (void* p : buffers_) allocator_->Free(allocator_, p);
+  for (void* p : buffers_) allocator_ ? allocator_->Free(allocator_, p) : FreePackedBytes(p);
 }
 
-void* PackSink::Allocate(size_t bytes) {
-  void* p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
-  if (p == nullptr) throw std::bad_alloc();
-  // ORT de-duplicates shared packed weights by a hash of their bytes: padding must be deterministic.
-  std::memset(p, 0, bytes);
+void* PackSink::Allocate(size_t bytes, std::vector<uint8_t> identity) {
+  void* p = nullptr;
+  if (allocator_ == nullptr) {
+    p = AllocatePackedBytes(bytes);
+  } else {
+    p = allocator_->Alloc(allocator_, bytes ? bytes : 1);
+    if (p == nullptr) throw std::bad_alloc();
+    // ORT de-duplicates shared packed weights by a hash of their bytes: padding must be deterministic.
+    std::memset(p, 0, bytes);
+  }
   buffers_.push_back(p);
   sizes_.push_back(bytes);
+  identities_.push_back(std::move(identity));
   return p;
 }
 

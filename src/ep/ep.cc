@@ -17,6 +17,7 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
       config_(config),
       logger_(logger) {
   factory_.Ref();
+  if (config_.share_weights) weight_cache_ = factory_.weight_cache();
   ort_version_supported = ORT_API_VERSION;  // below 24 ORT would silently ignore GetKernelRegistry
   config_.cpu_memory = cpu_memory_;
   GetName = GetNameImpl;

@@ -1,6 +1,9 @@
 // One Anvil EP instance per session: options, GetCapability, the kernel registry.
 #pragma once
+#include <memory>
+
 #include "ep/ort_api.h"
+#include "ep/weight_cache.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -14,6 +17,8 @@ class AnvilEp : public OrtEp {
   AnvilEp(const AnvilEp&) = delete;
   AnvilEp& operator=(const AnvilEp&) = delete;
   const EpConfig& config() const { return config_; }
+  // The factory's packed-weight cache, or null when this session opted out (share_weights=0).
+  const std::shared_ptr<PackedWeightCache>& weight_cache() const { return weight_cache_; }
 
  private:
   static const char* ORT_API_CALL GetNameImpl(const OrtEp* self) noexcept;
@@ -30,6 +35,7 @@ class AnvilEp : public OrtEp {
   Ort::MemoryInfo cpu_memory_;
   EpConfig config_;
   const OrtLogger& logger_;
+  std::shared_ptr<PackedWeightCache> weight_cache_;
 };
 
 }  // namespace anvil

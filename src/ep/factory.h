@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "ep/ort_api.h"
+#include "ep/weight_cache.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -18,6 +19,8 @@ class AnvilEpFactory : public OrtEpFactory {
   void Unref();
   // The kernel registry, built once per factory and shared by every EP (it outlives them).
   Status Registry(const OrtKernelRegistry** out);
+  // Packed weights shared by every session of this factory (and kept while any kernel uses them).
+  const std::shared_ptr<PackedWeightCache>& weight_cache() const { return weight_cache_; }
 
  private:
   static const char* ORT_API_CALL GetNameImpl(const OrtEpFactory*) noexcept;
@@ -47,6 +50,7 @@ class AnvilEpFactory : public OrtEpFactory {
   const OrtLogger& default_logger_;
   std::mutex registry_mutex_;
   OrtKernelRegistry* registry_ = nullptr;
+  std::shared_ptr<PackedWeightCache> weight_cache_ = std::make_shared<PackedWeightCache>();
 };
 
 }  // namespace anvil

@@ -15,11 +15,12 @@ namespace {
 
 // One OrtKernelImpl per node: owns the Kernel and, in non-sharing pre-pack mode, its packed buffers.
 struct KernelAdapter : OrtKernelImpl {
-  KernelAdapter(std::unique_ptr<Kernel> k, const EpConfig& cfg, std::string op, std::string name,
-                const OrtLogger* log)
+  KernelAdapter(std::unique_ptr<Kernel> k, const EpConfig& cfg, std::shared_ptr<PackedWeightCache> cache,
+                std::string op, std::string name, const OrtLogger* log)
       : OrtKernelImpl{},
         kernel(std::move(k)),
         config(cfg),
+        weight_cache(std::move(cache)),
         op_type(std::move(op)),
         node_name(std::move(name)),
         where(op_type + " node '" + node_name + "'"),
@@ -37,13 +38,17 @@ struct KernelAdapter : OrtKernelImpl {
 
   const std::string& Where() const { return where; }
 
-  // Verbose log of where a packed weight lives; tests read it to tell owned from shared buffers.
-  void LogPacked(const char* mode, int input_index, const void* buffer) const {
+  // Verbose log of where a packed weight lives; tests read it to tell owned, cached and shared
+  // buffers apart: "<mode> pre-packed input <i> at <address>, <n> bytes".
+  void LogPacked(const char* mode, int input_index, const std::vector<const void*>& buffers,
+                 const std::vector<size_t>& sizes) const {
     if (logger == nullptr) return;
     char address[32];
-    std::snprintf(address, sizeof(address), "%p", buffer);
+    std::snprintf(address, sizeof(address), "%p", buffers.empty() ? nullptr : buffers[0]);
+    size_t bytes = 0;
+    for (size_t s : sizes) bytes += s;
     const std::string msg = "Anvil " + Where() + ": " + mode + " pre-packed input " + std::to_string(input_index) +
-                            " at " + address;
+                            " at " + address + ", " + std::to_string(bytes) + " bytes";
     if (OrtStatus* st = Ort::GetApi().Logger_LogMessage(logger, ORT_LOGGING_LEVEL_VERBOSE, msg.c_str(), ORT_FILE,
                                                          __LINE__, "Anvil"))
       Ort::GetApi().ReleaseStatus(st);
@@ -73,14 +78,24 @@ struct KernelAdapter : OrtKernelImpl {
     return Guard(self->Where().c_str(), [&]() -> OrtStatus* {
       SerialTaskRunner planning(self->config.threads);
       ScopedTaskRunner for_layouts(&planning);
-      PackSink sink(allocator);
+      // With Anvil's cache the packed bytes live in Anvil's memory (they may outlive this session).
+      PackSink sink(self->weight_cache ? nullptr : allocator);
       bool packed = false;
       Status s = self->kernel->PrePack(ViewOf(tensor), input_index, sink, packed);
       if (!s.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": pre-packing input ", input_index, ": ", s.message()));
       if (!packed) return nullptr;
       std::vector<const void*> ptrs(sink.buffers().begin(), sink.buffers().end());
       std::vector<size_t> sizes = sink.sizes();
-      if (cache != nullptr) {
+      if (self->weight_cache) {
+        // Anvil's cache: non-sharing mode as far as ORT is concerned; the kernel holds a reference.
+        bool reused = false;
+        std::vector<std::vector<uint8_t>> identities = sink.identities();
+        auto entry = self->weight_cache->Intern(sink.Release(), sizes, std::move(identities), reused);
+        Status used = self->kernel->UsePacked(input_index, entry->buffers(), entry->sizes());
+        if (!used.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": ", used.message()));
+        self->LogPacked(reused ? "cached (reused)" : "cached (new)", input_index, entry->buffers(), entry->sizes());
+        self->cached_packs.push_back(std::move(entry));
+      } else if (cache != nullptr) {
         // Sharing mode: the cache owns the buffers; ORT calls SetSharedPrePackedWeight next.
         std::vector<void*> mut(sink.buffers().begin(), sink.buffers().end());
         if (OrtStatus* st = Ort::GetEpApi().SharedPrePackedWeightCache_StoreWeightData(cache, mut.data(), sizes.data(), mut.size()))
@@ -90,7 +105,7 @@ struct KernelAdapter : OrtKernelImpl {
         // Own mode: keep the buffers for the kernel's lifetime.
         Status used = self->kernel->UsePacked(input_index, ptrs, sizes);
         if (!used.ok()) return ToOrtStatus(Fail("Anvil ", self->Where(), ": ", used.message()));
-        self->LogPacked("owned", input_index, ptrs.empty() ? nullptr : ptrs[0]);
+        self->LogPacked("owned", input_index, ptrs, sizes);
         for (void* b : sink.Release()) self->owned_packs.emplace_back(allocator, b);
       }
       *is_packed = true;
@@ -105,13 +120,15 @@ struct KernelAdapter : OrtKernelImpl {
     return Guard(self->Where().c_str(), [&]() -> Status {
       std::vector<const void*> ptrs(buffers, buffers + num_buffers);
       std::vector<size_t> sz(sizes, sizes + num_buffers);
-      self->LogPacked("shared", input_index, num_buffers ? buffers[0] : nullptr);
+      self->LogPacked("shared", input_index, ptrs, sz);
       return self->kernel->UsePacked(input_index, ptrs, sz);
     });
   }
 
   std::unique_ptr<Kernel> kernel;
   const EpConfig config;  // a copy: a session may release its EP before its kernels
+  std::shared_ptr<PackedWeightCache> weight_cache;  // null: packed weights are the kernel's own or ORT's
+  std::vector<std::shared_ptr<const PackedWeightCache::Entry>> cached_packs;
   std::string op_type;
   std::string node_name;
   std::string where;  // "Op node 'name'", for messages (made once: Compute must not allocate)
@@ -129,7 +146,8 @@ OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info,
       Ort::Status owned(st);
       return Fail("cannot find the EP of a ", entry->op_type, " kernel: ", owned.GetErrorMessage());
     }
-    const EpConfig& config = static_cast<const AnvilEp*>(ep)->config();
+    const auto* anvil_ep = static_cast<const AnvilEp*>(ep);
+    const EpConfig& config = anvil_ep->config();
     KernelNodeInfo node(info);
     if (entry->ort_create != nullptr) {  // control flow: ORT makes the kernel and owns it
       if (OrtStatus* st = entry->ort_create(info, out)) {
@@ -143,7 +161,7 @@ OrtStatus* ORT_API_CALL CreateKernelImpl(void* state, const OrtKernelInfo* info,
     if (!s.ok()) return Fail("Anvil ", entry->op_type, " node '", node.Name(), "': ", s.message());
     const OrtLogger* logger = nullptr;
     if (OrtStatus* st = Ort::GetApi().KernelInfo_GetLogger(info, &logger)) Ort::GetApi().ReleaseStatus(st);
-    *out = new KernelAdapter(std::move(kernel), config, entry->op_type, node.Name(), logger);
+    *out = new KernelAdapter(std::move(kernel), config, anvil_ep->weight_cache(), entry->op_type, node.Name(), logger);
     return {};
   });
 }

@@ -11,6 +11,7 @@ namespace anvil {
 const std::vector<OptionSpec>& KnownOptions() {
   static const std::vector<OptionSpec> specs = {
       {ANVIL_OPTION_THREADS, "an integer from 0 to 1024: the most threads of the session's pool one kernel splits its work for (0: the physical cores)"},
+      {ANVIL_OPTION_SHARE_WEIGHTS, "0 or 1: hold identical packed weights once for all sessions (1, the default) or once per kernel (0)"},
   };
   return specs;
 }
@@ -56,6 +57,11 @@ Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entr
                   "')");
     bool valid = false;
     if (name == ANVIL_OPTION_THREADS) valid = ParseInt(value, 0, 1024, threads);
+    if (name == ANVIL_OPTION_SHARE_WEIGHTS) {
+      int share = 1;
+      valid = ParseInt(value, 0, 1, share);
+      config.share_weights = share != 0;
+    }
     if (!valid) return Fail("Anvil: option '", key, "' has value '", value, "'; accepted: ", spec->accepted);
   }
   config.threads_source = "option " ANVIL_OPTION_PREFIX ANVIL_OPTION_THREADS;

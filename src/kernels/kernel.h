@@ -76,6 +76,7 @@ class NodeInfo {
 struct EpConfig {
   int threads = 1;
   const char* threads_source = "default";     // where the thread count came from, for the log
+  bool share_weights = true;                  // packed weights go through the factory's cache
   const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
 };
 
@@ -133,18 +134,24 @@ class ComputeContext {
 // Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.
 class PackSink {
  public:
+  // allocator == nullptr: Anvil's own memory (AllocatePackedBytes), for its cross-session cache.
   explicit PackSink(OrtAllocator* allocator) : allocator_(allocator) {}
   ~PackSink();
-  void* Allocate(size_t bytes);
+  // A zero-filled buffer. Packed weights are shared by content, so their bytes must be a function
+  // of the weight; a buffer whose raw bytes are not (a serialized descriptor with padding holes)
+  // passes `identity`, canonical bytes that stand for its contents when buffers are compared.
+  void* Allocate(size_t bytes, std::vector<uint8_t> identity = {});
   // Hand over ownership of everything allocated so far.
   std::vector<void*> Release() { return std::exchange(buffers_, {}); }
   const std::vector<void*>& buffers() const { return buffers_; }
   const std::vector<size_t>& sizes() const { return sizes_; }
+  const std::vector<std::vector<uint8_t>>& identities() const { return identities_; }
 
  private:
   OrtAllocator* allocator_;
   std::vector<void*> buffers_;
   std::vector<size_t> sizes_;
+  std::vector<std::vector<uint8_t>> identities_;
 };
 
 class Kernel {

@@ -257,10 +257,11 @@ TEST(Options, BadValueFailsNamingAcceptedValues) {
   Registration reg;
   ExpectSessionError({{"threads", "abc"}}, {"threads", "abc", "0 to 1024"});
   ExpectSessionError({{"threads", "-3"}}, {"threads", "-3"});
+  ExpectSessionError({{"share_weights", "2"}}, {"share_weights", "2", "0 or 1"});
 }
 
 // Pre-packing: Anvil's MatMul packs its constant weight. The adapter logs where the packed buffer
-// lives ("owned" or "shared ... at <address>"), which tells the modes apart.
+// lives ("cached (new|reused)", "owned" or "shared ... at <address>"), which tells the modes apart.
 std::vector<std::string> PackLogs(const std::vector<std::string>& logs) {
   std::vector<std::string> out;
   for (const auto& l : logs)
@@ -279,27 +280,46 @@ Ort::SessionOptions VerboseAnvil(std::unordered_map<std::string, std::string> op
   return so;
 }
 
-// ORT 1.29 hands a plugin kernel a cache whenever the weight lives in CPU memory, with or without
-// a cross-session container; without one, each session keeps its own packed copy.
-TEST(PrePack, EachSessionPacksItsOwnWithoutAContainer) {
+// By default Anvil's factory holds identical packed weights once: a second session of the same
+// model computes from the first one's buffer, which outlives the first session.
+TEST(PrePack, SessionsShareOnePackedCopyThroughAnvilsCache) {
   Registration reg;
   TakeLogs();
-  Ort::Session first(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil());
+  std::optional<Ort::Session> first;
+  first.emplace(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil());
   Ort::Session second(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil());
   auto packs = PackLogs(TakeLogs());
   ASSERT_EQ(packs.size(), 2u);
-  for (const auto& p : packs) EXPECT_NE(p.find("pre-packed input 1"), std::string::npos) << p;
+  EXPECT_NE(packs[0].find("cached (new) pre-packed input 1"), std::string::npos) << packs[0];
+  EXPECT_NE(packs[1].find("cached (reused) pre-packed input 1"), std::string::npos) << packs[1];
+  EXPECT_EQ(Address(packs[0]), Address(packs[1]));
+  auto x = Ramp(5 * 16);
+  ExpectNear(RunModel(*first, x, 16), MatMulReluRef(x), 1e-4f);
+  first.reset();  // the cached copy stays while the second session uses it
+  ExpectNear(RunModel(second, x, 16), MatMulReluRef(x), 1e-4f);
+}
+
+// share_weights=0: ORT 1.29 hands a plugin kernel its per-session cache whenever the weight lives
+// in CPU memory, with or without a cross-session container; each session keeps its own copy.
+TEST(PrePack, EachSessionPacksItsOwnWhenSharingIsOff) {
+  Registration reg;
+  TakeLogs();
+  Ort::Session first(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil({{"share_weights", "0"}}));
+  Ort::Session second(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), VerboseAnvil({{"share_weights", "0"}}));
+  auto packs = PackLogs(TakeLogs());
+  ASSERT_EQ(packs.size(), 2u);
+  for (const auto& p : packs) EXPECT_NE(p.find("shared pre-packed input 1"), std::string::npos) << p;
   EXPECT_NE(Address(packs[0]), Address(packs[1]));
   auto x = Ramp(5 * 16);
   ExpectNear(RunModel(first, x, 16), MatMulReluRef(x), 1e-4f);
   ExpectNear(RunModel(second, x, 16), MatMulReluRef(x), 1e-4f);
 }
 
-// Two sessions created with one PrepackedWeightsContainer and a shared initializer (AddInitializer):
+// share_weights=0 with one PrepackedWeightsContainer and a shared initializer (AddInitializer):
 // Anvil hands its packed weight to ORT's cache (sharing mode) and computes from the buffer ORT
 // gives back. ORT 1.29 de-duplicates across sessions only for its own CPU EP's kernels, so each
-// session still ends up with its own copy (the addresses differ); when ORT extends that to plugin
-// EPs the same protocol shares one buffer.
+// session still ends up with its own copy; when ORT extends that to plugin EPs the same protocol
+// shares one buffer.
 TEST(PrePack, TwoSessionsWithASharedContainerUseTheSharingProtocol) {
   Registration reg;
   Ort::PrepackedWeightsContainer container;
@@ -310,7 +330,7 @@ TEST(PrePack, TwoSessionsWithASharedContainerUseTheSharingProtocol) {
   const int64_t w_shape[] = {16, 8};
   Ort::Value shared_w = Ort::Value::CreateTensor<float>(mem, w.data(), w.size(), w_shape, 2);
   auto options = [&] {
-    Ort::SessionOptions so = VerboseAnvil();
+    Ort::SessionOptions so = VerboseAnvil({{"share_weights", "0"}});
     so.AddInitializer("W", shared_w);
     return so;
   };

@@ -2,7 +2,8 @@
 
     python lifetime_probe.py LIB MODEL SCENARIO N [SIDE [FEEDS.npz]]
 
-SIDE is "anvil" (the default: Anvil, no CPU fallback) or "cpu" (sessions on ORT's CPU EP: the
+SIDE is "anvil" (the default: Anvil, no CPU fallback), "anvil-noshare" (Anvil with
+share_weights=0) or "cpu" (sessions on ORT's CPU EP: the
 baseline that shows what ORT itself keeps; in "cycles" the library is still registered and
 unregistered each time). Scenarios:
   sessions N            create, run once and release N sessions (after 10 for warm-up); reports
@@ -12,6 +13,9 @@ unregistered each time). Scenarios:
                         session still alive); after 10 warm-up cycles. Reports growth per cycle.
   peak N                one session created and run N times; reports the process's peak RSS
                         growth (VmHWM) over what it was before the session was created.
+  two_sessions N         a session created and run, then a second one of the same model alive
+                        beside it; reports each one's RSS and heap growth (logging at verbose,
+                        so the caller can read the packed-weight lines Anvil logs on stderr).
   unregister_first N    a session made, run, then the library unregistered in a `finally:` with
                         the session still alive; the session runs N more times after it and is
                         released last. Reports whether outputs stayed equal.
@@ -81,9 +85,10 @@ class Probe:
         self.lib, self.model, self.side = lib, model, side
         self.registered = False
         self.feeds = feeds
+        self.verbose = False
 
     def register(self, always=False):
-        if always or self.side == "anvil":
+        if always or self.side.startswith("anvil"):
             ort.register_execution_provider_library(REGISTRATION, self.lib)
             self.registered = True
 
@@ -95,10 +100,12 @@ class Probe:
     def session(self):
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
-        if self.side == "anvil":
+        if self.verbose:
+            so.log_severity_level = 0
+        if self.side.startswith("anvil"):
             so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
             devices = [d for d in ort.get_ep_devices() if d.ep_name == EP_NAME]
-            so.add_provider_for_devices(devices, {})
+            so.add_provider_for_devices(devices, {"share_weights": "0" if self.side == "anvil-noshare" else "1"})
         s = ort.InferenceSession(self.model, so)
         if self.feeds is None:
             self.feeds = feeds_for(s)
@@ -168,6 +175,20 @@ def main():
         result["anon_growth"] = status_bytes("RssAnon") - anon
         result["file_growth"] = status_bytes("RssFile") - file
         del s
+        p.unregister()
+    elif scenario == "two_sessions":
+        p.register()
+        p.verbose = True
+        alive = []
+        for label in ("first", "second"):
+            gc.collect()
+            rss, heap = rss_bytes(), heap_bytes()
+            alive.append(p.session())
+            for _ in range(n):
+                p.run(alive[-1])
+            gc.collect()
+            result[f"{label}_rss"], result[f"{label}_heap"] = rss_bytes() - rss, heap_bytes() - heap
+        del alive
         p.unregister()
     elif scenario == "unregister_first":
         p.register()

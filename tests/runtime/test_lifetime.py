@@ -9,6 +9,7 @@ per iteration over 100 iterations after 10 of warm-up; a real leak of a model's 
 heap figure (malloc's bytes in use, median of the per-iteration deltas) is exact where RSS is not.
 bench/bench_lifetime.py reports the same figures over 1000 iterations on more models."""
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -58,3 +59,37 @@ def test_no_growth(scenario):
     assert above < HEAP_LIMIT, \
         f"the heap grows by {anvil['heap_per_iteration'] / 1024:.1f} KB per {what} with Anvil, " \
         f"{ort_own['heap_per_iteration'] / 1024:.1f} KB on ORT's CPU EP (limit {HEAP_LIMIT // 1024} KB above it)"
+
+
+REC = MODEL.with_name("ch_PP-OCRv4_rec_infer.onnx")
+PACKED = re.compile(r"(cached \(new\)|cached \(reused\)|owned|shared) pre-packed input \d+ at 0x[0-9a-f]+, (\d+) bytes")
+
+
+def packed_lines(stderr):
+    return [(m.group(1), int(m.group(2))) for m in PACKED.finditer(stderr)]
+
+
+def test_second_session_shares_the_packed_weights():
+    """Two sessions of PaddleOCR rec alive together: with Anvil's weight cache (the default) the
+    second one reuses every packed weight of the first, and its heap grows by at least 90 % of
+    those bytes less than with share_weights=0 (ORT's own per-session state is the rest)."""
+    runs = {}
+    for side in ("anvil", "anvil-noshare"):
+        proc = subprocess.run([sys.executable, str(PROBE), t.library_path(), str(REC), "two_sessions", "1", side],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[side] = (json.loads(proc.stdout.strip().splitlines()[-1]), packed_lines(proc.stderr))
+    shared, shared_packs = runs["anvil"]
+    _, own_packs = runs["anvil-noshare"]
+    assert shared_packs and len(shared_packs) % 2 == 0, "no packed-weight lines in Anvil's verbose log"
+    first, second = shared_packs[:len(shared_packs) // 2], shared_packs[len(shared_packs) // 2:]
+    assert all(mode == "cached (new)" for mode, _ in first), first
+    assert all(mode == "cached (reused)" for mode, _ in second), \
+        f"{sum(mode != 'cached (reused)' for mode, _ in second)} of the second session's packed weights were not reused"
+    assert all(mode != "cached (reused)" for mode, _ in own_packs)
+    packed_bytes = sum(b for _, b in first)
+    saved = runs["anvil-noshare"][0]["second_heap"] - shared["second_heap"]
+    assert saved >= 0.9 * packed_bytes, \
+        f"the second session's heap grew by {shared['second_heap'] / 2**20:.1f} MB with sharing and " \
+        f"{runs['anvil-noshare'][0]['second_heap'] / 2**20:.1f} MB without: {saved / 2**20:.1f} MB saved of " \
+        f"{packed_bytes / 2**20:.1f} MB packed"

@@ -128,6 +128,35 @@ std::vector<uint8_t> EncodeDesc(const memory::desc& md) {
   return out;
 }
 
+std::vector<uint8_t> DescIdentity(const memory::desc& md) {
+  // get_blob copies oneDNN's struct whole, padding holes included (they hold whatever the stack
+  // had); these are the fields that define the layout, in a fixed order.
+  std::vector<int64_t> words;
+  auto put = [&](int64_t v) { words.push_back(v); };
+  auto put_all = [&](const memory::dims& v) {
+    put(static_cast<int64_t>(v.size()));
+    for (int64_t x : v) put(x);
+  };
+  put(static_cast<int64_t>(kHeaderMagic));
+  put(md.get_ndims());
+  put_all(md.get_dims());
+  put(static_cast<int64_t>(md.get_data_type()));
+  put_all(md.get_padded_dims());
+  put_all(md.get_padded_offsets());
+  put(md.get_submemory_offset());
+  put(static_cast<int64_t>(md.get_format_kind()));
+  if (md.get_format_kind() == memory::format_kind::blocked) {
+    put_all(md.get_strides());
+    put(md.get_inner_nblks());
+    put_all(md.get_inner_blks());
+    put_all(md.get_inner_idxs());
+  }
+  put(static_cast<int64_t>(md.get_size()));
+  std::vector<uint8_t> out(words.size() * sizeof(int64_t));
+  std::memcpy(out.data(), words.data(), out.size());
+  return out;
+}
+
 bool DecodeDesc(const void* bytes, size_t size, memory::desc* out) {
   uint64_t header[2];
   if (size < sizeof(header)) return false;

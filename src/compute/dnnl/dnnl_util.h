@@ -98,6 +98,8 @@ bool WideVectors();
 // A pre-packed weight's header: oneDNN's own serialisation of the layout (memory::desc blob),
 // framed with a magic and a length, so the packed bytes describe their layout and depend only on
 // the weight's value and that layout.
+// Canonical bytes for a descriptor (what EncodeDesc's bytes stand for), for comparing packed weights.
+std::vector<uint8_t> DescIdentity(const memory::desc& md);
 std::vector<uint8_t> EncodeDesc(const memory::desc& md);
 // False if `bytes` is not a valid header.
 bool DecodeDesc(const void* bytes, size_t size, memory::desc* out);

@@ -7,7 +7,7 @@ namespace anvil::dnnl_kernels {
 Status PackInto(const memory::desc& plain_md, const void* plain, const memory::desc& want_md, PackSink& sink) {
   return dnnl_util::Catch("packing weights", [&]() -> Status {
     const std::vector<uint8_t> enc = dnnl_util::EncodeDesc(want_md);
-    void* header = sink.Allocate(enc.size());
+    void* header = sink.Allocate(enc.size(), dnnl_util::DescIdentity(want_md));
     std::memcpy(header, enc.data(), enc.size());
     const size_t bytes = want_md.get_size();
     void* data = sink.Allocate(bytes);
