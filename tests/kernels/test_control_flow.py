@@ -490,3 +490,51 @@ def test_scan_8_is_left_to_ort():
     (s, y), ran = run_profiled(model, feeds, fallback=True)
     assert ("Scan", "CPUExecutionProvider") in ran
     np.testing.assert_array_equal(s, [[3, 3]])
+
+
+# Types no body op of Anvil's handles: the Loop / Scan node runs on Anvil (its helpers copy and
+# transpose these element sizes), the body's Identity nodes on ORT's CPU EP (fallback allowed).
+PASS_TYPES = [(np.float16, TensorProto.FLOAT16), (np.uint16, TensorProto.UINT16), (np.uint32, TensorProto.UINT32),
+              (np.uint64, TensorProto.UINT64), (np.int16, TensorProto.INT16), (np.float32, TensorProto.FLOAT)]
+
+
+def compare_control_flow_on_anvil(model, feeds, op):
+    got, ran = run_profiled(model, feeds, fallback=True)
+    assert (op, t.EP_NAME) in ran and (op, "CPUExecutionProvider") not in ran, ran
+    want = t.session(model, anvil=False).run(None, feeds)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+    return got
+
+
+@pytest.mark.parametrize("np_type,ot", PASS_TYPES, ids=lambda v: str(v))
+def test_loop_other_types(np_type, ot):
+    body = helper.make_graph([helper.make_node("Identity", ["cond"], ["cond_out"]),
+                              helper.make_node("Identity", ["x"], ["v_out"]),
+                              helper.make_node("Identity", ["v"], ["scan"])],
+                             "body", [V("i", TensorProto.INT64, []), V("cond", TensorProto.BOOL, []),
+                                      V("v", ot, [3, 1])],
+                             [V("cond_out", TensorProto.BOOL, []), V("v_out", ot, [3, 1]), V("scan", ot, [3, 1])])
+    g = helper.make_graph([helper.make_node("Loop", ["M", "", "v0"], ["v_final", "scans"], body=body)], "g",
+                          [V("M", TensorProto.INT64, []), V("v0", ot, [3, 1]), V("x", ot, [3, 1])],
+                          [V("v_final", ot, None), V("scans", ot, None)])
+    rng = np.random.default_rng(11)
+    x = (rng.random([3, 1]) * 100).astype(np_type)
+    v0 = (rng.random([3, 1]) * 100).astype(np_type)
+    v, scans = compare_control_flow_on_anvil(finish(g, 17), {"M": np.array(3, np.int64), "v0": v0, "x": x}, "Loop")
+    np.testing.assert_array_equal(scans, np.stack([v0, x, x]))
+
+
+@pytest.mark.parametrize("np_type,ot", PASS_TYPES, ids=lambda v: str(v))
+def test_scan_other_types(np_type, ot):
+    body = helper.make_graph([helper.make_node("Identity", ["s"], ["s_out"]), helper.make_node("Identity", ["x_t"], ["y"])],
+                             "body", [V("s", ot, [2, 4]), V("x_t", ot, [2, 4])],
+                             [V("s_out", ot, [2, 4]), V("y", ot, [2, 4])])
+    g = helper.make_graph([helper.make_node("Scan", ["s0", "x"], ["s", "y"], body=body, num_scan_inputs=1,
+                                            scan_input_axes=[2], scan_output_axes=[-2])], "g",
+                          [V("s0", ot, [2, 4]), V("x", ot, [2, 4, 3])], [V("s", ot, None), V("y", ot, None)])
+    rng = np.random.default_rng(12)
+    x = (rng.random([2, 4, 3]) * 100).astype(np_type)
+    s, y = compare_control_flow_on_anvil(finish(g, 17), {"s0": x[:, :, 0].copy(), "x": x}, "Scan")
+    np.testing.assert_array_equal(y, np.moveaxis(x, 2, 1))
