@@ -64,6 +64,8 @@ Status ConvIntegerKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* 
   for (int64_t v : k->strides_) ANVIL_CHECK(v >= 1, "strides must be positive");
   for (int64_t v : k->dilations_) ANVIL_CHECK(v >= 1, "dilations must be positive");
   for (int64_t v : k->pads_) ANVIL_CHECK(v >= 0, "pads must be non-negative");
+  if (k->auto_pad_ == "SAME_UPPER" || k->auto_pad_ == "SAME_LOWER")
+    for (int64_t v : k->dilations_) ANVIL_CHECK(v == 1, "ORT's CPU EP refuses dilations with SAME padding");
   int64_t rank = -1;
   if (auto x = node.InputShape(s.x)) rank = static_cast<int64_t>(x->size());
   if (auto w = node.InputShape(s.w)) {
@@ -109,10 +111,12 @@ Status ConvIntegerKernel::Compute(ComputeContext& ctx) const {
                   ") is smaller than the kernel extent ", dk);
       o = (in + pb + pe - dk) / st + 1;
     } else {
-      ANVIL_CHECK(kk >= 1, "w has an empty kernel dim");
-      o = (in + st - 1) / st;
-      const int64_t total = std::max<int64_t>(0, (o - 1) * st + dk - in);
-      pb = auto_pad_ == "SAME_UPPER" ? total / 2 : (total + 1) / 2;
+      // ORT's SAME padding: from the undilated kernel (dilation is refused), and negative when the
+      // stride exceeds the kernel (the windows then start inside the input).
+      ANVIL_CHECK(kk >= 1 && dl == 1, "SAME padding needs a non-empty kernel and no dilation");
+      const int64_t needed = ((in + st - 1) / st - 1) * st + kk - in;
+      pb = auto_pad_ == "SAME_UPPER" ? needed / 2 : (needed + 1) / 2;
+      o = (in + needed - kk) / st + 1;
     }
     g.in[lead + i] = in, g.out[lead + i] = o, g.kernel[lead + i] = kk;
     g.stride[lead + i] = st, g.dilation[lead + i] = dl, g.pad_begin[lead + i] = pb;
