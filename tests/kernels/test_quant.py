@@ -590,3 +590,36 @@ def test_large_tensors_split_across_threads():
     b = ints(rng, np.uint8, [200, 128])
     mm, feeds = matmul_integer(a, b, np.array(3, np.uint8), ints(rng, np.uint8, [128]))
     check(mm, feeds)
+
+
+@pytest.mark.parametrize("ty,opset", [(TP.INT4, 21), (TP.UINT4, 23), (TP.INT2, 25), (TP.UINT2, 25), (TP.INT16, 24)])
+def test_output_dtype_precision_and_no_zero_point(ty, opset):
+    # QuantizeLinear picks its type from output_dtype (ONNX's numbering, which differs from ORT's
+    # C enum for the 2-bit types), DequantizeLinear states float with output_dtype (23+).
+    x = (np.arange(-12, 12, dtype=np.float32) * 0.75).reshape(4, 6)
+    q_attrs = {"output_dtype": ty}
+    if opset >= 23:
+        q_attrs["precision"] = TP.FLOAT
+    dq_attrs = {"output_dtype": TP.FLOAT} if opset >= 23 else {}
+    inits = [onnx.numpy_helper.from_array(np.array(0.5, np.float32), "s")]
+    m = model_of([helper.make_node("QuantizeLinear", ["x", "s"], ["q"], **q_attrs),
+                  helper.make_node("DequantizeLinear", ["q", "s"], ["y"], **dq_attrs)], [("x", x)], [("y", TP.FLOAT)],
+                 opset, inits)
+    (y,) = check(m, {"x": x})
+    lo, hi = RANGE[ty]
+    np.testing.assert_array_equal(y, np.clip(np.round(x / 0.5), lo, hi) * np.float32(0.5))
+
+
+def test_more_zero_point_errors():
+    # MatMulInteger: A's zero point per row is not something ORT accepts.
+    m, feeds = matmul_integer(np.ones([2, 3], np.uint8), np.ones([3, 4], np.uint8), np.zeros([2], np.uint8),
+                              np.array(0, np.uint8))
+    with pytest.raises(Exception, match="zero point"):
+        run_anvil(m, feeds)
+    # QLinearConv: per-channel w zero points must all be equal (as ORT requires).
+    inputs = [("x", np.ones([1, 2, 4, 4], np.uint8)), ("xs", np.array(1, np.float32)), ("xz", np.array(0, np.uint8)),
+              ("w", np.ones([3, 2, 3, 3], np.uint8)), ("ws", np.ones([3], np.float32)),
+              ("wz", np.array([1, 2, 1], np.uint8)), ("ys", np.array(1, np.float32)), ("yz", np.array(0, np.uint8))]
+    m = model_of([helper.make_node("QLinearConv", [n for n, _ in inputs], ["y"])], inputs, [("y", TP.UINT8)], 10)
+    with pytest.raises(Exception, match="equal"):
+        run_anvil(m, dict(inputs))
