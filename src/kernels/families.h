@@ -5,3 +5,4 @@
 #include "kernels/nn/nn.h"
 #include "kernels/control_flow/control_flow.h"
 #include "kernels/dnnl/dnnl.h"
+#include "kernels/recurrent/recurrent.h"
