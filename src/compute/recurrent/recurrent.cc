@@ -27,75 +27,113 @@ struct Vec32 {
   static constexpr int kLanes = 32 / sizeof(T);
 };
 
-// Up to 4 rows of A against one panel: rows x kPanel accumulators in registers.
-template <typename T, int R>
+// R rows of A against P consecutive panels: R x P x kPanel accumulators in registers (at most
+// 8 AVX registers of floats, so that enough independent FMAs are in flight even for one row).
+// `n_left` is the number of columns from the first panel's start to the end of C.
+template <typename T, int R, int P, bool kPin>
 [[gnu::always_inline]] inline void Tile(const T* a, int64_t lda, const T* panel, int64_t k, T* c, int64_t ldc,
-                                        int64_t cols, const T* bias) {
+                                        int64_t n_left, const T* bias) {
   using V = typename Vec32<T>::type;
   using U = typename Vec32<T>::unaligned;
   constexpr int kL = Vec32<T>::kLanes, kV = kPanel / kL;
-  V acc[R][kV];
+  const int64_t panel_stride = kPanel * k;
+  V acc[R][P][kV];
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < kV; ++v) acc[r][v] = V{};
+    for (int q = 0; q < P; ++q)
+      for (int v = 0; v < kV; ++v) acc[r][q][v] = V{};
   for (int64_t kk = 0; kk < k; ++kk) {
-    const T* pk = panel + kk * kPanel;
-    V b[kV];
-    for (int v = 0; v < kV; ++v) b[v] = *reinterpret_cast<const U*>(pk + v * kL);
+    V b[P][kV];
+    for (int q = 0; q < P; ++q)
+      for (int v = 0; v < kV; ++v) {
+        b[q][v] = *reinterpret_cast<const U*>(panel + q * panel_stride + kk * kPanel + v * kL);
+        // Keeps b in a register: otherwise GCC folds the load into every FMA that uses it
+        // (R loads instead of one), which makes the tile load-bound. One row reads each b once.
+        if constexpr (kPin && R > 1) __asm__("" : "+x"(b[q][v]));
+      }
     for (int r = 0; r < R; ++r) {
       const T av = a[r * lda + kk];
-      for (int v = 0; v < kV; ++v) acc[r][v] += av * b[v];
+      for (int q = 0; q < P; ++q)
+        for (int v = 0; v < kV; ++v) acc[r][q][v] += av * b[q][v];
     }
   }
   for (int r = 0; r < R; ++r) {
-    T* cr = c + r * ldc;
-    if (cols == kPanel && !bias) {
-      for (int v = 0; v < kV; ++v) *reinterpret_cast<U*>(cr + v * kL) = acc[r][v];
-      continue;
-    }
-    for (int v = 0; v < kV; ++v) {
-      for (int l = 0; l < kL; ++l) {
-        const int64_t j = v * kL + l;
-        if (j < cols) cr[j] = acc[r][v][l] + (bias ? bias[j] : T(0));
+    for (int q = 0; q < P; ++q) {
+      T* cr = c + r * ldc + q * kPanel;
+      const int64_t cols = std::min<int64_t>(kPanel, n_left - q * kPanel);
+      if (cols == kPanel && !bias) {
+        for (int v = 0; v < kV; ++v) *reinterpret_cast<U*>(cr + v * kL) = acc[r][q][v];
+        continue;
+      }
+      const T* bq = bias ? bias + q * kPanel : nullptr;
+      for (int v = 0; v < kV; ++v) {
+        for (int l = 0; l < kL; ++l) {
+          const int64_t j = v * kL + l;
+          if (j < cols) cr[j] = acc[r][q][v][l] + (bq ? bq[j] : T(0));
+        }
       }
     }
   }
 }
 
-// Rows [0, m) of A against panels [p0, p1).
-template <typename T>
-[[gnu::always_inline]] inline void GemmBlock(const T* a, int64_t lda, int64_t m, const T* panels, int64_t n,
-                                             int64_t k, T* c, int64_t ldc, const T* bias, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; ++p) {
+// Rows r0.. (R of them) of A against panels [p0, p1), P panels at a time.
+template <typename T, int R, int P, bool kPin>
+[[gnu::always_inline]] inline void TileRow(const T* a, int64_t lda, const T* panels, int64_t n, int64_t k, T* c,
+                                           int64_t ldc, const T* bias, int64_t p0, int64_t p1) {
+  int64_t p = p0;
+  for (; p + P <= p1; p += P) {
     const int64_t col0 = p * kPanel;
-    const int64_t cols = std::min<int64_t>(kPanel, n - col0);
-    const T* panel = panels + col0 * k;
-    const T* pb = bias ? bias + col0 : nullptr;
-    int64_t r = 0;
-    for (; r + 4 <= m; r += 4) Tile<T, 4>(a + r * lda, lda, panel, k, c + r * ldc + col0, ldc, cols, pb);
-    switch (m - r) {
-      case 3: Tile<T, 3>(a + r * lda, lda, panel, k, c + r * ldc + col0, ldc, cols, pb); break;
-      case 2: Tile<T, 2>(a + r * lda, lda, panel, k, c + r * ldc + col0, ldc, cols, pb); break;
-      case 1: Tile<T, 1>(a + r * lda, lda, panel, k, c + r * ldc + col0, ldc, cols, pb); break;
-      default: break;
-    }
+    Tile<T, R, P, kPin>(a, lda, panels + col0 * k, k, c + col0, ldc, n - col0, bias ? bias + col0 : nullptr);
+  }
+  for (; p < p1; ++p) {
+    const int64_t col0 = p * kPanel;
+    Tile<T, R, 1, kPin>(a, lda, panels + col0 * k, k, c + col0, ldc, n - col0, bias ? bias + col0 : nullptr);
   }
 }
 
-ANVIL_MULTIVERSION void GemmBlockF(const float* a, int64_t lda, int64_t m, const float* panels, int64_t n, int64_t k,
-                                   float* c, int64_t ldc, const float* bias, int64_t p0, int64_t p1) {
-  GemmBlock<float>(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+// Rows [0, m) of A against panels [p0, p1): blocks of 4 rows panel by panel (a panel stays in L1
+// across the row blocks), then the last 1-3 rows against several panels at once.
+template <typename T, bool kPin>
+[[gnu::always_inline]] inline void GemmBlock(const T* a, int64_t lda, int64_t m, const T* panels, int64_t n,
+                                             int64_t k, T* c, int64_t ldc, const T* bias, int64_t p0, int64_t p1) {
+  const int64_t full = m / 4 * 4;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t col0 = p * kPanel;
+    for (int64_t r = 0; r < full; r += 4)
+      Tile<T, 4, 1, kPin>(a + r * lda, lda, panels + col0 * k, k, c + r * ldc + col0, ldc, n - col0,
+                    bias ? bias + col0 : nullptr);
+  }
+  const T* at = a + full * lda;
+  T* ct = c + full * ldc;
+  switch (m - full) {
+    case 3: TileRow<T, 3, 1, kPin>(at, lda, panels, n, k, ct, ldc, bias, p0, p1); break;
+    case 2: TileRow<T, 2, 2, kPin>(at, lda, panels, n, k, ct, ldc, bias, p0, p1); break;
+    case 1: TileRow<T, 1, 4, kPin>(at, lda, panels, n, k, ct, ldc, bias, p0, p1); break;
+    default: break;
+  }
 }
-ANVIL_MULTIVERSION void GemmBlockD(const double* a, int64_t lda, int64_t m, const double* panels, int64_t n,
-                                   int64_t k, double* c, int64_t ldc, const double* bias, int64_t p0, int64_t p1) {
-  GemmBlock<double>(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+
+// The AVX2 + FMA build of the product (chosen at run time), and the baseline one.
+#define ANVIL_AVX2 __attribute__((target("avx2,fma")))
+ANVIL_AVX2 void GemmBlockAvx2(const float* a, int64_t lda, int64_t m, const float* panels, int64_t n, int64_t k,
+                              float* c, int64_t ldc, const float* bias, int64_t p0, int64_t p1) {
+  GemmBlock<float, true>(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
 }
-inline void GemmBlockT(const float* a, int64_t lda, int64_t m, const float* panels, int64_t n, int64_t k, float* c,
-                       int64_t ldc, const float* bias, int64_t p0, int64_t p1) {
-  GemmBlockF(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+ANVIL_AVX2 void GemmBlockAvx2(const double* a, int64_t lda, int64_t m, const double* panels, int64_t n, int64_t k,
+                              double* c, int64_t ldc, const double* bias, int64_t p0, int64_t p1) {
+  GemmBlock<double, true>(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
 }
-inline void GemmBlockT(const double* a, int64_t lda, int64_t m, const double* panels, int64_t n, int64_t k, double* c,
-                       int64_t ldc, const double* bias, int64_t p0, int64_t p1) {
-  GemmBlockD(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+template <typename T>
+void GemmBlockT(const T* a, int64_t lda, int64_t m, const T* panels, int64_t n, int64_t k, T* c, int64_t ldc,
+                const T* bias, int64_t p0, int64_t p1) {
+  if (HasAvx2()) {
+    GemmBlockAvx2(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+  } else {
+    GemmBlock<T, false>(a, lda, m, panels, n, k, c, ldc, bias, p0, p1);
+  }
 }
 
 // C[m, n] (row stride ldc) = A[m, k] (row stride lda) * B^T + bias, in parallel over tiles of
@@ -113,7 +151,7 @@ void Gemm(const T* a, int64_t lda, int64_t m, const T* panels, int64_t n, int64_
       const int64_t ch = t / np, p0 = t % np;
       const int64_t p1 = std::min(np, p0 + (end - t));
       const int64_t r0 = ch * kRows, rows = std::min(kRows, m - r0);
-      GemmBlockT(a + r0 * lda, lda, rows, panels, n, k, c + r0 * ldc, ldc, bias, p0, p1);
+      GemmBlockT<T>(a + r0 * lda, lda, rows, panels, n, k, c + r0 * ldc, ldc, bias, p0, p1);
       t += p1 - p0;
     }
   });
