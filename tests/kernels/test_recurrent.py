@@ -253,6 +253,19 @@ def test_zero_batch(op, layout):
 
 
 @pytest.mark.parametrize("op", list(GATES))
+def test_zero_sequence(op):
+    # seq_length 0: Y is empty and the final states are zeros, as for a zero sequence_lens. ORT's
+    # RNN agrees; its LSTM returns uninitialised memory for Y_h/Y_c and its GRU aborts the process.
+    inputs = make_inputs(op, S=0, B=2, I=3, H=4, h0=True, c0=True)
+    if op == "RNN":
+        check(op, 14, inputs, {})
+        return
+    got = run_anvil(op, 14, inputs, {}, OUTPUT_NAMES[op])
+    zeros = np.zeros((1, 2, 4), np.float32)
+    compare(got, [np.zeros((0, 1, 2, 4), np.float32)] + [zeros] * (len(OUTPUT_NAMES[op]) - 1))
+
+
+@pytest.mark.parametrize("op", list(GATES))
 def test_zero_input_size(op):
     # input_size 0: the gates see only the recurrence and the biases. ORT's GRU aborts the
     # process here, so GRU is checked against an LSTM-free formula: X * W^T is zero.
