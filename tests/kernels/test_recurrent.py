@@ -169,9 +169,13 @@ def test_clip(op, clip):
     check(op, 14, inputs, {"clip": clip})
 
 
-def test_rnn_negative_clip_is_none():
-    inputs = make_inputs("RNN", S=3, B=2, I=4, H=5, scale=2.0)
-    check("RNN", 14, inputs, {"clip": -1.0})
+@pytest.mark.parametrize("clip", [-1.0, 0.0])
+def test_rnn_clip_edges(clip):
+    # ORT's RNN: a negative clip means none, 0 clamps every pre-activation to 0.
+    inputs = make_inputs("RNN", S=3, B=2, I=4, H=5, h0=True, scale=2.0)
+    got = check("RNN", 14, inputs, {"clip": clip, "activations": ["Affine"], "activation_alpha": [1.0],
+                                    "activation_beta": [0.25]})
+    assert (np.abs(got[0] - 0.25) < 1e-6).all() == (clip == 0.0)
 
 
 ACTS = [("Relu", None, None), ("Tanh", None, None), ("Sigmoid", None, None), ("Affine", 0.7, 0.2),
