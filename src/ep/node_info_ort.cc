@@ -153,6 +153,19 @@ std::optional<std::vector<int64_t>> GraphNodeInfo::Ints(const char* name) const 
 std::optional<std::vector<float>> GraphNodeInfo::Floats(const char* name) const {
   return ReadArrayAttr<float>(Attr(name, ORT_OP_ATTR_FLOATS), ORT_OP_ATTR_FLOATS);
 }
+std::optional<std::vector<std::string>> GraphNodeInfo::Strings(const char* name) const {
+  // ReadOpAttr gives the strings one after another, each with its terminator.
+  auto chars = ReadArrayAttr<char>(Attr(name, ORT_OP_ATTR_STRINGS), ORT_OP_ATTR_STRINGS);
+  if (!chars) return std::nullopt;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < chars->size();) {
+    size_t end = i;
+    while (end < chars->size() && (*chars)[end] != '\0') ++end;
+    out.emplace_back(chars->data() + i, end - i);
+    i = end + 1;
+  }
+  return out;
+}
 
 // ---- KernelNodeInfo ----
 
@@ -241,6 +254,21 @@ std::optional<std::vector<float>> KernelNodeInfo::Floats(const char* name) const
   std::vector<float> v(n);
   if (n && !Succeeded(Api().KernelInfoGetAttributeArray_float(info_, name, v.data(), &n))) return std::nullopt;
   return v;
+}
+
+std::optional<std::vector<std::string>> KernelNodeInfo::Strings(const char* name) const {
+  OrtAllocator* allocator = nullptr;
+  if (!Succeeded(Api().GetAllocatorWithDefaultOptions(&allocator)) || allocator == nullptr) return std::nullopt;
+  char** strings = nullptr;
+  size_t n = 0;
+  if (!Succeeded(Api().KernelInfoGetAttributeArray_string(info_, name, allocator, &strings, &n))) return std::nullopt;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    out.emplace_back(strings[i] ? strings[i] : "");
+    if (strings[i]) allocator->Free(allocator, strings[i]);
+  }
+  if (strings) allocator->Free(allocator, strings);
+  return out;
 }
 
 }  // namespace anvil

@@ -6,3 +6,4 @@
 #include "kernels/control_flow/control_flow.h"
 #include "kernels/dnnl/dnnl.h"
 #include "kernels/quant/quant.h"
+#include "kernels/recurrent/recurrent.h"

@@ -62,6 +62,7 @@ class NodeInfo {
   virtual std::optional<std::string> String(const char* name) const = 0;
   virtual std::optional<std::vector<int64_t>> Ints(const char* name) const = 0;
   virtual std::optional<std::vector<float>> Floats(const char* name) const = 0;
+  virtual std::optional<std::vector<std::string>> Strings(const char* name) const = 0;
 
   int64_t Int(const char* name, int64_t dflt) const { return Int(name).value_or(dflt); }
   float Float(const char* name, float dflt) const { return Float(name).value_or(dflt); }
