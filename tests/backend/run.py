@@ -313,7 +313,7 @@ def check_floor(results, floor) -> list[str]:
 
 def check_declined(results, listed, full=True) -> list[str]:
     """The checked-in list against this run: a declined case not listed, a listed case that no
-    longer declines (or, in a full run, no longer exists)."""
+    longer declines (or, in a full run, no longer exists) or declines for other ops."""
     problems = []
     for r in sorted(results.values(), key=lambda r: r.id):
         if r.status == "declined" and r.id not in listed:
@@ -326,6 +326,8 @@ def check_declined(results, listed, full=True) -> list[str]:
         elif r.status != "declined":
             what = "passes now" if r.status == "pass" else f"is now '{r.status}'"
             problems.append(f"{case_id} is in {DECLINED.name} but {what}")
+        elif declined_reason(r.detail) != listed[case_id]:
+            problems.append(f"{case_id} declines for {declined_reason(r.detail)}, {DECLINED.name} says {listed[case_id]}")
     if problems:
         problems.append("if that is the new state: python -m tests.backend.run --update")
     return problems

@@ -16,11 +16,12 @@ def backend_results(request):
     t0 = time.monotonic()
     results = run.run_cases(run.collect())
     seconds = time.monotonic() - t0
-    tr = request.config.pluginmanager.getplugin("terminalreporter")
-    if tr is not None:
-        tr.write_line("")
+    # The counts belong in every run's output, not only a failing one's.
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print()
         for line in run.summary_lines(results, seconds):
-            tr.write_line(line)
+            print(line)
     return results
 
 

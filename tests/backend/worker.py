@@ -52,7 +52,7 @@ def compare(got, want, rtol, atol):
         ok = np.asarray(ok)
         if not ok.all():
             bad = np.argwhere(~ok) if ok.ndim else [()]
-            idx = tuple(bad[0])
+            idx = tuple(int(k) for k in bad[0])
             detail = f"output {i}: {int((~ok).sum())} of {ok.size} elements differ; first at {list(idx)}: got {g[idx]!r}, expected {w[idx]!r}"
             if g.dtype.kind == "f":
                 with np.errstate(all="ignore"):
@@ -105,6 +105,20 @@ def node_input_types(model_bytes):
         if len(names) == 1:
             out[("*", op)] = next(iter(names))
     return out
+
+
+def simulate(act, stage):
+    """For the driver's own tests: crash or hang this worker at `stage` when asked to."""
+    if not act or not act.endswith("@" + stage):
+        return
+    what = act.split("@")[0]
+    if what == "abort":
+        os.abort()
+    elif what == "exit":
+        os._exit(3)
+    elif what == "hang":
+        import time
+        time.sleep(3600)
 
 
 def short(e, n=600):
@@ -167,6 +181,8 @@ class Runner:
 
     def run_case(self, case, stage):
         model, sets, rtol, atol = case["model"], case["sets"], case["rtol"], case["atol"]
+        act = case.get("simulate")  # tests/backend/test_driver.py: the driver's crash and hang paths
+        simulate(act, "ort")
         try:
             why = self.run_sets(self.session(model, False), sets, rtol, atol)
         except Exception as e:
@@ -174,6 +190,7 @@ class Runner:
         if why:
             return {"status": "ort_fails", "detail": why}
         stage("anvil")  # from here on, a crash or hang is Anvil's
+        simulate(act, "anvil")
         try:
             s = self.session(model, True)
         except Exception as e:
