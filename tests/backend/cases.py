@@ -235,19 +235,40 @@ def restamp(model: onnx.ModelProto, opset: int) -> bool:
 def node_cases() -> list[Case]:
     """The node cases the onnx wheel generates (onnx.backend.test.case.node.collect_testcases),
     those stamped with an opset newer than ORT's restamped where that changes no schema revision."""
+    out = []
+    for name, rtol, atol, model, data_sets in _generated_node_cases():
+        c = Case(f"node/{name}", rtol=rtol, atol=atol, model=model, data_sets=data_sets)
+        c.na = not_applicable(model) or _data_na(data_sets)
+        if not c.na:
+            restamp(model, max_ort_opset())
+        out.append(c)
+    return out
+
+
+def _generated_node_cases():
+    """[(name, rtol, atol, model, data sets)] as collect_testcases() makes them, which takes 10 s
+    or more: kept in the cache, one file per onnx and numpy version."""
+    import pickle
+    path = cache_dir() / "backend-data" / f"node-cases-onnx-{onnx.__version__}-numpy-{np.__version__}.pkl"
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception:
+        pass
     from onnx.backend.test.case.node import collect_testcases
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
-            generated = collect_testcases()
-    out = []
-    for tc in generated:
-        c = Case(f"node/{tc.name}", rtol=tc.rtol, atol=tc.atol, model=tc.model, data_sets=tc.data_sets)
-        c.na = not_applicable(tc.model) or _data_na(tc.data_sets)
-        if not c.na:
-            restamp(tc.model, max_ort_opset())
-        out.append(c)
-    return out
+            generated = [(tc.name, tc.rtol, tc.atol, tc.model, tc.data_sets) for tc in collect_testcases()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.part")
+        with open(tmp, "wb") as f:
+            pickle.dump(generated, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return generated
 
 
 def _folder_case(case_id, case_dir, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL) -> Case:
@@ -293,13 +314,16 @@ def debian_version() -> str:
     return re.search(r"^ANVIL_ONNX_TESTDATA_DEBIAN_VERSION=(\S+)", text, re.M).group(1)
 
 
+def cache_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("ANVIL_CACHE") or pathlib.Path.home() / ".cache" / "anvil")
+
+
 def debian_data_dir() -> pathlib.Path:
     """$ANVIL_BACKEND_DATA, else where scripts/fetch_backend_data.sh unpacks libonnx-testdata."""
     env = os.environ.get("ANVIL_BACKEND_DATA")
     if env:
         return pathlib.Path(env)
-    cache = pathlib.Path(os.environ.get("ANVIL_CACHE") or pathlib.Path.home() / ".cache" / "anvil")
-    return cache / "backend-data" / f"libonnx-testdata-{debian_version()}" / "usr" / "share" / "libonnx-testdata"
+    return cache_dir() / "backend-data" / f"libonnx-testdata-{debian_version()}" / "usr" / "share" / "libonnx-testdata"
 
 
 def debian_cases() -> list[Case]:
