@@ -225,9 +225,13 @@ def run_cases(selected, workers=WORKERS, timeout=TIMEOUT, progress=None):
 
 # ---- the checked-in list of declined cases ---------------------------------------------------
 
-def declined_reason(ops) -> str:
-    counts = collections.Counter(ops)
-    return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in sorted(counts.items()))
+def declined_reason(detail) -> str:
+    """"Op(type), Other x2" from the worker's list; "via:Op" entries name a function op whose body
+    ORT expanded because Anvil declined the op: "... (function body of Op)"."""
+    via = sorted(d[4:] for d in detail if d.startswith("via:"))
+    counts = collections.Counter(d for d in detail if not d.startswith("via:"))
+    text = ", ".join(op if n == 1 else f"{op} x{n}" for op, n in sorted(counts.items()))
+    return text + (f" (function body of {', '.join(via)})" if via else "")
 
 
 def read_declined(path=DECLINED) -> dict:
@@ -275,7 +279,7 @@ def top_unclaimed(results, n=20):
     per_op = collections.Counter()
     for r in results.values():
         if r.status == "declined":
-            per_op.update({op.partition("(")[0] for op in r.detail})
+            per_op.update({op.partition("(")[0] for op in r.detail if not op.startswith("via:")})
     return per_op.most_common(n)
 
 

@@ -64,6 +64,11 @@ def compare(got, want, rtol, atol):
     return None
 
 
+def onnx_model(model_bytes):
+    import onnx
+    return onnx.load_from_string(model_bytes)
+
+
 def node_input_types(model_bytes):
     """{(node name, op type): its first input's element type} over the model's graphs (with
     ("*", op type) for an op whose nodes all share one), to say which types Anvil did not take."""
@@ -158,17 +163,31 @@ class Runner:
     def unclaimed(self, model):
         """The nodes ORT left to its CPU EP when fallback is allowed: what Anvil did not claim."""
         s = self.session(model, True, fallback=True, record=True)
-        types = None
+        types = node_input_types(model)
         out = []
+        assigned = set()
+        inlined = False
         for sub in s.get_provider_graph_assignment_info() or []:
-            if sub.ep_name == EP_NAME:
-                continue
             for n in sub.get_nodes():
+                assigned.add(n.op_type)
+                if sub.ep_name == EP_NAME:
+                    continue
                 op = n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}:{n.op_type}"
-                if types is None:
-                    types = node_input_types(model)
+                if not any(k[1] == n.op_type for k in types):
+                    inlined = True  # not in the model: ORT expanded a function op Anvil declined
                 t = types.get((n.name, n.op_type)) or types.get(("*", n.op_type))
                 out.append(f"{op}({t})" if t else op)
+        if inlined:
+            # The model's ops that vanished from the assignment and have a function body.
+            from onnx import defs
+            opset = next((o.version for o in onnx_model(model).opset_import if o.domain in ("", "ai.onnx")), None)
+            for op in sorted({k[1] for k in types if k[0] != "*"} - assigned):
+                try:
+                    schema = defs.get_schema(op, opset, "")
+                except Exception:
+                    continue
+                if schema.has_function or schema.has_context_dependent_function:
+                    out.append(f"via:{op}")
         return sorted(out)
 
     def run_sets(self, session, sets, rtol, atol):
