@@ -200,6 +200,8 @@ def run_cases(selected, workers=WORKERS, timeout=TIMEOUT, progress=None):
                     else:
                         r = w.run(payload, timeout)
                     res = Result(case.id, r["status"], r["detail"], time.monotonic() - t0)
+                    if res.status == "wrong" and case.id in ILL_CONDITIONED:
+                        res.status, res.detail = "ill-conditioned", f"{res.detail} ({ILL_CONDITIONED[case.id]})"
                     with lock:
                         results[case.id] = res
                         if progress:
@@ -216,10 +218,6 @@ def run_cases(selected, workers=WORKERS, timeout=TIMEOUT, progress=None):
             t.join()
     if failure:
         raise failure[0]
-    for case_id, why in ILL_CONDITIONED.items():
-        r = results.get(case_id)
-        if r is not None and r.status == "wrong":
-            r.status, r.detail = "ill-conditioned", f"{r.detail} ({why})"
     return results
 
 
