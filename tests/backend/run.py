@@ -251,10 +251,13 @@ def write_declined(results, path=DECLINED):
     head = [
         "# ONNX backend cases (tests/backend) that ORT's CPU EP passes and Anvil declines: Anvil does not",
         "# claim every node, so a session with CPU fallback disabled cannot be created. Each line: the case,",
-        "# then the op types Anvil left to ORT's CPU EP (domain:op outside the default domain).",
+        "# then the ops Anvil left to ORT's CPU EP, as Op(type of the first input) (domain:Op outside the",
+        "# default domain; no type where ORT made the node by expanding a function op Anvil declined,",
+        "# which \"(function body of Op)\" then names).",
         f"# onnx {onnx.__version__}, libonnx-testdata {cases_mod.debian_version()}. Regenerate with",
         "#   python -m tests.backend.run --update",
-        "# The backend test fails when a case listed here no longer declines or a case not listed does.",
+        "# The backend test fails when a case listed here no longer declines (or for other ops) or a case",
+        "# not listed declines.",
     ]
     width = max((len(i) for i, _ in rows), default=0)
     path.write_text("\n".join(head + [f"{i.ljust(width)}  {r}" for i, r in rows]) + "\n")
