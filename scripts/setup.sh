@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Anvil needs on a fresh Debian 12 machine, from package registries only:
 # Debian packages (compiler, CMake, oneDNN, GoogleTest), the pinned ORT SDK, the pinned models,
+# Debian's ONNX backend test data,
 # and a Python venv with the pinned onnxruntime, onnx, numpy and pytest. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +20,7 @@ fi
 
 "$here/fetch_ort.sh" >/dev/null
 "$here/fetch_models.sh" >/dev/null
+"$here/fetch_backend_data.sh" >/dev/null
 
 venv="$ANVIL_CACHE/venv"
 stamp="$venv/.anvil-$ANVIL_PY_ORT_PINNED-$(sha256sum "$here/requirements-test.txt" | cut -c1-12)"

@@ -2,7 +2,8 @@
 # Every Anvil test on a fresh machine: installs what is needed, builds, then runs
 #   1. the EP tests through ORT's C++ API (ctest),
 #   2. the Python package tests in fresh venvs (pinned, newest and a too-old onnxruntime),
-#   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner.
+#   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner, and the
+#      ONNX backend test cases (tests/backend).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/versions.sh"
@@ -19,9 +20,9 @@ if [ -x "$top/scripts/test_python.sh" ]; then
   "$top/scripts/test_python.sh" || status=1
 fi
 
-echo "== kernels, kernel list, models, runner"
+echo "== kernels, kernel list, models, runner, ONNX backend cases"
 cd "$top"
 ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
-  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner -q -p no:cacheprovider \
+  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner tests/backend -q -p no:cacheprovider \
   || status=1
 exit $status

@@ -59,3 +59,9 @@ ANVIL_BENCH_GGML_ORT=1.30.0
 ANVIL_BENCH_GGML=0.2.0
 ANVIL_BENCH_NUMPY=2.4.6
 ANVIL_BENCH_ONNX=1.23.2
+
+# ONNX backend test data beyond what the onnx wheel ships (tests/backend): Debian 12's
+# libonnx-testdata (ONNX 1.12's node, simple and pytorch cases), fetched with apt-get download
+# and unpacked with dpkg-deb -x into the cache by scripts/fetch_backend_data.sh (never installed).
+ANVIL_ONNX_TESTDATA_DEBIAN_VERSION=1.12.0-2
+ANVIL_ONNX_TESTDATA_DEB_SHA256=7dc0912e02f79ece102331411a751b091bc0e191c9fb1287f8cdfbe5530f6027
