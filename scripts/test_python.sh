@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests the Python package onnxruntime-ep-anvil as users get it:
-#   1. builds ONE wheel from this repository (pip wheel: scikit-build-core + CMake, the plugin compile),
+#   1. builds ONE wheel from this repository with scripts/wheel.sh (pip wheel: scikit-build-core +
+#      CMake, the plugin compile; then auditwheel gives it its manylinux tag),
 #   2. makes three venvs under $ANVIL_CACHE, each with one onnxruntime from scripts/versions.sh
 #      (pinned, newest, too old) plus the pinned numpy/onnx/pytest of scripts/requirements-test.txt;
 #      a venv is reused only while its stamp matches those pins, else made anew,
@@ -63,7 +64,7 @@ step "building the wheel in the background"
 # As `pip install .` does: isolated build env (scikit-build-core from PyPI), in-tree source, a
 # fresh CMake build dir. (A persistent build dir would not help: scikit-build-core clears its cache
 # whenever the isolated env changes, i.e. on every build.)
-"$pinned/bin/pip" wheel "${pip_flags[@]}" --no-deps -w "$dist" "$top" > "$dist/build.log" 2>&1 &
+"$top/scripts/wheel.sh" "$dist" > "$dist/build.log" 2>&1 &
 build_pid=$!
 
 step "creating the venvs with onnxruntime $ANVIL_PY_ORT_NEWEST and $ANVIL_PY_ORT_TOO_OLD"
@@ -75,7 +76,7 @@ if ! wait $build_pid; then
   echo "test_python: FAILED building the wheel" >&2
   exit 1
 fi
-wheel=$(ls "$dist"/onnxruntime_ep_anvil-*.whl)
+wheel=$(tail -1 "$dist/build.log")
 step "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)"
 
 status=0
@@ -92,6 +93,38 @@ for pair in "$pinned:$ANVIL_PY_ORT_PINNED" "$newest:$ANVIL_PY_ORT_NEWEST"; do
   # The package is under python/, not at the root: tests import the installed one.
   "${pair%%:*}/bin/python" -m pytest tests/python -q -p no:cacheprovider -rs || status=1
 done
+
+# Self-contained: the installed wheel must work with the system's oneDNN and OpenMP runtimes
+# hidden (bind-mounted over with /dev/null in a private mount namespace), as on a machine that
+# never had libdnnl2 or libgomp1.
+step "running the installed wheel with the system's libdnnl, libgomp and libtbb hidden"
+hide=$(ls /usr/lib/x86_64-linux-gnu/lib{dnnl,gomp,tbb,iomp5}*.so* /usr/lib/x86_64-linux-gnu/libdnnl* 2>/dev/null | sort -u || true)
+if ! unshare --mount true 2>/dev/null; then
+  echo "   skipped: unshare --mount needs root here"
+elif ! out=$(unshare --mount bash -c '
+  for f in '"$(echo $hide)"'; do mount --bind /dev/null "$f"; done
+  exec "'"$pinned"'/bin/python" - <<"PY"
+import numpy as np, onnx, onnxruntime as ort, onnxruntime_ep_anvil as anvil
+from onnx import helper, TensorProto, numpy_helper
+w = numpy_helper.from_array(np.arange(64, dtype=np.float32).reshape(8, 8) / 64, "w")
+g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Relu", ["m"], ["y"])], "g",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])], [w])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+ort.register_execution_provider_library("anvil", anvil.get_library_path())
+so = ort.SessionOptions(); so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+so.add_provider_for_devices([d for d in ort.get_ep_devices() if d.ep_name == anvil.get_ep_name()], {})
+s = ort.InferenceSession(m.SerializeToString(), so)
+x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(4, 8)
+assert np.allclose(s.run(None, {"x": x})[0], np.maximum(x @ (np.arange(64).reshape(8, 8) / 64), 0), atol=1e-5)
+maps = open("/proc/self/maps").read()
+assert not any(n in maps for n in ("libdnnl", "libgomp", "libtbb")), "a hidden runtime got loaded"
+print("ok: MatMul+Relu on Anvil, no libdnnl/libgomp/libtbb mapped")
+PY' 2>&1); then
+  echo "test_python: the wheel fails with the system runtimes hidden ($hide):" >&2; echo "$out" >&2; status=1
+else
+  echo "   $(tail -1 <<<"$out") (hidden: $(echo $hide | wc -w) files)"
+fi
 
 step "registering with onnxruntime $ANVIL_PY_ORT_TOO_OLD (must be refused)"
 if out=$("$too_old/bin/python" -c '
