@@ -23,6 +23,7 @@ class GraphNodeInfo final : public NodeInfo {
   std::optional<std::string> String(const char* name) const override;
   std::optional<std::vector<int64_t>> Ints(const char* name) const override;
   std::optional<std::vector<float>> Floats(const char* name) const override;
+  std::optional<TensorAttr> Tensor(const char* name) const override;
   using NodeInfo::Float;
   using NodeInfo::Int;
   using NodeInfo::Ints;
@@ -53,6 +54,7 @@ class KernelNodeInfo final : public NodeInfo {
   std::optional<std::string> String(const char* name) const override;
   std::optional<std::vector<int64_t>> Ints(const char* name) const override;
   std::optional<std::vector<float>> Floats(const char* name) const override;
+  std::optional<TensorAttr> Tensor(const char* name) const override;
   using NodeInfo::Float;
   using NodeInfo::Int;
   using NodeInfo::Ints;

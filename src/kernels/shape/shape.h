@@ -1,5 +1,7 @@
 // Shape and data-movement kernels: Shape, Reshape, Squeeze, Unsqueeze, Flatten, Identity, Concat,
-// Slice, Transpose, Gather, Resize. Pure compute helpers live in src/compute/shape/.
+// Slice, Transpose, Gather, Resize, and (shape_ops) Size, ConstantOfShape, Pad, Where, Expand, Range,
+// Split, Tile, GatherElements, GatherND, ScatterElements, ScatterND, Scatter, DepthToSpace,
+// SpaceToDepth, Trilu, OneHot, NonZero, TopK, CumSum, EyeLike, Compress, ReverseSequence. Pure compute helpers live in src/compute/shape/.
 #pragma once
 #include <string>
 #include <vector>
@@ -8,6 +10,21 @@
 #include "kernels/kernel.h"
 
 namespace anvil {
+
+// Type sets of the shape family, as ORT's CPU EP registers them (its lists without string).
+constexpr TypeSet kInt16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16);
+constexpr TypeSet kUint16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16);
+constexpr TypeSet kUint32 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32);
+constexpr TypeSet kUint64 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kFloat16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+constexpr TypeSet kBfloat16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16);
+// Every fixed-size type but the 8-bit floats: what ORT's data-movement kernels take.
+constexpr TypeSet kAllFixed =
+    kMovable | kInt16 | kUint16 | kUint32 | kUint64 | kFloat16 | kBfloat16;
+constexpr TypeSet kAllFixedNoHalf = kAllFixed & ~(kFloat16 | kBfloat16);  // Size, Tile
+constexpr TypeSet kIndex = kInt32 | kInt64;
+// Pad (13+; 11-12 without bool): ORT's list.
+constexpr TypeSet kPadTypes = kFloat | kDouble | kInt32 | kInt64 | kInt8 | kUint8 | kUint32 | kUint64 | kBool;
 
 // Shape (revision 15+: start/end attributes select a range of dims).
 class ShapeKernel final : public Kernel {
@@ -120,5 +137,47 @@ class ResizeKernel final : public Kernel {
   shape::ResizeNearest nearest_ = shape::ResizeNearest::kRoundPreferFloor;
   std::vector<int64_t> axes_;  // revision 18+ axes attribute; empty: all axes
 };
+
+// ---- shape_ops: src/kernels/shape/{fill,pad,broadcast,split,scatter,select}.cc
+
+#define ANVIL_SHAPE_KERNEL(Name, ...)                                   \
+  class Name final : public Kernel {                                   \
+   public:                                                             \
+    static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); \
+    Status Compute(ComputeContext& ctx) const override;               \
+    __VA_ARGS__                                                        \
+  };
+
+ANVIL_SHAPE_KERNEL(SizeKernel)
+ANVIL_SHAPE_KERNEL(ConstantOfShapeKernel, private: ElemType type_{}; uint64_t value_ = 0;)
+ANVIL_SHAPE_KERNEL(EyeLikeKernel, private: ElemType type_{}; int64_t k_ = 0;)
+ANVIL_SHAPE_KERNEL(RangeKernel)
+// Pad: revision 2 reads pads/value attributes; 11+ reads pads, constant_value and (18+) axes inputs.
+ANVIL_SHAPE_KERNEL(PadKernel, enum class Mode { kConstant, kReflect, kEdge, kWrap };
+                   private: Mode mode_ = Mode::kConstant; bool from_inputs_ = true;
+                   std::vector<int64_t> pads_; float value_ = 0;)
+ANVIL_SHAPE_KERNEL(WhereKernel)
+ANVIL_SHAPE_KERNEL(ExpandKernel)
+ANVIL_SHAPE_KERNEL(TileKernel)
+// Split: split attribute (before 13) or input (13+), equal parts, or num_outputs (18+).
+ANVIL_SHAPE_KERNEL(SplitKernel, private: int64_t axis_ = 0; bool split_from_input_ = false;
+                   std::vector<int64_t> split_; int64_t num_outputs_ = 0;)
+ANVIL_SHAPE_KERNEL(GatherElementsKernel, private: int64_t axis_ = 0;)
+ANVIL_SHAPE_KERNEL(GatherNDKernel, private: int64_t batch_dims_ = 0;)
+// ScatterElements (and the deprecated Scatter): reduction none/add/mul/max/min.
+ANVIL_SHAPE_KERNEL(ScatterElementsKernel, private: int64_t axis_ = 0; int reduction_ = 0;)
+ANVIL_SHAPE_KERNEL(ScatterNDKernel, private: int reduction_ = 0;)
+ANVIL_SHAPE_KERNEL(DepthToSpaceKernel, private: int64_t block_ = 0; bool crd_ = false;)
+ANVIL_SHAPE_KERNEL(SpaceToDepthKernel, private: int64_t block_ = 0;)
+ANVIL_SHAPE_KERNEL(TriluKernel, private: bool upper_ = true;)
+ANVIL_SHAPE_KERNEL(OneHotKernel, private: int64_t axis_ = -1;)
+ANVIL_SHAPE_KERNEL(NonZeroKernel)
+ANVIL_SHAPE_KERNEL(TopKKernel, private: int64_t axis_ = -1; bool largest_ = true; bool sorted_ = true;
+                   int64_t k_attr_ = -1;)
+ANVIL_SHAPE_KERNEL(CumSumKernel, private: bool exclusive_ = false; bool reverse_ = false;)
+ANVIL_SHAPE_KERNEL(CompressKernel, private: std::optional<int64_t> axis_;)
+ANVIL_SHAPE_KERNEL(ReverseSequenceKernel, private: int64_t batch_axis_ = 1; int64_t time_axis_ = 0;)
+
+#undef ANVIL_SHAPE_KERNEL
 
 }  // namespace anvil

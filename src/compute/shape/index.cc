@@ -1,0 +1,259 @@
+#include "compute/shape/index.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "compute/parallel.h"
+#include "compute/shape/copy.h"
+
+namespace anvil::shape {
+namespace {
+
+template <size_t N>
+struct Bytes {
+  unsigned char b[N];
+};
+
+// Calls fn(tag) with an element type of the given size (a trivially copyable blob).
+template <typename Fn>
+bool BySize(size_t elem_size, Fn&& fn) {
+  switch (elem_size) {
+    case 1: fn(uint8_t{}); return true;
+    case 2: fn(uint16_t{}); return true;
+    case 4: fn(uint32_t{}); return true;
+    case 8: fn(uint64_t{}); return true;
+    case 16: fn(Bytes<16>{}); return true;
+    default: return false;
+  }
+}
+
+// Decodes row index `row` (row-major over dims[0..n)) into a strided offset.
+inline int64_t RowOffset(int64_t row, int n, const int64_t* dims, const int64_t* strides) {
+  int64_t off = 0;
+  for (int d = n - 1; d >= 0 && row > 0; --d) {
+    off += (row % dims[d]) * strides[d];
+    row /= dims[d];
+  }
+  return off;
+}
+
+}  // namespace
+
+void Fill(void* dst, const void* value, size_t elem_size, int64_t n) {
+  if (n <= 0) return;
+  char* d = static_cast<char*>(dst);
+  bool all_zero = true;
+  for (size_t i = 0; i < elem_size; ++i) all_zero = all_zero && static_cast<const char*>(value)[i] == 0;
+  if (all_zero) {
+    const int64_t bytes = n * static_cast<int64_t>(elem_size);
+    ParallelFor((bytes + 65535) / 65536, 1 << 14, [&](int64_t b, int64_t e) {
+      const int64_t lo = b * 65536, hi = std::min(bytes, e * 65536);
+      std::memset(d + lo, 0, static_cast<size_t>(hi - lo));
+    });
+    return;
+  }
+  const bool typed = BySize(elem_size, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, value, sizeof(T));
+    T* out = reinterpret_cast<T*>(d);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) { std::fill(out + b, out + e, v); });
+  });
+  if (!typed) {
+    for (int64_t i = 0; i < n; ++i) std::memcpy(d + i * elem_size, value, elem_size);
+  }
+}
+
+void MapCopy(void* dst, const void* src, size_t elem_size, int rank, const int64_t* out_dims, const int64_t* in_dims,
+             const int64_t* const* maps, const void* fill) {
+  int64_t total = 1;
+  for (int d = 0; d < rank; ++d) total *= out_dims[d];
+  if (total == 0) return;
+  const int64_t es = static_cast<int64_t>(elem_size);
+  char* out = static_cast<char*>(dst);
+  const char* in = static_cast<const char*>(src);
+  if (rank == 0) {
+    std::memcpy(out, in, elem_size);
+    return;
+  }
+  int64_t in_strides[kMaxRank];
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; --d) in_strides[d] = stride, stride *= in_dims[d];
+  // The last axis as segments: a run of consecutive source elements (src >= 0) or of fill (src < 0).
+  struct Segment {
+    int64_t out_begin, len, src;
+  };
+  const int64_t inner = out_dims[rank - 1];
+  const int64_t* last = maps[rank - 1];
+  std::vector<Segment> segs;
+  for (int64_t j = 0; j < inner;) {
+    int64_t k = j + 1;
+    if (last[j] < 0) {
+      while (k < inner && last[k] < 0) ++k;
+    } else {
+      while (k < inner && last[k] == last[k - 1] + 1) ++k;
+    }
+    segs.push_back({j, k - j, last[j]});
+    j = k;
+  }
+  const int64_t rows = total / inner;
+  const int outer = rank - 1;
+  ParallelFor(rows, inner, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      char* o = out + row * inner * es;
+      // Source row offset, or -1 when the row lies in the padding of an outer axis.
+      int64_t off = 0, r = row;
+      bool pad_row = false;
+      for (int d = outer - 1; d >= 0; --d) {
+        const int64_t m = maps[d][r % out_dims[d]];
+        r /= out_dims[d];
+        if (m < 0) {
+          pad_row = true;
+          break;
+        }
+        off += m * in_strides[d];
+      }
+      if (pad_row) {
+        Fill(o, fill, elem_size, inner);
+        continue;
+      }
+      const char* s = in + off * es;
+      for (const Segment& g : segs) {
+        if (g.src < 0) {
+          Fill(o + g.out_begin * es, fill, elem_size, g.len);
+        } else {
+          std::memcpy(o + g.out_begin * es, s + g.src * es, static_cast<size_t>(g.len * es));
+        }
+      }
+    }
+  });
+}
+
+void CopyBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* offsets, int64_t n) {
+  if (n <= 0 || block_bytes <= 0) return;
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  const bool typed = BySize(static_cast<size_t>(block_bytes), [&](auto tag) {
+    using T = decltype(tag);
+    T* out = reinterpret_cast<T*>(d);
+    const T* in = reinterpret_cast<const T*>(s);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = in[offsets[i]];
+    });
+  });
+  if (typed) return;
+  ParallelFor(n, block_bytes / 4 + 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      std::memcpy(d + i * block_bytes, s + offsets[i] * block_bytes, static_cast<size_t>(block_bytes));
+  });
+}
+
+void GatherElementsAt(void* dst, const void* src, size_t elem_size, const int64_t* offsets, int64_t n) {
+  if (n <= 0) return;
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  const bool typed = BySize(elem_size, [&](auto tag) {
+    using T = decltype(tag);
+    T* out = reinterpret_cast<T*>(d);
+    const T* in = reinterpret_cast<const T*>(s);
+    ParallelFor(n, 2, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = in[offsets[i]];
+    });
+  });
+  if (!typed) {
+    for (int64_t i = 0; i < n; ++i) std::memcpy(d + i * elem_size, s + offsets[i] * elem_size, elem_size);
+  }
+}
+
+void AxisOffsets(int64_t* offsets, int rank, const int64_t* dims, const int64_t* data_strides, int axis,
+                 const int64_t* idx) {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= dims[d];
+  if (n == 0) return;
+  if (rank == 0) {
+    offsets[0] = 0;
+    return;
+  }
+  // Strides with the axis removed (its coordinate comes from idx).
+  int64_t strides[kMaxRank];
+  for (int d = 0; d < rank; ++d) strides[d] = d == axis ? 0 : data_strides[d];
+  const int64_t inner = dims[rank - 1];
+  const int64_t inner_stride = strides[rank - 1];
+  const int64_t axis_stride = data_strides[axis];
+  ParallelFor(n / inner, inner, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t base = RowOffset(row, rank - 1, dims, strides);
+      const int64_t i0 = row * inner;
+      for (int64_t j = 0; j < inner; ++j) offsets[i0 + j] = base + j * inner_stride + idx[i0 + j] * axis_stride;
+    }
+  });
+}
+
+void Select(void* dst, const bool* cond, const void* x, const void* y, size_t elem_size, int rank, const int64_t* dims,
+            const int64_t* cs, const int64_t* xs, const int64_t* ys) {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= dims[d];
+  if (n == 0) return;
+  const int64_t inner = rank ? dims[rank - 1] : 1;
+  const int64_t ci = rank ? cs[rank - 1] : 0, xi = rank ? xs[rank - 1] : 0, yi = rank ? ys[rank - 1] : 0;
+  const int outer = rank ? rank - 1 : 0;
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    T* out = static_cast<T*>(dst);
+    const T* a = static_cast<const T*>(x);
+    const T* b = static_cast<const T*>(y);
+    ParallelFor(n / inner, inner, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const bool* c = cond + RowOffset(row, outer, dims, cs);
+        const T* pa = a + RowOffset(row, outer, dims, xs);
+        const T* pb = b + RowOffset(row, outer, dims, ys);
+        T* o = out + row * inner;
+        for (int64_t j = 0; j < inner; ++j) o[j] = c[j * ci] ? pa[j * xi] : pb[j * yi];
+      }
+    });
+  };
+  if (BySize(elem_size, run)) return;
+  // Other sizes: element by element through memcpy.
+  const int64_t es = static_cast<int64_t>(elem_size);
+  for (int64_t row = 0; row < n / inner; ++row) {
+    const bool* c = cond + RowOffset(row, outer, dims, cs);
+    const char* pa = static_cast<const char*>(x) + RowOffset(row, outer, dims, xs) * es;
+    const char* pb = static_cast<const char*>(y) + RowOffset(row, outer, dims, ys) * es;
+    char* o = static_cast<char*>(dst) + row * inner * es;
+    for (int64_t j = 0; j < inner; ++j)
+      std::memcpy(o + j * es, c[j * ci] ? pa + j * xi * es : pb + j * yi * es, elem_size);
+  }
+}
+
+void Triangle(void* dst, const void* src, size_t elem_size, int64_t batch, int64_t rows, int64_t cols, int64_t k,
+              bool upper) {
+  if (batch == 0 || rows == 0 || cols == 0) return;
+  k = std::clamp<int64_t>(k, -rows - 1, cols + 1);  // beyond these every row is all kept or all zero
+  const int64_t es = static_cast<int64_t>(elem_size);
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  ParallelFor(batch * rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t r = item % rows;
+      char* o = d + item * cols * es;
+      const char* in = s + item * cols * es;
+      // Kept columns: [lo, hi).
+      int64_t lo = 0, hi = cols;
+      if (upper) {
+        lo = std::clamp<int64_t>(r + k, 0, cols);  // c >= r + k (saturating: k may be huge)
+      } else {
+        hi = std::clamp<int64_t>(r + k + 1, 0, cols);  // c <= r + k
+      }
+      if (lo >= hi) {
+        std::memset(o, 0, static_cast<size_t>(cols * es));
+        continue;
+      }
+      if (lo > 0) std::memset(o, 0, static_cast<size_t>(lo * es));
+      if (o != in) std::memcpy(o + lo * es, in + lo * es, static_cast<size_t>((hi - lo) * es));
+      if (hi < cols) std::memset(o + hi * es, 0, static_cast<size_t>((cols - hi) * es));
+    }
+  });
+}
+
+}  // namespace anvil::shape
