@@ -1,6 +1,8 @@
 // Pad in every mode (constant, reflect, edge, wrap), pads as an attribute (revision 2) or inputs
 // (11+: pads, constant_value; 18+: axes). Negative pads crop. Each output axis gets an index map
 // (where each output index reads, or -1 for the constant) and one MapCopy moves the bytes.
+#include <algorithm>
+
 #include "compute/shape/index.h"
 #include "kernels/shape/common.h"
 #include "kernels/shape/shape.h"
@@ -54,6 +56,7 @@ Status PadKernel::Compute(ComputeContext& ctx) const {
   const TensorView x = ctx.Input(0);
   const int64_t rank = static_cast<int64_t>(x.shape.size());
   ANVIL_RETURN_IF_ERROR(shape_detail::CheckRank(x.shape.size()));
+  ANVIL_CHECK(rank > 0, "Pad needs an input of rank 1 or more, got a scalar");  // as ORT
   const size_t es = ElemSize(x.type);
   // Begin and end pads per axis.
   Shape begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
@@ -115,10 +118,15 @@ Status PadKernel::Compute(ComputeContext& ctx) const {
   const int64_t* map_ptrs[shape::kMaxRank];
   int64_t* m = maps;
   for (int64_t d = 0; d < rank; ++d) {
-    const int64_t n = x.shape[d];
+    // Negative pads crop first; the other modes then read within what is left (as ORT does).
+    const int64_t lo = std::max<int64_t>(0, -begin[d]);
+    const int64_t n = x.shape[d] - lo - std::max<int64_t>(0, -end[d]);
+    const int64_t pre = std::max<int64_t>(0, begin[d]);
+    ANVIL_CHECK(mode_ == Mode::kConstant || n > 0 || out_shape[d] == 0, "cannot pad axis ", d, " of input ",
+                ToString(x.shape), " in a mode other than constant: nothing is left of it after cropping");
     map_ptrs[d] = m;
     for (int64_t i = 0; i < out_shape[d]; ++i) {
-      int64_t j = i - begin[d];
+      int64_t j = i - pre;
       if (j < 0 || j >= n) {
         switch (mode_) {
           case Mode::kConstant: j = -1; break;
@@ -135,7 +143,7 @@ Status PadKernel::Compute(ComputeContext& ctx) const {
             break;
         }
       }
-      m[i] = j;
+      m[i] = j < 0 ? -1 : lo + j;
     }
     m += out_shape[d];
   }
