@@ -294,6 +294,8 @@ def test_tile(since, opset):
 def test_tile_errors():
     fails("Tile", [("x", data((2, 3))), ("r", i64(2))], 13, "repeats has 1 values")
     fails("Tile", [("x", data((2, 3))), ("r", i64(2, -1))], 13, "negative")
+    fails("Tile", [("x", data((2, 3))), ("r", i64(1, 2**62))], 13, "too large")
+    fails("Expand", [("x", data((3,))), ("s", i64(2**40, 2**40, 3))], 13)  # ORT refuses the allocation
 
 
 # -------------------------------------------------------------------------------- GatherElements
@@ -646,3 +648,38 @@ def test_parallel_paths():
     run("TopK", [("x", x), ("k", i64(5))], outputs=("v", "i"), output_types=[TensorProto.FLOAT, INT64])
     run("CumSum", [("x", x), ("a", np.array(1, np.int64))])
     run("DepthToSpace", [("x", x)], attrs={"blocksize": 4, "mode": "CRD"})
+
+
+# ---------------------------------------------------------------------------------------- Unique
+
+UNIQUE_OUTS = ("y", "idx", "inv", "cnt")
+UNIQUE_TYPES = [TensorProto.FLOAT, INT64, INT64, INT64]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int8])
+def test_unique(dtype):
+    x = RNG.integers(-3, 4, size=(4, 6)).astype(dtype)
+    x[2] = x[0]  # a repeated row
+    types = [onnx_type(dtype)] + UNIQUE_TYPES[1:]
+    for sorted_ in [1, 0]:
+        for axis in [None, 0, 1, -1]:
+            attrs = {"sorted": sorted_} if axis is None else {"sorted": sorted_, "axis": axis}
+            check("Unique", [("x", x)], 11, attrs=attrs, outputs=UNIQUE_OUTS, output_types=types)
+            check("Unique", [("x", x)], 11, attrs=attrs, outputs=("y",), output_types=types[:1])
+    check("Unique", [("x", x[:0])], 11, outputs=UNIQUE_OUTS, output_types=types)
+    # Empty slices along a non-empty axis are all equal. (ORT 1.29's CPU EP aborts the process here.)
+    check("Unique", [("x", np.zeros((3, 0, 2), dtype))], 11, attrs={"axis": 0}, outputs=UNIQUE_OUTS,
+          output_types=types, reference=[np.zeros((1, 0, 2), dtype), i64(0), i64(0, 0, 0), i64(3)])
+
+
+def test_unique_optional_outputs():
+    x = np.array([2.0, 1.0, 1.0, 3.0, 2.0, -0.0, 0.0], np.float32)
+    # Y and counts only (the middle outputs omitted).
+    model = make_node_model("Unique", [("x", x)], ["y", "", "", "cnt"], 11,
+                            output_types=UNIQUE_TYPES)
+    model.graph.output.pop(1)
+    model.graph.output.pop(1)
+    got = run_anvil(model, [("x", x)])
+    want = run_cpu(model, [("x", x)])
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

@@ -115,3 +115,53 @@ void Range(T* y, T start, T delta, int64_t n) {
 }
 
 }  // namespace anvil::shape
+
+namespace anvil::shape {
+
+// Unique over `len` slices of an [outer, len, inner] tensor (slice i: x[o, i, n] for all o, n,
+// compared lexicographically in that order). Fills, for the unique slices in output order
+// (ascending when `sorted`, else by first occurrence): first[g] (first occurrence), count[g];
+// and inverse[i] (the output position of slice i). Returns the number of unique slices.
+// `order` is scratch for len values.
+template <typename T>
+int64_t Unique(const T* x, int64_t outer, int64_t len, int64_t inner, bool sorted, int64_t* order, int64_t* first,
+               int64_t* count, int64_t* inverse) {
+  if (len == 0) return 0;
+  auto cmp = [&](int64_t a, int64_t b) {  // -1, 0, 1
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* row = x + o * len * inner;
+      for (int64_t n = 0; n < inner; ++n) {
+        const T va = row[a * inner + n], vb = row[b * inner + n];
+        if (Less(va, vb)) return -1;
+        if (Less(vb, va)) return 1;
+      }
+    }
+    return 0;
+  };
+  for (int64_t i = 0; i < len; ++i) order[i] = i;
+  // Stable: equal slices keep their original order, so the first of a run is the first occurrence.
+  std::stable_sort(order, order + len, [&](int64_t a, int64_t b) { return cmp(a, b) < 0; });
+  int64_t groups = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    if (i == 0 || cmp(order[i - 1], order[i]) != 0) {
+      first[groups] = order[i];
+      count[groups] = 0;
+      ++groups;
+    }
+    ++count[groups - 1];
+    inverse[order[i]] = groups - 1;
+  }
+  if (!sorted) {
+    // Renumber the groups by first occurrence.
+    std::vector<int64_t> by_first(static_cast<size_t>(groups)), rank(static_cast<size_t>(groups));
+    for (int64_t g = 0; g < groups; ++g) by_first[g] = g;
+    std::sort(by_first.begin(), by_first.end(), [&](int64_t a, int64_t b) { return first[a] < first[b]; });
+    for (int64_t r = 0; r < groups; ++r) rank[by_first[r]] = r;
+    std::vector<int64_t> f(first, first + groups), c(count, count + groups);
+    for (int64_t g = 0; g < groups; ++g) first[rank[g]] = f[g], count[rank[g]] = c[g];
+    for (int64_t i = 0; i < len; ++i) inverse[i] = rank[inverse[i]];
+  }
+  return groups;
+}
+
+}  // namespace anvil::shape

@@ -105,6 +105,8 @@ Status TileKernel::Compute(ComputeContext& ctx) const {
   Shape shape(rank);
   for (size_t d = 0; d < rank; ++d) {
     ANVIL_CHECK(repeats[d] >= 0, "repeats ", ToString(repeats), " has a negative value");
+    ANVIL_CHECK(x.shape[d] == 0 || repeats[d] <= (int64_t{1} << 62) / x.shape[d], "repeats ", ToString(repeats),
+                " make axis ", d, " of input ", ToString(x.shape), " too large");
     shape[d] = x.shape[d] * repeats[d];
   }
   void* y = nullptr;

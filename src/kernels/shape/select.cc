@@ -300,4 +300,71 @@ Status ReverseSequenceKernel::Compute(ComputeContext& ctx) const {
   return {};
 }
 
+// ---- Unique
+
+Status UniqueKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK(shape_detail::IsNumeric(t), "type ", ElemTypeName(t), " is not supported");
+  auto k = std::make_unique<UniqueKernel>();
+  k->axis_ = node.Int("axis");
+  k->sorted_ = node.Int("sorted", 1) != 0;
+  ANVIL_CHECK(node.OutputCount() >= 1 && node.OutputCount() <= 4, "Unique has 1 to 4 outputs");
+  // An omitted optional output has no type.
+  for (size_t i = 0; i < node.OutputCount(); ++i)
+    k->outputs_[i] = node.OutputType(i) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  ANVIL_CHECK(k->outputs_[0], "Unique's output Y is missing");
+  if (auto s = node.InputShape(0); s && k->axis_) {
+    const int64_t rank = static_cast<int64_t>(s->size());
+    ANVIL_CHECK(*k->axis_ >= -rank && *k->axis_ < rank, "axis ", *k->axis_, " is out of range for rank ", rank);
+  }
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status UniqueKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  int64_t outer = 1, len = x.size(), inner = 1, axis = 0;
+  if (axis_) {
+    ANVIL_CHECK(NormalizeAxis(*axis_, rank, axis), "axis ", *axis_, " is out of range for input ", ToString(x.shape));
+    AroundAxis(x.shape, axis, outer, len, inner);
+  }
+  const size_t n = static_cast<size_t>(len) + 1;
+  int64_t* order = ctx.Scratch<int64_t>(n);
+  int64_t* first = ctx.Scratch<int64_t>(n);
+  int64_t* count = ctx.Scratch<int64_t>(n);
+  int64_t* inverse = ctx.Scratch<int64_t>(n);
+  int64_t groups = 0;
+  // Slices of a zero-sized tensor along a non-empty axis are all equal (and empty).
+  const bool empty_slices = outer * inner == 0 && len > 0;
+  if (empty_slices) {
+    groups = 1;
+    first[0] = 0;
+    count[0] = len;
+    for (int64_t i = 0; i < len; ++i) inverse[i] = 0;
+  } else {
+    ANVIL_RETURN_IF_ERROR(VisitNumeric(x.type, [&](auto tag) {
+      using T = decltype(tag);
+      groups = shape::Unique(x.as<T>(), outer, len, inner, sorted_, order, first, count, inverse);
+      return Status{};
+    }));
+  }
+  Shape shape{groups};
+  if (axis_) {
+    shape = x.shape;
+    shape[axis] = groups;
+  }
+  void* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, shape, &y));
+  shape::GatherBlocks(y, x.data, ElemSize(x.type), outer, len, inner, first, groups);
+  const std::pair<const int64_t*, int64_t> extra[3] = {{first, groups}, {inverse, len}, {count, groups}};
+  for (size_t i = 1; i < 4; ++i) {
+    if (i >= ctx.OutputCount() || !outputs_[i]) continue;
+    int64_t* o = nullptr;
+    ANVIL_RETURN_IF_ERROR(ctx.Output(i, Shape{extra[i - 1].second}, &o));
+    std::copy(extra[i - 1].first, extra[i - 1].first + extra[i - 1].second, o);
+  }
+  return {};
+}
+
 }  // namespace anvil

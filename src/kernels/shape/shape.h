@@ -176,6 +176,9 @@ ANVIL_SHAPE_KERNEL(TopKKernel, private: int64_t axis_ = -1; bool largest_ = true
                    int64_t k_attr_ = -1;)
 ANVIL_SHAPE_KERNEL(CumSumKernel, private: bool exclusive_ = false; bool reverse_ = false;)
 ANVIL_SHAPE_KERNEL(CompressKernel, private: std::optional<int64_t> axis_;)
+// Unique: sorted or in order of appearance, flattened or along an axis; outputs after counting.
+ANVIL_SHAPE_KERNEL(UniqueKernel, private: std::optional<int64_t> axis_; bool sorted_ = true;
+                   std::array<bool, 4> outputs_{};)
 ANVIL_SHAPE_KERNEL(ReverseSequenceKernel, private: int64_t batch_axis_ = 1; int64_t time_axis_ = 0;)
 
 #undef ANVIL_SHAPE_KERNEL
