@@ -1,7 +1,9 @@
 #include "compute/shape/index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "compute/parallel.h"
@@ -149,23 +151,6 @@ void CopyBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* 
   });
 }
 
-void GatherElementsAt(void* dst, const void* src, size_t elem_size, const int64_t* offsets, int64_t n) {
-  if (n <= 0) return;
-  char* d = static_cast<char*>(dst);
-  const char* s = static_cast<const char*>(src);
-  const bool typed = BySize(elem_size, [&](auto tag) {
-    using T = decltype(tag);
-    T* out = reinterpret_cast<T*>(d);
-    const T* in = reinterpret_cast<const T*>(s);
-    ParallelFor(n, 2, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = in[offsets[i]];
-    });
-  });
-  if (!typed) {
-    for (int64_t i = 0; i < n; ++i) std::memcpy(d + i * elem_size, s + offsets[i] * elem_size, elem_size);
-  }
-}
-
 void AxisOffsets(int64_t* offsets, int rank, const int64_t* dims, const int64_t* data_strides, int axis,
                  const int64_t* idx) {
   int64_t n = 1;
@@ -190,6 +175,62 @@ void AxisOffsets(int64_t* offsets, int rank, const int64_t* dims, const int64_t*
   });
 }
 
+int64_t GatherElements(void* dst, const void* src, size_t elem_size, int rank, const int64_t* dims,
+                       const int64_t* data_strides, int axis, int64_t axis_dim, const void* idx, bool idx64) {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= dims[d];
+  if (n == 0 || rank == 0) return -1;
+  int64_t strides[kMaxRank];
+  for (int d = 0; d < rank; ++d) strides[d] = d == axis ? 0 : data_strides[d];
+  const int64_t inner = dims[rank - 1], inner_stride = strides[rank - 1], axis_stride = data_strides[axis];
+  std::atomic<int64_t> bad{n};
+  auto run = [&](auto tag, auto itag) {
+    using T = decltype(tag);
+    using I = decltype(itag);
+    T* out = static_cast<T*>(dst);
+    const T* in = static_cast<const T*>(src);
+    const I* ix = static_cast<const I*>(idx);
+    ParallelFor(n / inner, inner * 2, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t base = RowOffset(row, rank - 1, dims, strides);
+        const int64_t i0 = row * inner;
+        for (int64_t j = 0; j < inner; ++j) {
+          int64_t v = static_cast<int64_t>(ix[i0 + j]);
+          v += v < 0 ? axis_dim : 0;
+          if (static_cast<uint64_t>(v) >= static_cast<uint64_t>(axis_dim)) {
+            int64_t seen = bad.load(std::memory_order_relaxed);
+            while (i0 + j < seen && !bad.compare_exchange_weak(seen, i0 + j)) {
+            }
+            v = 0;
+            if (axis_dim == 0) continue;
+          }
+          out[i0 + j] = in[base + j * inner_stride + v * axis_stride];
+        }
+      }
+    });
+  };
+  const bool typed = BySize(elem_size, [&](auto tag) {
+    if (idx64) {
+      run(tag, int64_t{});
+    } else {
+      run(tag, int32_t{});
+    }
+  });
+  if (!typed) {  // other element sizes: through the offsets path, one element at a time
+    const int64_t es = static_cast<int64_t>(elem_size);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v = idx64 ? static_cast<const int64_t*>(idx)[i] : static_cast<const int32_t*>(idx)[i];
+      v += v < 0 ? axis_dim : 0;
+      if (v < 0 || v >= axis_dim) return i;
+      const int64_t base = RowOffset(i / inner, rank - 1, dims, strides) + (i % inner) * inner_stride;
+      std::memcpy(static_cast<char*>(dst) + i * es, static_cast<const char*>(src) + (base + v * axis_stride) * es,
+                  elem_size);
+    }
+  }
+  const int64_t b = bad.load();
+  return b < n ? b : -1;
+}
+
 void Select(void* dst, const bool* cond, const void* x, const void* y, size_t elem_size, int rank, const int64_t* dims,
             const int64_t* cs, const int64_t* xs, const int64_t* ys) {
   int64_t n = 1;
@@ -203,15 +244,46 @@ void Select(void* dst, const bool* cond, const void* x, const void* y, size_t el
     T* out = static_cast<T*>(dst);
     const T* a = static_cast<const T*>(x);
     const T* b = static_cast<const T*>(y);
-    ParallelFor(n / inner, inner, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const bool* c = cond + RowOffset(row, outer, dims, cs);
-        const T* pa = a + RowOffset(row, outer, dims, xs);
-        const T* pb = b + RowOffset(row, outer, dims, ys);
-        T* o = out + row * inner;
-        for (int64_t j = 0; j < inner; ++j) o[j] = c[j * ci] ? pa[j * xi] : pb[j * yi];
-      }
-    });
+    // Inner strides of 0 or 1 (the usual case) as constants, so the row loop vectorises.
+    auto rows = [&](auto cst, auto xst, auto yst) {
+      constexpr int64_t kc = decltype(cst)::value, kx = decltype(xst)::value, ky = decltype(yst)::value;
+      ParallelFor(n / inner, inner, [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+          const bool* c = cond + RowOffset(row, outer, dims, cs);
+          const T* pa = a + RowOffset(row, outer, dims, xs);
+          const T* pb = b + RowOffset(row, outer, dims, ys);
+          T* o = out + row * inner;
+          if constexpr (kc < 0 || kx < 0 || ky < 0) {
+            for (int64_t j = 0; j < inner; ++j) o[j] = c[j * ci] ? pa[j * xi] : pb[j * yi];
+          } else if constexpr (std::is_integral_v<T>) {
+            // Branch-free (a random condition would mispredict): mask = all ones where true.
+            const uint8_t* cb = reinterpret_cast<const uint8_t*>(c);
+            for (int64_t j = 0; j < inner; ++j) {
+              const T mask = static_cast<T>(T(0) - static_cast<T>(cb[j * kc] != 0));
+              o[j] = static_cast<T>((pa[j * kx] & mask) | (pb[j * ky] & static_cast<T>(~mask)));
+            }
+          } else {
+            for (int64_t j = 0; j < inner; ++j) o[j] = c[j * kc] ? pa[j * kx] : pb[j * ky];
+          }
+        }
+      });
+    };
+    using S0 = std::integral_constant<int64_t, 0>;
+    using S1 = std::integral_constant<int64_t, 1>;
+    using SV = std::integral_constant<int64_t, -1>;  // any other stride
+    auto with_y = [&](auto cst, auto xst) {
+      if (yi == 0) return rows(cst, xst, S0{});
+      if (yi == 1) return rows(cst, xst, S1{});
+      rows(cst, xst, SV{});
+    };
+    auto with_x = [&](auto cst) {
+      if (xi == 0) return with_y(cst, S0{});
+      if (xi == 1) return with_y(cst, S1{});
+      with_y(cst, SV{});
+    };
+    if (ci == 0) return with_x(S0{});
+    if (ci == 1) return with_x(S1{});
+    with_x(SV{});
   };
   if (BySize(elem_size, run)) return;
   // Other sizes: element by element through memcpy.

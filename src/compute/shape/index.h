@@ -19,14 +19,18 @@ void MapCopy(void* dst, const void* src, size_t elem_size, int rank, const int64
 // Block i of dst (block_bytes each) = the block at src + offsets[i] * block_bytes.
 void CopyBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* offsets, int64_t n);
 
-// dst[i] = src[offsets[i]] for elements of elem_size bytes.
-void GatherElementsAt(void* dst, const void* src, size_t elem_size, const int64_t* offsets, int64_t n);
-
-// Element offsets for GatherElements / ScatterElements: for each element i (row-major over
+// Element offsets for ScatterElements: for each element i (row-major over
 // `dims`) of the indices tensor, the offset into data (row-major strides `data_strides`) of the
 // same coordinates with coordinate `axis` replaced by idx[i] (already in range).
 void AxisOffsets(int64_t* offsets, int rank, const int64_t* dims, const int64_t* data_strides, int axis,
                  const int64_t* idx);
+
+// GatherElements in one pass: dst[i] (row-major over `dims`, the indices' shape) = the data
+// element at i's coordinates with coordinate `axis` replaced by idx[i] (int64 when idx64, else
+// int32; negative counts from the end). Returns -1, or the position of an index outside
+// [-axis_dim, axis_dim) (dst is then unspecified).
+int64_t GatherElements(void* dst, const void* src, size_t elem_size, int rank, const int64_t* dims,
+                       const int64_t* data_strides, int axis, int64_t axis_dim, const void* idx, bool idx64);
 
 // Where: out (row-major over dims) = cond[c] ? x[a] : y[b], with per-input element strides
 // (0 on broadcast dims). rank <= kMaxRank.

@@ -16,12 +16,32 @@ namespace anvil::shape {
 
 enum class Reduction { kNone, kAdd, kMul, kMax, kMin };
 
+// a + b and a * b; integers wrap around (two's complement) instead of overflowing.
+template <typename T>
+inline T WrapAdd(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<decltype(a + b)>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
+}
+template <typename T>
+inline T WrapMul(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<decltype(a * b)>;
+    return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return a * b;
+  }
+}
+
 template <typename T>
 inline void ReduceInto(T* out, const T* in, int64_t n, Reduction r) {
   switch (r) {
     case Reduction::kNone: std::memcpy(out, in, static_cast<size_t>(n) * sizeof(T)); break;
-    case Reduction::kAdd: for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(out[i] + in[i]); break;
-    case Reduction::kMul: for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(out[i] * in[i]); break;
+    case Reduction::kAdd: for (int64_t i = 0; i < n; ++i) out[i] = WrapAdd(out[i], in[i]); break;
+    case Reduction::kMul: for (int64_t i = 0; i < n; ++i) out[i] = WrapMul(out[i], in[i]); break;
     case Reduction::kMax: for (int64_t i = 0; i < n; ++i) out[i] = std::max(out[i], in[i]); break;
     case Reduction::kMin: for (int64_t i = 0; i < n; ++i) out[i] = std::min(out[i], in[i]); break;
   }
@@ -52,9 +72,9 @@ void CumSum(T* y, const T* x, int64_t outer, int64_t len, int64_t inner, bool ex
         const int64_t t = reverse ? len - 1 - s : s;
         if (exclusive) {
           ys[t * inner] = acc;
-          acc = static_cast<T>(acc + xs[t * inner]);
+          acc = WrapAdd(acc, xs[t * inner]);
         } else {
-          acc = static_cast<T>(acc + xs[t * inner]);
+          acc = WrapAdd(acc, xs[t * inner]);
           ys[t * inner] = acc;
         }
       }
@@ -110,7 +130,7 @@ void Range(T* y, T start, T delta, int64_t n) {
   T v = start;
   for (int64_t i = 0; i < n; ++i) {
     y[i] = v;
-    v = static_cast<T>(v + delta);
+    v = WrapAdd(v, delta);
   }
 }
 

@@ -109,15 +109,18 @@ Status GatherElementsKernel::Compute(ComputeContext& ctx) const {
   int64_t axis = 0;
   ANVIL_CHECK(NormalizeAxis(axis_, rank, axis), "axis ", axis_, " is out of range for data ", ToString(data.shape));
   ANVIL_RETURN_IF_ERROR(CheckElementsShapes(data, ind, axis));
-  const int64_t n = ind.size();
-  int64_t* idx = ctx.Scratch<int64_t>(static_cast<size_t>(n));
-  ANVIL_RETURN_IF_ERROR(shape_detail::ReadIndices(ind, "index", data.shape[axis], idx));
   void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, ind.shape, &y));
-  if (n == 0) return {};
+  if (ind.size() == 0) return {};
   const Shape strides = Strides(data.shape);
-  shape::AxisOffsets(idx, static_cast<int>(rank), ind.shape.data(), strides.data(), static_cast<int>(axis), idx);
-  shape::GatherElementsAt(y, data.data, ElemSize(data.type), idx, n);
+  const bool idx64 = ind.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+  const int64_t bad = shape::GatherElements(y, data.data, ElemSize(data.type), static_cast<int>(rank), ind.shape.data(),
+                                            strides.data(), static_cast<int>(axis), data.shape[axis], ind.data, idx64);
+  if (bad >= 0) {
+    const int64_t v = idx64 ? ind.as<int64_t>()[bad] : ind.as<int32_t>()[bad];
+    return Fail("index value ", v, " (at position ", bad, ") is out of range for axis ", axis, " of size ",
+                data.shape[axis], " (data ", ToString(data.shape), ")");
+  }
   return {};
 }
 
