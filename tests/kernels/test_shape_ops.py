@@ -683,3 +683,25 @@ def test_unique_optional_outputs():
     want = run_cpu(model, [("x", x)])
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+# ------------------------------------------------------------------------------ zero-sized edges
+
+def test_zero_sized_edges():
+    z = data((0, 5))
+    # (ORT 1.29's CPU EP dies of a division by zero on this one: numpy's answer.)
+    check("TopK", [("x", z), ("k", i64(2))], 11, outputs=("v", "i"), output_types=[TensorProto.FLOAT, INT64],
+          reference=[np.zeros((0, 2), np.float32), np.zeros((0, 2), np.int64)])
+    check("TopK", [("x", data((3, 0))), ("k", i64(0))], 11, outputs=("v", "i"),
+          output_types=[TensorProto.FLOAT, INT64])
+    x = data((3, 4))
+    check("ScatterElements", [("x", x), ("i", np.zeros((0, 4), np.int64)), ("u", data((0, 4)))], 13)
+    check("ScatterND", [("x", x), ("i", np.zeros((0, 1), np.int64)), ("u", data((0, 4)))], 13)
+    check("GatherElements", [("x", data((0, 3))), ("i", np.zeros((0, 3), np.int64))], 13)
+    check("Compress", [("x", z), ("c", np.zeros((0,), np.bool_))], 11, attrs={"axis": 0})
+    check("ReverseSequence", [("x", data((3, 2, 0))), ("l", i64(1, 3))], 10,
+          attrs={"batch_axis": 1, "time_axis": 0})
+    check("Where", [("c", np.zeros((0,), np.bool_)), ("a", data((2, 1))), ("b", data((1,)))], 16,
+          output_types=[TensorProto.FLOAT])
+    check("EyeLike", [("x", data((0, 0)))], 9)
+    check("Range", [("s", np.array(3, np.int32)), ("l", np.array(3, np.int32)), ("d", np.array(-1, np.int32))], 11)
