@@ -185,6 +185,7 @@ def test_pad_errors():
     fails("Pad", pad_inputs(data((0, 3)), [1, 0, 0, 0]), 13, "empty axis", attrs={"mode": "edge"})
     fails("Pad", pad_inputs(x, [0, 0, 0, 0], None, [0, 0]), 18, "repeated")
     fails("Pad", pad_inputs(x, [0, 0], None, [2]), 18, "out of range")
+    fails("Pad", pad_inputs(x, [0, 3, 0, 0]), 13, "exceed the largest allowed (2)", attrs={"mode": "reflect"})
 
 
 # ----------------------------------------------------------------------------------------- Where
@@ -276,6 +277,7 @@ def test_split_zero_size_and_errors():
     fails("Split", [("x", data((3, 4))), ("s", i64(1, 2))], 13, "adds up to 3", attrs={"axis": 1},
           outputs=("a", "b"))
     fails("Split", [("x", data((3, 4)))], 13, "equal parts", attrs={"axis": 0}, outputs=("a", "b"))
+    fails("Split", [("x", data((2,)))], 18, "exceeds", attrs={"num_outputs": 3}, outputs=("a", "b", "c"))
 
 
 # ------------------------------------------------------------------------------------------ Tile
@@ -589,9 +591,10 @@ def test_compress(since, opset):
         check("Compress", [("x", x), ("c", np.zeros((3,), np.bool_))], opset, attrs={"axis": 1})
 
 
-def test_compress_error():
-    fails("Compress", [("x", data((2, 3))), ("c", np.ones((4,), np.bool_))], 11, "condition has 4 values",
-          attrs={"axis": 1})
+def test_compress_long_condition():
+    # Condition values beyond the input are ignored (ORT does the same).
+    check("Compress", [("x", data((2, 3))), ("c", np.array([1, 0, 1, 1, 0], np.bool_))], 11, attrs={"axis": 1})
+    check("Compress", [("x", data((2, 3))), ("c", np.ones((9,), np.bool_))], 11)
 
 
 # ------------------------------------------------------------------------------- ReverseSequence

@@ -124,6 +124,9 @@ Status PadKernel::Compute(ComputeContext& ctx) const {
     const int64_t pre = std::max<int64_t>(0, begin[d]);
     ANVIL_CHECK(mode_ == Mode::kConstant || n > 0 || out_shape[d] == 0, "cannot pad axis ", d, " of input ",
                 ToString(x.shape), " in a mode other than constant: nothing is left of it after cropping");
+    if (mode_ == Mode::kReflect)
+      ANVIL_CHECK(begin[d] < n && end[d] < n, "reflect pads ", begin[d], ", ", end[d], " exceed the largest allowed (",
+                  n - 1, ") for axis ", d, " of input ", ToString(x.shape));  // as ORT
     map_ptrs[d] = m;
     for (int64_t i = 0; i < out_shape[d]; ++i) {
       int64_t j = i - pre;

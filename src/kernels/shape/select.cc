@@ -94,9 +94,7 @@ Status CompressKernel::Compute(ComputeContext& ctx) const {
     ANVIL_CHECK(NormalizeAxis(*axis_, rank, axis), "axis ", *axis_, " is out of range for input ", ToString(x.shape));
     AroundAxis(x.shape, axis, outer, len, inner);
   }
-  const int64_t clen = cond.size();
-  ANVIL_CHECK(clen <= len, "condition has ", clen, " values, more than the ", len, " of input ", ToString(x.shape),
-              axis_ ? " along the axis" : "");
+  const int64_t clen = std::min(cond.size(), len);  // values beyond the input are ignored, as ORT does
   const bool* c = cond.as<bool>();
   int64_t kept = 0;
   for (int64_t i = 0; i < clen; ++i) kept += c[i];

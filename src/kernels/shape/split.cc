@@ -47,6 +47,8 @@ Status SplitKernel::Compute(ComputeContext& ctx) const {
   } else if (!split_.empty()) {
     parts = split_;
   } else if (num_outputs_ > 0) {
+    ANVIL_CHECK(num_outputs_ <= dim, "num_outputs ", num_outputs_, " exceeds axis ", axis, "'s size ", dim,
+                " (input ", ToString(x.shape), ")");  // as ORT
     const int64_t chunk = (dim + num_outputs_ - 1) / num_outputs_;
     for (size_t i = 0; i < n; ++i) parts.push_back(std::clamp<int64_t>(dim - chunk * static_cast<int64_t>(i), 0, chunk));
   } else {
