@@ -322,6 +322,12 @@ def test_gather_elements_errors():
     fails("GatherElements", [("x", x), ("i", i64(0, 3).reshape(1, 2))], 13, "value 3", "out of range",
           attrs={"axis": 0})
     fails("GatherElements", [("x", x), ("i", np.array([[-5]], np.int64))], 13, "value -5", attrs={"axis": 1})
+    fails("GatherElements", [("x", data((3, 0))), ("i", np.zeros((3, 1), np.int32))], 13, "value 0",
+          attrs={"axis": 1})  # an empty axis: no index is valid
+    big = data((2, 300))
+    bad = RNG.integers(0, 300, size=(2, 300)).astype(np.int64)
+    bad[1, 123] = 300
+    fails("GatherElements", [("x", big), ("i", bad)], 13, "value 300", "position 423", attrs={"axis": 1})
 
 
 # ------------------------------------------------------------------------------------- GatherND

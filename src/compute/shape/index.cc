@@ -101,32 +101,46 @@ void MapCopy(void* dst, const void* src, size_t elem_size, int rank, const int64
   }
   const int64_t rows = total / inner;
   const int outer = rank - 1;
-  ParallelFor(rows, inner, [&](int64_t begin, int64_t end) {
+  // A short run of fill elements (padding at the row ends) without Fill's per-call checks.
+  auto fill_run = [&](char* o, int64_t n) {
+    if (n > 64) return Fill(o, fill, elem_size, n);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(o + i * es, fill, elem_size);
+  };
+  ParallelFor(rows, inner + 16, [&](int64_t begin, int64_t end) {
+    // The outer coordinates of `begin`, then an odometer: each dim's source offset (or -1 for
+    // padding) is kept, so a row costs no divisions.
+    int64_t coord[kMaxRank], part[kMaxRank];
+    int64_t r = begin;
+    for (int d = outer - 1; d >= 0; --d) coord[d] = r % out_dims[d], r /= out_dims[d];
+    int pads = 0;
+    int64_t off = 0;
+    for (int d = 0; d < outer; ++d) {
+      const int64_t m = maps[d][coord[d]];
+      part[d] = m < 0 ? -1 : m * in_strides[d];
+      if (part[d] < 0) ++pads; else off += part[d];
+    }
     for (int64_t row = begin; row < end; ++row) {
       char* o = out + row * inner * es;
-      // Source row offset, or -1 when the row lies in the padding of an outer axis.
-      int64_t off = 0, r = row;
-      bool pad_row = false;
-      for (int d = outer - 1; d >= 0; --d) {
-        const int64_t m = maps[d][r % out_dims[d]];
-        r /= out_dims[d];
-        if (m < 0) {
-          pad_row = true;
-          break;
-        }
-        off += m * in_strides[d];
-      }
-      if (pad_row) {
+      if (pads > 0) {
         Fill(o, fill, elem_size, inner);
-        continue;
-      }
-      const char* s = in + off * es;
-      for (const Segment& g : segs) {
-        if (g.src < 0) {
-          Fill(o + g.out_begin * es, fill, elem_size, g.len);
-        } else {
-          std::memcpy(o + g.out_begin * es, s + g.src * es, static_cast<size_t>(g.len * es));
+      } else {
+        const char* src_row = in + off * es;
+        for (const Segment& g : segs) {
+          if (g.src < 0) {
+            fill_run(o + g.out_begin * es, g.len);
+          } else {
+            std::memcpy(o + g.out_begin * es, src_row + g.src * es, static_cast<size_t>(g.len * es));
+          }
         }
+      }
+      for (int d = outer - 1; d >= 0; --d) {  // next row
+        if (part[d] < 0) --pads; else off -= part[d];
+        const bool wrap = ++coord[d] == out_dims[d];
+        if (wrap) coord[d] = 0;
+        const int64_t m = maps[d][coord[d]];
+        part[d] = m < 0 ? -1 : m * in_strides[d];
+        if (part[d] < 0) ++pads; else off += part[d];
+        if (!wrap) break;
       }
     }
   });
@@ -180,6 +194,7 @@ int64_t GatherElements(void* dst, const void* src, size_t elem_size, int rank, c
   int64_t n = 1;
   for (int d = 0; d < rank; ++d) n *= dims[d];
   if (n == 0 || rank == 0) return -1;
+  if (axis_dim == 0) return 0;  // no index is valid (and data has nothing to read)
   int64_t strides[kMaxRank];
   for (int d = 0; d < rank; ++d) strides[d] = d == axis ? 0 : data_strides[d];
   const int64_t inner = dims[rank - 1], inner_stride = strides[rank - 1], axis_stride = data_strides[axis];
@@ -191,20 +206,30 @@ int64_t GatherElements(void* dst, const void* src, size_t elem_size, int rank, c
     const T* in = static_cast<const T*>(src);
     const I* ix = static_cast<const I*>(idx);
     ParallelFor(n / inner, inner * 2, [&](int64_t begin, int64_t end) {
+      const int64_t dim = axis_dim, step = inner_stride, astep = axis_stride, len = inner;
       for (int64_t row = begin; row < end; ++row) {
-        const int64_t base = RowOffset(row, rank - 1, dims, strides);
-        const int64_t i0 = row * inner;
-        for (int64_t j = 0; j < inner; ++j) {
-          int64_t v = static_cast<int64_t>(ix[i0 + j]);
-          v += v < 0 ? axis_dim : 0;
-          if (static_cast<uint64_t>(v) >= static_cast<uint64_t>(axis_dim)) {
+        const int64_t i0 = row * len;
+        const T* src_row = in + RowOffset(row, rank - 1, dims, strides);
+        const I* irow = ix + i0;
+        T* orow = out + i0;
+        bool ok = true;
+        for (int64_t j = 0; j < len; ++j) {
+          int64_t v = static_cast<int64_t>(irow[j]);
+          v += v < 0 ? dim : 0;
+          const bool in_range = static_cast<uint64_t>(v) < static_cast<uint64_t>(dim);
+          ok &= in_range;
+          orow[j] = src_row[j * step + (in_range ? v : 0) * astep];
+        }
+        if (!ok) {  // find the first bad index of this row (rare: the call fails)
+          for (int64_t j = 0; j < len; ++j) {
+            int64_t v = static_cast<int64_t>(irow[j]);
+            v += v < 0 ? dim : 0;
+            if (static_cast<uint64_t>(v) < static_cast<uint64_t>(dim)) continue;
             int64_t seen = bad.load(std::memory_order_relaxed);
             while (i0 + j < seen && !bad.compare_exchange_weak(seen, i0 + j)) {
             }
-            v = 0;
-            if (axis_dim == 0) continue;
+            break;
           }
-          out[i0 + j] = in[base + j * inner_stride + v * axis_stride];
         }
       }
     });
