@@ -119,10 +119,8 @@ Status TopKKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_CHECK(shape_detail::IsNumeric(t), "type ", ElemTypeName(t), " is not supported");
   auto k = std::make_unique<TopKKernel>();
   k->axis_ = node.Int("axis", -1);
-  if (node.SinceVersion() >= 11) {
-    k->largest_ = node.Int("largest", 1) != 0;
-    k->sorted_ = node.Int("sorted", 1) != 0;
-  }
+  // sorted = 0 allows any order of the k results: the sorted order is one of them.
+  if (node.SinceVersion() >= 11) k->largest_ = node.Int("largest", 1) != 0;
   if (node.SinceVersion() < 10) {
     auto kv = node.Int("k");
     ANVIL_CHECK(kv.has_value(), "TopK needs the k attribute");

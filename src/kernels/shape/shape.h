@@ -138,49 +138,217 @@ class ResizeKernel final : public Kernel {
   std::vector<int64_t> axes_;  // revision 18+ axes attribute; empty: all axes
 };
 
-// ---- shape_ops: src/kernels/shape/{fill,pad,broadcast,split,scatter,select}.cc
+// ---- shape_ops: src/kernels/shape/{fill,pad,broadcast,split,scatter,space,select}.cc
 
-#define ANVIL_SHAPE_KERNEL(Name, ...)                                   \
-  class Name final : public Kernel {                                   \
-   public:                                                             \
-    static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); \
-    Status Compute(ComputeContext& ctx) const override;               \
-    __VA_ARGS__                                                        \
-  };
+class SizeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
 
-ANVIL_SHAPE_KERNEL(SizeKernel)
-ANVIL_SHAPE_KERNEL(ConstantOfShapeKernel, private: ElemType type_{}; uint64_t value_ = 0;)
-ANVIL_SHAPE_KERNEL(EyeLikeKernel, private: ElemType type_{}; int64_t k_ = 0;)
-ANVIL_SHAPE_KERNEL(RangeKernel)
+class ConstantOfShapeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_{};
+  uint64_t value_ = 0;
+};
+
+class EyeLikeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_{};
+  int64_t k_ = 0;
+};
+
+class RangeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
 // Pad: revision 2 reads pads/value attributes; 11+ reads pads, constant_value and (18+) axes inputs.
-ANVIL_SHAPE_KERNEL(PadKernel, enum class Mode { kConstant, kReflect, kEdge, kWrap };
-                   private: Mode mode_ = Mode::kConstant; bool from_inputs_ = true;
-                   std::vector<int64_t> pads_; float value_ = 0;)
-ANVIL_SHAPE_KERNEL(WhereKernel)
-ANVIL_SHAPE_KERNEL(ExpandKernel)
-ANVIL_SHAPE_KERNEL(TileKernel)
-// Split: split attribute (before 13) or input (13+), equal parts, or num_outputs (18+).
-ANVIL_SHAPE_KERNEL(SplitKernel, private: int64_t axis_ = 0; bool split_from_input_ = false;
-                   std::vector<int64_t> split_; int64_t num_outputs_ = 0;)
-ANVIL_SHAPE_KERNEL(GatherElementsKernel, private: int64_t axis_ = 0;)
-ANVIL_SHAPE_KERNEL(GatherNDKernel, private: int64_t batch_dims_ = 0;)
-// ScatterElements (and the deprecated Scatter): reduction none/add/mul/max/min.
-ANVIL_SHAPE_KERNEL(ScatterElementsKernel, private: int64_t axis_ = 0; int reduction_ = 0;)
-ANVIL_SHAPE_KERNEL(ScatterNDKernel, private: int reduction_ = 0;)
-ANVIL_SHAPE_KERNEL(DepthToSpaceKernel, private: int64_t block_ = 0; bool crd_ = false;)
-ANVIL_SHAPE_KERNEL(SpaceToDepthKernel, private: int64_t block_ = 0;)
-ANVIL_SHAPE_KERNEL(TriluKernel, private: bool upper_ = true;)
-ANVIL_SHAPE_KERNEL(OneHotKernel, private: int64_t axis_ = -1;)
-ANVIL_SHAPE_KERNEL(NonZeroKernel)
-ANVIL_SHAPE_KERNEL(TopKKernel, private: int64_t axis_ = -1; bool largest_ = true; bool sorted_ = true;
-                   int64_t k_attr_ = -1;)
-ANVIL_SHAPE_KERNEL(CumSumKernel, private: bool exclusive_ = false; bool reverse_ = false;)
-ANVIL_SHAPE_KERNEL(CompressKernel, private: std::optional<int64_t> axis_;)
-// Unique: sorted or in order of appearance, flattened or along an axis; outputs after counting.
-ANVIL_SHAPE_KERNEL(UniqueKernel, private: std::optional<int64_t> axis_; bool sorted_ = true;
-                   std::array<bool, 4> outputs_{};)
-ANVIL_SHAPE_KERNEL(ReverseSequenceKernel, private: int64_t batch_axis_ = 1; int64_t time_axis_ = 0;)
+class PadKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
 
-#undef ANVIL_SHAPE_KERNEL
+  enum class Mode { kConstant, kReflect, kEdge, kWrap };
+
+ private:
+  Mode mode_ = Mode::kConstant;
+  bool from_inputs_ = true;
+  std::vector<int64_t> pads_;
+  float value_ = 0;
+};
+
+class WhereKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class ExpandKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class TileKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+// Split: split attribute (before 13) or input (13+), equal parts, or num_outputs (18+).
+class SplitKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+  bool split_from_input_ = false;
+  std::vector<int64_t> split_;
+  int64_t num_outputs_ = 0;
+};
+
+class GatherElementsKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+};
+
+class GatherNDKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t batch_dims_ = 0;
+};
+
+// ScatterElements (and the deprecated Scatter): reduction none/add/mul/max/min.
+class ScatterElementsKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+  int reduction_ = 0;
+};
+
+class ScatterNDKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int reduction_ = 0;
+};
+
+class DepthToSpaceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t block_ = 0;
+  bool crd_ = false;
+};
+
+class SpaceToDepthKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t block_ = 0;
+};
+
+class TriluKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool upper_ = true;
+};
+
+class OneHotKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -1;
+};
+
+class NonZeroKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class TopKKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -1;
+  bool largest_ = true;
+  int64_t k_attr_ = -1;
+};
+
+class CumSumKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool exclusive_ = false;
+  bool reverse_ = false;
+};
+
+class CompressKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::optional<int64_t> axis_;
+};
+
+// Unique: sorted or in order of appearance, flattened or along an axis; outputs after counting.
+class UniqueKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::optional<int64_t> axis_;
+  bool sorted_ = true;
+  std::array<bool, 4> outputs_{};
+};
+
+class ReverseSequenceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t batch_axis_ = 1;
+  int64_t time_axis_ = 0;
+};
 
 }  // namespace anvil
