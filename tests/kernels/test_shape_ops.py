@@ -392,6 +392,18 @@ def test_scatter_deprecated(since, opset):
           attrs={"axis": 1})
 
 
+def test_scatter_elements_duplicates():
+    # Repeated indices without a reduction: the later update wins, as in ORT's sequential loop.
+    x = data((3, 4))
+    idx = np.array([[0, 1, 0, 0], [0, 1, 0, 2]], np.int64)
+    upd = data((2, 4))
+    want = x.copy()
+    for r in range(2):
+        for c in range(4):
+            want[idx[r, c], c] = upd[r, c]
+    check("ScatterElements", [("x", x), ("i", idx), ("u", upd)], 13, reference=[want])
+
+
 def test_scatter_elements_errors_and_declined():
     x = data((3, 4))
     fails("ScatterElements", [("x", x), ("i", i64(3).reshape(1, 1)), ("u", data((1, 1)))], 13, "value 3")

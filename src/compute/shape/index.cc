@@ -165,6 +165,21 @@ void CopyBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* 
   });
 }
 
+void ScatterBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* offsets, int64_t n) {
+  if (n <= 0 || block_bytes <= 0) return;
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  const bool typed = BySize(static_cast<size_t>(block_bytes), [&](auto tag) {
+    using T = decltype(tag);
+    T* out = reinterpret_cast<T*>(d);
+    const T* in = reinterpret_cast<const T*>(s);
+    for (int64_t i = 0; i < n; ++i) out[offsets[i]] = in[i];
+  });
+  if (typed) return;
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(d + offsets[i] * block_bytes, s + i * block_bytes, static_cast<size_t>(block_bytes));
+}
+
 void AxisOffsets(int64_t* offsets, int rank, const int64_t* dims, const int64_t* data_strides, int axis,
                  const int64_t* idx) {
   int64_t n = 1;

@@ -19,6 +19,10 @@ void MapCopy(void* dst, const void* src, size_t elem_size, int rank, const int64
 // Block i of dst (block_bytes each) = the block at src + offsets[i] * block_bytes.
 void CopyBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* offsets, int64_t n);
 
+// The inverse, in order (a later duplicate offset wins): the block at dst + offsets[i] *
+// block_bytes = block i of src.
+void ScatterBlocks(void* dst, const void* src, int64_t block_bytes, const int64_t* offsets, int64_t n);
+
 // Element offsets for ScatterElements: for each element i (row-major over
 // `dims`) of the indices tensor, the offset into data (row-major strides `data_strides`) of the
 // same coordinates with coordinate `axis` replaced by idx[i] (already in range).

@@ -162,8 +162,7 @@ Status ScatterElementsKernel::Compute(ComputeContext& ctx) const {
   shape::AxisOffsets(idx, static_cast<int>(rank), ind.shape.data(), strides.data(), static_cast<int>(axis), idx);
   const auto red = static_cast<Reduction>(reduction_);
   if (red == Reduction::kNone) {
-    for (int64_t i = 0; i < n; ++i)
-      std::memcpy(static_cast<char*>(y) + idx[i] * es, static_cast<const char*>(upd.data) + i * es, es);
+    shape::ScatterBlocks(y, upd.data, static_cast<int64_t>(es), idx, n);
     return {};
   }
   return shape_detail::VisitNumeric(data.type, [&](auto tag) {
@@ -232,9 +231,7 @@ Status ScatterNDKernel::Compute(ComputeContext& ctx) const {
   shape::ParallelCopy(y, data.data, static_cast<size_t>(data.size()) * es);
   const auto red = static_cast<Reduction>(reduction_);
   if (red == Reduction::kNone) {
-    const size_t bytes = static_cast<size_t>(slice) * es;
-    for (int64_t i = 0; i < tuples; ++i)
-      std::memcpy(static_cast<char*>(y) + offsets[i] * bytes, static_cast<const char*>(upd.data) + i * bytes, bytes);
+    shape::ScatterBlocks(y, upd.data, slice * static_cast<int64_t>(es), offsets, tuples);
     return {};
   }
   return shape_detail::VisitNumeric(data.type, [&](auto tag) {
