@@ -338,6 +338,43 @@ void Select(void* dst, const bool* cond, const void* x, const void* y, size_t el
   }
 }
 
+void DepthToSpace(void* dst, const void* src, size_t elem_size, int64_t n, int64_t c, int64_t h, int64_t w, int64_t b,
+                  bool crd) {
+  const int64_t oc = c / (b * b), hw = h * w;
+  const int64_t rows = n * oc * h * b, width = w * b;
+  if (rows == 0 || width == 0) return;
+  // Output row (n, oc, h, b1) element w * b + b2 = source channel chan(oc, b1, b2), row h, column w.
+  const int64_t way_stride = crd ? hw : oc * hw;   // from b2 to b2 + 1
+  const int64_t b1_stride = crd ? b * hw : b * oc * hw;
+  const int64_t oc_stride = crd ? b * b * hw : hw;
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    T* out = static_cast<T*>(dst);
+    const T* in = static_cast<const T*>(src);
+    ParallelFor(rows, width, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        int64_t r = row;
+        const int64_t b1 = r % b;
+        r /= b;
+        const int64_t y = r % h;
+        r /= h;
+        const int64_t o = r % oc;
+        const int64_t batch = r / oc;
+        const T* base = in + batch * c * hw + o * oc_stride + b1 * b1_stride + y * w;
+        T* dst_row = out + row * width;
+        for (int64_t b2 = 0; b2 < b; ++b2) {
+          const T* s_row = base + b2 * way_stride;
+          for (int64_t x = 0; x < w; ++x) dst_row[x * b + b2] = s_row[x];
+        }
+      }
+    });
+  };
+  if (BySize(elem_size, run)) return;
+  int64_t dims[6] = {n, oc, h, b, w, b};
+  int64_t strides[6] = {c * hw, oc_stride, w, b1_stride, 1, way_stride};
+  StridedCopy(dst, src, elem_size, 6, dims, strides, 0);
+}
+
 void Triangle(void* dst, const void* src, size_t elem_size, int64_t batch, int64_t rows, int64_t cols, int64_t k,
               bool upper) {
   if (batch == 0 || rows == 0 || cols == 0) return;

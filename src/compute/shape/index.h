@@ -41,6 +41,11 @@ int64_t GatherElements(void* dst, const void* src, size_t elem_size, int rank, c
 void Select(void* dst, const bool* cond, const void* x, const void* y, size_t elem_size, int rank,
             const int64_t* dims, const int64_t* cond_strides, const int64_t* x_strides, const int64_t* y_strides);
 
+// DepthToSpace of an [n, c, h, w] tensor with block b (c divisible by b * b), DCR or CRD order:
+// each output row interleaves b contiguous source rows.
+void DepthToSpace(void* dst, const void* src, size_t elem_size, int64_t n, int64_t c, int64_t h, int64_t w, int64_t b,
+                  bool crd);
+
 // Trilu over `batch` rows x cols matrices (dst may equal src): keeps element (r, c) when
 // c - r >= k (upper) or c - r <= k (lower), zeroes the rest.
 void Triangle(void* dst, const void* src, size_t elem_size, int64_t batch, int64_t rows, int64_t cols, int64_t k,

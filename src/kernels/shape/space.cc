@@ -43,18 +43,7 @@ Status DepthToSpaceKernel::Compute(ComputeContext& ctx) const {
   void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, shape, &y));
   if (NumElements(shape) == 0) return {};
-  // Output as [n, oc, h, b1, w, b2].
-  const int64_t hw = h * w;
-  int64_t dims[6] = {n, oc, h, b, w, b};
-  int64_t strides[6];
-  if (crd_) {  // channel = oc * b * b + b1 * b + b2
-    const int64_t s[6] = {c * hw, b * b * hw, w, b * hw, 1, hw};
-    std::copy(s, s + 6, strides);
-  } else {  // DCR: channel = b1 * b * oc + b2 * oc + oc
-    const int64_t s[6] = {c * hw, hw, w, b * oc * hw, 1, oc * hw};
-    std::copy(s, s + 6, strides);
-  }
-  shape::StridedCopy(y, x.data, ElemSize(x.type), 6, dims, strides, 0);
+  shape::DepthToSpace(y, x.data, ElemSize(x.type), n, c, h, w, b, crd_);
   return {};
 }
 
