@@ -50,6 +50,23 @@ std::string ReadString(GetFn get) {
   return s;
 }
 
+// Copies a tensor OrtValue (owned by the caller) into a TensorAttr.
+std::optional<NodeInfo::TensorAttr> CopyTensor(OrtValue* value) {
+  if (value == nullptr) return std::nullopt;
+  NodeInfo::TensorAttr out;
+  const TensorView v = ViewOf(value);
+  const size_t es = ElemSize(v.type);
+  if (es != 0 && (v.data != nullptr || v.size() == 0)) {
+    out.type = v.type;
+    out.shape = v.shape;
+    const auto* p = static_cast<const uint8_t*>(v.data);
+    out.bytes.assign(p, p + static_cast<size_t>(v.size()) * es);
+  }
+  Api().ReleaseValue(value);
+  if (out.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 TensorView ViewOf(const OrtValue* value) {
@@ -167,6 +184,13 @@ std::optional<std::vector<std::string>> GraphNodeInfo::Strings(const char* name)
   return out;
 }
 
+std::optional<NodeInfo::TensorAttr> GraphNodeInfo::Tensor(const char* name) const {
+  const OrtOpAttr* a = Attr(name, ORT_OP_ATTR_TENSOR);
+  OrtValue* value = nullptr;
+  if (a == nullptr || !Succeeded(Api().OpAttr_GetTensorAttributeAsOrtValue(a, &value))) return std::nullopt;
+  return CopyTensor(value);
+}
+
 // ---- KernelNodeInfo ----
 
 KernelNodeInfo::KernelNodeInfo(const OrtKernelInfo* info) : info_(info) {}
@@ -269,6 +293,14 @@ std::optional<std::vector<std::string>> KernelNodeInfo::Strings(const char* name
   }
   if (strings) allocator->Free(allocator, strings);
   return out;
+}
+
+std::optional<NodeInfo::TensorAttr> KernelNodeInfo::Tensor(const char* name) const {
+  OrtAllocator* allocator = nullptr;
+  if (!Succeeded(Api().GetAllocatorWithDefaultOptions(&allocator))) return std::nullopt;
+  OrtValue* value = nullptr;
+  if (!Succeeded(Api().KernelInfoGetAttribute_tensor(info_, name, allocator, &value))) return std::nullopt;
+  return CopyTensor(value);
 }
 
 }  // namespace anvil

@@ -24,6 +24,7 @@ class GraphNodeInfo final : public NodeInfo {
   std::optional<std::vector<int64_t>> Ints(const char* name) const override;
   std::optional<std::vector<float>> Floats(const char* name) const override;
   std::optional<std::vector<std::string>> Strings(const char* name) const override;
+  std::optional<TensorAttr> Tensor(const char* name) const override;
   using NodeInfo::Float;
   using NodeInfo::Int;
   using NodeInfo::Ints;
@@ -55,6 +56,7 @@ class KernelNodeInfo final : public NodeInfo {
   std::optional<std::vector<int64_t>> Ints(const char* name) const override;
   std::optional<std::vector<float>> Floats(const char* name) const override;
   std::optional<std::vector<std::string>> Strings(const char* name) const override;
+  std::optional<TensorAttr> Tensor(const char* name) const override;
   using NodeInfo::Float;
   using NodeInfo::Int;
   using NodeInfo::Ints;

@@ -63,6 +63,17 @@ class NodeInfo {
   virtual std::optional<std::vector<int64_t>> Ints(const char* name) const = 0;
   virtual std::optional<std::vector<float>> Floats(const char* name) const = 0;
   virtual std::optional<std::vector<std::string>> Strings(const char* name) const = 0;
+  // A TENSOR attribute (ConstantOfShape's value): type, shape and a copy of its bytes; nullopt
+  // when absent, of another kind, or of a type without a fixed element size.
+  struct TensorAttr {
+    ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    Shape shape;
+    std::vector<uint8_t> bytes;
+  };
+  virtual std::optional<TensorAttr> Tensor(const char* name) const {
+    (void)name;
+    return std::nullopt;
+  }
 
   int64_t Int(const char* name, int64_t dflt) const { return Int(name).value_or(dflt); }
   float Float(const char* name, float dflt) const { return Float(name).value_or(dflt); }

@@ -1,5 +1,7 @@
 // Shape and data-movement kernels: Shape, Reshape, Squeeze, Unsqueeze, Flatten, Identity, Concat,
-// Slice, Transpose, Gather, Resize. Pure compute helpers live in src/compute/shape/.
+// Slice, Transpose, Gather, Resize, and (shape_ops) Size, ConstantOfShape, Pad, Where, Expand, Range,
+// Split, Tile, GatherElements, GatherND, ScatterElements, ScatterND, Scatter, DepthToSpace,
+// SpaceToDepth, Trilu, OneHot, NonZero, TopK, CumSum, EyeLike, Compress, ReverseSequence. Pure compute helpers live in src/compute/shape/.
 #pragma once
 #include <string>
 #include <vector>
@@ -8,6 +10,21 @@
 #include "kernels/kernel.h"
 
 namespace anvil {
+
+// Type sets of the shape family, as ORT's CPU EP registers them (its lists without string).
+constexpr TypeSet kInt16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16);
+constexpr TypeSet kUint16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16);
+constexpr TypeSet kUint32 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32);
+constexpr TypeSet kUint64 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kFloat16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+constexpr TypeSet kBfloat16 = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16);
+// Every fixed-size type but the 8-bit floats: what ORT's data-movement kernels take.
+constexpr TypeSet kAllFixed =
+    kMovable | kInt16 | kUint16 | kUint32 | kUint64 | kFloat16 | kBfloat16;
+constexpr TypeSet kAllFixedNoHalf = kAllFixed & ~(kFloat16 | kBfloat16);  // Size, Tile
+constexpr TypeSet kIndex = kInt32 | kInt64;
+// Pad (13+; 11-12 without bool): ORT's list.
+constexpr TypeSet kPadTypes = kFloat | kDouble | kInt32 | kInt64 | kInt8 | kUint8 | kUint32 | kUint64 | kBool;
 
 // Shape (revision 15+: start/end attributes select a range of dims).
 class ShapeKernel final : public Kernel {
@@ -119,6 +136,219 @@ class ResizeKernel final : public Kernel {
   shape::ResizeCoord coord_ = shape::ResizeCoord::kHalfPixel;
   shape::ResizeNearest nearest_ = shape::ResizeNearest::kRoundPreferFloor;
   std::vector<int64_t> axes_;  // revision 18+ axes attribute; empty: all axes
+};
+
+// ---- shape_ops: src/kernels/shape/{fill,pad,broadcast,split,scatter,space,select}.cc
+
+class SizeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class ConstantOfShapeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_{};
+  uint64_t value_ = 0;
+};
+
+class EyeLikeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_{};
+  int64_t k_ = 0;
+};
+
+class RangeKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+// Pad: revision 2 reads pads/value attributes; 11+ reads pads, constant_value and (18+) axes inputs.
+class PadKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Mode { kConstant, kReflect, kEdge, kWrap };
+
+ private:
+  Mode mode_ = Mode::kConstant;
+  bool from_inputs_ = true;
+  std::vector<int64_t> pads_;
+  float value_ = 0;
+};
+
+class WhereKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class ExpandKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class TileKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+// Split: split attribute (before 13) or input (13+), equal parts, or num_outputs (18+).
+class SplitKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+  bool split_from_input_ = false;
+  std::vector<int64_t> split_;
+  int64_t num_outputs_ = 0;
+};
+
+class GatherElementsKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+};
+
+class GatherNDKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t batch_dims_ = 0;
+};
+
+// ScatterElements (and the deprecated Scatter): reduction none/add/mul/max/min.
+class ScatterElementsKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = 0;
+  int reduction_ = 0;
+};
+
+class ScatterNDKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int reduction_ = 0;
+};
+
+class DepthToSpaceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t block_ = 0;
+  bool crd_ = false;
+};
+
+class SpaceToDepthKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t block_ = 0;
+};
+
+class TriluKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool upper_ = true;
+};
+
+class OneHotKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -1;
+};
+
+class NonZeroKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+};
+
+class TopKKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -1;
+  bool largest_ = true;
+  int64_t k_attr_ = -1;
+};
+
+class CumSumKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool exclusive_ = false;
+  bool reverse_ = false;
+};
+
+class CompressKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::optional<int64_t> axis_;
+};
+
+// Unique: sorted or in order of appearance, flattened or along an axis; outputs after counting.
+class UniqueKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::optional<int64_t> axis_;
+  bool sorted_ = true;
+  std::array<bool, 4> outputs_{};
+};
+
+class ReverseSequenceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t batch_axis_ = 1;
+  int64_t time_axis_ = 0;
 };
 
 }  // namespace anvil
