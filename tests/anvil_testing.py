@@ -135,3 +135,32 @@ def schema_revisions(op_type, first_opset=7, domain=""):
 def max_ort_opset():
     """The newest ai.onnx opset the running ORT accepts (ORT 1.29: 26)."""
     return int(os.environ.get("ANVIL_MAX_OPSET", "26"))
+
+
+def run_profiled(model, feeds, fallback=False):
+    """Runs `model` (a ModelProto or a path) on Anvil with profiling; returns (outputs,
+    {(op type, provider)} of every node that ran, subgraph nodes included). ORT's
+    session.disable_cpu_ep_fallback covers only the main graph: a subgraph node Anvil does not
+    claim runs on ORT's CPU EP silently, and only the profile shows it."""
+    import json
+    import tempfile
+    ensure_registered()
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    if not fallback:
+        so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+    so.add_provider_for_devices(anvil_devices(), {})
+    with tempfile.TemporaryDirectory() as tmp:
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(tmp, "anvil")
+        source = model if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
+        sess = ort.InferenceSession(source if not isinstance(source, os.PathLike) else str(source), so)
+        try:
+            outs = sess.run(None, feeds)
+        finally:
+            path = sess.end_profiling()
+        with open(path) as f:
+            events = json.load(f)
+    ran = {(e["args"]["op_name"], e["args"]["provider"]) for e in events
+           if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")}
+    return outs, ran

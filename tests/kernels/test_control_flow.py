@@ -2,9 +2,6 @@
 nodes of its subgraphs. CPU fallback is disabled, but ORT's check of that covers only the main
 graph (a subgraph node Anvil does not claim silently runs on ORT's CPU EP), so every run here is
 profiled and each test fails unless every node that ran, subgraph nodes included, ran on Anvil."""
-import json
-import os
-import tempfile
 
 import numpy as np
 import onnxruntime as ort
@@ -14,28 +11,7 @@ from onnx import TensorProto, helper
 import anvil_testing as t
 
 
-def run_profiled(model, feeds, fallback=False):
-    """Runs `model` on Anvil with profiling; returns (outputs, {(op type, provider)} of every node
-    that ran, subgraph nodes included)."""
-    t.ensure_registered()
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    if not fallback:
-        so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-    so.add_provider_for_devices(t.anvil_devices(), {})
-    with tempfile.TemporaryDirectory() as tmp:
-        so.enable_profiling = True
-        so.profile_file_prefix = os.path.join(tmp, "cf")
-        sess = ort.InferenceSession(model.SerializeToString(), so)
-        try:
-            outs = sess.run(None, feeds)
-        finally:
-            path = sess.end_profiling()
-        with open(path) as f:
-            events = json.load(f)
-    ran = {(e["args"]["op_name"], e["args"]["provider"]) for e in events
-           if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")}
-    return outs, ran
+run_profiled = t.run_profiled
 
 
 def run_on_anvil(model, feeds):
