@@ -224,4 +224,53 @@ class CastKernel final : public Kernel {
   ElemType from_, to_;
 };
 
+// ---- Math family (math.cc, math_binary.cc): type sets for their rows in kernels.inc.
+constexpr TypeSet kMathFD = kFloat | kDouble;
+constexpr TypeSet kMathInts = kInt8 | kUint8 | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathNumeric = kMathFD | kMathInts;
+constexpr TypeSet kMathUnsigned = kUint8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                                  TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+
+// One-input math and activations (Reciprocal, Tanh, Erf, Floor, Ceil, Round, the trigonometric and
+// hyperbolic functions, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu, Gelu, Mish), Sign,
+// Shrink, IsNaN, IsInf and BitwiseNot: one kernel, the function chosen by the op type (math.cc).
+class MathKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kMath, kSign, kShrink, kIsNaN, kIsInf, kBitwiseNot };
+  Kind kind = Kind::kMath;
+  int op = 0;  // ew::MathOp for kMath
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  double alpha = 0, gamma = 0;  // op attributes
+  float lambd = 0.5f, bias = 0.f;
+  bool negative = true, positive = true;
+};
+
+// Two-input ops with numpy broadcasting: PRelu, Mod, BitShift, BitwiseAnd/Or/Xor, Xor
+// (math_binary.cc).
+class MathBinaryKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kPRelu, kModInt, kFmod, kShiftLeft, kShiftRight, kAnd, kOr, kXor, kBoolXor };
+  Kind kind = Kind::kPRelu;
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+};
+
+// Sum and Mean over 1..N inputs with numpy broadcasting (math_binary.cc).
+class SumMeanKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  bool mean = false;
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+};
+
 }  // namespace anvil
