@@ -5,6 +5,17 @@
 
 namespace anvil {
 
+// Type sets of the element-wise rows in kernels.inc beyond kernel.h's.
+constexpr TypeSet kMathFD = kFloat | kDouble;
+constexpr TypeSet kMathInts = kInt8 | kUint8 | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathNumeric = kMathFD | kMathInts;
+constexpr TypeSet kMathUnsigned = kUint8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                                  TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathSigned = kMathFD | kInt8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) | kInt32 | kInt64;
+
 // Add, Sub, Mul, Div share one implementation (binary.cc).
 enum class ArithOp { kAdd, kSub, kMul, kDiv };
 
@@ -62,14 +73,22 @@ class ReluKernel final : public Kernel {
 
 class SqrtKernel final : public Kernel {
  public:
+  explicit SqrtKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class SigmoidKernel final : public Kernel {
  public:
+  explicit SigmoidKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class HardSigmoidKernel final : public Kernel {
@@ -105,27 +124,37 @@ class ClipKernel final : public Kernel {
 
 class LeakyReluKernel final : public Kernel {
  public:
-  explicit LeakyReluKernel(float alpha) : alpha_(alpha) {}
+  LeakyReluKernel(ElemType type, float alpha) : type_(type), alpha_(alpha) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
+  ElemType type_;  // float, or double from revision 16
   float alpha_;
 };
 
 class ExpKernel final : public Kernel {
  public:
+  explicit ExpKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class LogKernel final : public Kernel {
  public:
+  explicit LogKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
-// Neg and Abs: float, int32, int64 (integers wrap: -INT_MIN is INT_MIN, as in numpy).
+// Neg (float, double, int8/16/32/64) and Abs (every numeric type): integers wrap, -INT_MIN is
+// INT_MIN, as in numpy.
 class NegKernel final : public Kernel {
  public:
   explicit NegKernel(ElemType type) : type_(type) {}
@@ -223,16 +252,6 @@ class CastKernel final : public Kernel {
  private:
   ElemType from_, to_;
 };
-
-// ---- Math family (math.cc, math_binary.cc): type sets for their rows in kernels.inc.
-constexpr TypeSet kMathFD = kFloat | kDouble;
-constexpr TypeSet kMathInts = kInt8 | kUint8 | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) |
-                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16) |
-                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
-                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
-constexpr TypeSet kMathNumeric = kMathFD | kMathInts;
-constexpr TypeSet kMathUnsigned = kUint8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
-                                  TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
 
 // One-input math and activations (Reciprocal, Tanh, Erf, Floor, Ceil, Round, the trigonometric and
 // hyperbolic functions, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu, Gelu, Mish), Sign,
