@@ -1,4 +1,4 @@
-"""Anvil's normalisation, pooling, softmax and mean-reduction kernels (src/kernels/nn/) against
+"""Anvil's normalisation, pooling, softmax and reduction kernels (src/kernels/nn/) against
 numpy references, every schema revision, with CPU fallback disabled so each node provably ran
 on Anvil."""
 import itertools
@@ -746,3 +746,177 @@ def test_reduce_max_over_an_empty_axis_is_minus_infinity():
     x = np.zeros((3, 0, 2), np.float32)
     got = reduce_max_node(18, x, [1], 0)
     np.testing.assert_array_equal(got, np.full((3, 2), -np.inf, np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# The Reduce* family (one ReduceKernel, a reduction per op) and ArgMax / ArgMin, against ORT's CPU
+# EP: every revision, the types ORT registers, axes as attribute / constant input / run-time input,
+# keepdims, noop_with_empty_axes, negative axes, zero-sized dims.
+
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"]
+F64 = np.float64
+
+
+def axes_input_since(op):
+    return 13 if op == "ReduceSum" else 18
+
+
+def reduce_types(op, since):
+    types = [np.float32, F64, np.int32, np.int64]
+    if op in ("ReduceMax", "ReduceMin") and since >= 12:
+        types += [np.int8, np.uint8]
+    if op in ("ReduceMax", "ReduceMin") and since >= 20:
+        types += [np.bool_]
+    return types
+
+
+def reduce_data(op, shape, dtype, seed=0):
+    r = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return r.random(shape) < 0.5
+    if np.dtype(dtype).kind == "f":
+        lo = 0.1 if op == "ReduceLogSum" else -2.0
+        hi = 1.5 if op == "ReduceProd" else 2.0
+        return r.uniform(lo, hi, size=shape).astype(dtype)
+    lo = 1 if op == "ReduceLogSum" else (-3 if op != "ReduceProd" else -2)
+    hi = 3 if op in ("ReduceProd", "ReduceLogSumExp") else 6
+    if np.dtype(dtype).kind == "u":
+        lo = 0
+    return r.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def reduce_check(op, opset, x, axes, keepdims=1, noop=None, axes_mode="const", rtol=1e-5, atol=1e-6):
+    attrs = {"keepdims": keepdims}
+    if noop is not None:
+        attrs["noop_with_empty_axes"] = noop
+    inputs, inits = [("x", x)], {}
+    if opset >= axes_input_since(op):
+        if axes is not None:
+            a = np.array(axes, np.int64)
+            inputs.append(("axes", a))
+            if axes_mode == "const":
+                inits["axes"] = a
+    elif axes is not None:
+        attrs["axes"] = list(axes)
+    return check_node(op, inputs, ["y"], opset, attrs=attrs, initializers=inits, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_revisions_types_axes(op):
+    for since, opset in schema_revisions(op):
+        for dtype in reduce_types(op, since):
+            x = reduce_data(op, (2, 3, 4, 5), dtype)
+            for axes in [None, [0], [1], [3], [-1], [0, 2], [1, 3], [-3, -1], [0, 1, 2, 3], [2, 1]]:
+                for keepdims in (0, 1):
+                    reduce_check(op, opset, x, axes, keepdims)
+            if since >= axes_input_since(op):
+                reduce_check(op, opset, x, [1, -1], 0, axes_mode="runtime")
+                for noop in (0, 1):
+                    reduce_check(op, opset, x, None, 1, noop=noop)
+                    reduce_check(op, opset, x, [], 0, noop=noop)
+                    reduce_check(op, opset, x, [], 0, noop=noop, axes_mode="runtime")
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_zero_sized_and_scalar(op):
+    """Reductions over no elements give the identity (0, 1, +-inf, log 0), as ORT's CPU EP."""
+    for dtype in (np.float32, np.int32):
+        e = np.zeros((2, 0, 3), dtype)
+        for opset in (13, 18):
+            for axes in [[1], [0, 1], None, [0], [2]]:
+                for keepdims in (0, 1):
+                    reduce_check(op, opset, e, axes, keepdims)
+        s = reduce_data(op, (), dtype)
+        reduce_check(op, 13, s, None, 0)
+        reduce_check(op, 13, reduce_data(op, (1, 1, 3), dtype), [0, 1], 0)  # size-1 axes only
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_large_and_odd_sizes(op):
+    """Several threads, the chunked kept-inner path and the contiguous-run path."""
+    x = reduce_data(op, (3, 70, 1500), np.float32, seed=3)
+    if op == "ReduceProd":
+        x = (1 + (x - 1) * 0.01).astype(np.float32)
+    for axes in ([0], [1], [2], [0, 2], [1, 2]):
+        a = np.array(axes, np.int64)
+        inputs = [("x", x), ("axes", a)]
+        model = make_node_model(op, inputs, ["y"], 18, attrs={"keepdims": 0}, initializers={"axes": a})
+        (got,) = session(model, threads=3).run(None, {"x": x})
+        (want,) = run_cpu(model, inputs)
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5, err_msg=f"{op} {axes}")
+
+
+def test_reduce_special_values():
+    x = np.array([[1.0, np.nan, 2.0], [np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.inf, -1.0, np.inf]],
+                 np.float32)
+    for op in ["ReduceSum", "ReduceLogSumExp", "ReduceL1", "ReduceSumSquare"]:
+        for axes in ([1], [0]):
+            reduce_check(op, 18, x, axes, 0)
+    # Max and Min: infinities as ORT; NaN propagates (ORT's CPU EP skips NaN in some layouts).
+    for op, f in (("ReduceMax", np.max), ("ReduceMin", np.min)):
+        reduce_check(op, 18, x[1:], [1], 0)
+        got = reduce_check(op, 18, x[:1], [0], 0)
+        np.testing.assert_array_equal(got[0], x[0])
+        a = np.array([1], np.int64)
+        m = make_node_model(op, [("x", x), ("axes", a)], ["y"], 18, attrs={"keepdims": 0}, initializers={"axes": a})
+        np.testing.assert_array_equal(run_anvil(m, [("x", x), ("axes", a)])[0], f(x, axis=1))
+
+
+def test_reduce_logsumexp_large_values_stay_finite():
+    x = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1001.0, -1000.0]], np.float32)
+    got = reduce_check("ReduceLogSumExp", 13, x, [1], 0)
+    assert np.isfinite(got[0]).all()
+
+
+def test_reduce_bad_axes():
+    x = reduce_data("ReduceSum", (2, 3), np.float32)
+    for op in ("ReduceSum", "ReduceL2"):
+        for axes in ([2], [0, 0], [-3]):
+            with pytest.raises(Exception):
+                reduce_check(op, 13 if op == "ReduceSum" else 18, x, axes)
+    # A run-time axes input out of range: a clean error.
+    a = np.array([0], np.int64)
+    model = make_node_model("ReduceSum", [("x", x), ("axes", a)], ["y"], 13)
+    sess = session(model)
+    with pytest.raises(Exception, match="out of range"):
+        sess.run(None, {"x": x, "axes": np.array([5], np.int64)})
+    (y,) = sess.run(None, {"x": x, "axes": np.array([-1], np.int64)})
+    np.testing.assert_allclose(y, x.sum(axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_reduce_unsupported_type_not_claimed():
+    x = np.array([1, 2, 3], np.int8)
+    with pytest.raises(Exception):
+        check_node("ReduceSum", [("x", x)], ["y"], 13)
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+def test_arg_reduce(op):
+    for since, opset in schema_revisions(op):
+        for dtype in (np.float32, F64, np.int32, np.int64, np.int8, np.uint8):
+            r = np.random.default_rng(5)
+            x = r.integers(0, 4, size=(3, 4, 5)).astype(dtype)  # many ties
+            for axis in (0, 1, 2, -1, -3):
+                for keepdims in (0, 1):
+                    attrs = {"axis": axis, "keepdims": keepdims}
+                    lasts = (0, 1) if since >= 12 else (None,)
+                    for last in lasts:
+                        if last is not None:
+                            attrs["select_last_index"] = last
+                        check_node(op, [("x", x)], ["y"], opset, attrs=attrs, output_types=[TensorProto.INT64])
+    x = np.zeros((0, 3), np.float32)
+    check_node(op, [("x", x)], ["y"], 13, attrs={"axis": 1}, output_types=[TensorProto.INT64])
+    # An empty reduced axis: not claimed when known, a clean error when found at run time.
+    with pytest.raises(Exception):
+        check_node(op, [("x", x)], ["y"], 13, attrs={"axis": 0}, output_types=[TensorProto.INT64])
+
+
+def test_arg_reduce_large():
+    x = np.random.default_rng(2).standard_normal((64, 3000)).astype(np.float32)
+    for op in ("ArgMax", "ArgMin"):
+        for axis in (0, 1):
+            model = make_node_model(op, [("x", x)], ["y"], 13, attrs={"axis": axis}, output_types=[TensorProto.INT64])
+            (got,) = session(model, threads=3).run(None, {"x": x})
+            want = (np.argmax if op == "ArgMax" else np.argmin)(x, axis=axis)
+            np.testing.assert_array_equal(got, np.expand_dims(want, axis))

@@ -1,9 +1,10 @@
-// Normalisation, pooling, softmax and mean-reduction kernels (float, NCHW).
+// Normalisation, pooling, softmax and reduction kernels (NCHW).
 #pragma once
 #include <string>
 #include <vector>
 
 #include "compute/nn/pool.h"
+#include "compute/nn/reduce.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -68,19 +69,35 @@ class SoftmaxKernel final : public Kernel {
   bool flatten_ = false;
 };
 
-// ReduceMean and ReduceMax (float): one kernel, the reduction chosen by the op type.
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
+// ReduceLogSumExp, ReduceSumSquare: one kernel, the reduction (compute/nn/reduce.h) chosen by the
+// op type from a table. Axes from the attribute, or from input 1 (ReduceSum-13+, the others 18+).
 class ReduceKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
-  bool max_ = false;  // ReduceMax, else ReduceMean
+  nn::ReduceOp op_ = nn::ReduceOp::kSum;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   bool keepdims_ = true;
   bool noop_with_empty_axes_ = false;
-  bool axes_from_input_ = false;  // revision 18+ with a non-constant axes input
+  bool axes_from_input_ = false;  // a non-constant axes input
   std::vector<int64_t> axes_;     // from the attribute or a constant input
 };
 
+// ArgMax and ArgMin along one axis (keepdims, select_last_index), int64 output.
+class ArgReduceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool max_ = true;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = 0;
+  bool keepdims_ = true;
+  bool select_last_ = false;
+};
 
 }  // namespace anvil
