@@ -920,3 +920,189 @@ def test_arg_reduce_large():
             (got,) = session(model, threads=3).run(None, {"x": x})
             want = (np.argmax if op == "ArgMax" else np.argmin)(x, axis=axis)
             np.testing.assert_array_equal(got, np.expand_dims(want, axis))
+
+
+# ---------------------------------------------------------------------------------------------
+# LogSoftmax, Hardmax, LpNormalization, LayerNormalization, InstanceNormalization,
+# GroupNormalization, MeanVarianceNormalization, LRN, GlobalMaxPool, GlobalLpPool: against ORT's
+# CPU EP (and numpy where ORT has no kernel).
+
+def randn(shape, dtype=np.float32, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+@pytest.mark.parametrize("op", ["LogSoftmax", "Hardmax"])
+def test_logsoftmax_hardmax(op):
+    types = [np.float32, F64] if op == "LogSoftmax" else [np.float32]
+    for since, opset in schema_revisions(op):
+        for dtype in types:
+            for shape in [(17,), (3, 33), (2, 7, 17), (2, 3, 7, 5)]:
+                x = randn(shape, dtype, seed=len(shape), scale=3.0)
+                if op == "Hardmax":
+                    x = np.round(x)  # ties: the first maximum wins
+                for axis in range(-len(shape), len(shape)):
+                    check_node(op, [("x", x)], ["y"], opset, attrs={"axis": axis}, rtol=1e-5, atol=1e-6)
+                if len(shape) > 1 or since >= 13:  # (the old default axis 1 is out of range at rank 1)
+                    check_node(op, [("x", x)], ["y"], opset, rtol=1e-5, atol=1e-6)  # default axis
+            e = np.zeros((2, 0, 3), dtype)
+            check_node(op, [("x", e)], ["y"], opset, attrs={"axis": 1})
+    with pytest.raises(Exception):
+        check_node(op, [("x", randn((2, 3)))], ["y"], 13, attrs={"axis": 2})
+
+
+def test_logsoftmax_extremes():
+    x = np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0], [5.0, 5.0, 5.0]], np.float32)
+    got = check_node("LogSoftmax", [("x", x)], ["y"], 13, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(got[0][0, :2]).all()
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LpNormalization"))
+def test_lp_normalization(since, opset):
+    for dtype in (np.float32, F64):
+        x = randn((2, 3, 5), dtype)
+        x[0, :, 1] = 0  # a zero vector along axis 1
+        for axis in (-1, 0, 1, 2):
+            for p in (1, 2):
+                if opset >= 22:  # ORT 1.29's CPU EP has LpNormalization-22 too; compare with numpy anyway
+                    norm = np.sum(np.abs(x) ** p, axis=axis, keepdims=True) ** (1.0 / p)
+                    want = np.where(norm == 0, 0, x / np.where(norm == 0, 1, norm)).astype(dtype)
+                    check_node("LpNormalization", [("x", x)], ["y"], opset, attrs={"axis": axis, "p": p},
+                               reference=[want], rtol=1e-5, atol=1e-7)
+                check_node("LpNormalization", [("x", x)], ["y"], opset, attrs={"axis": axis, "p": p},
+                           rtol=1e-5, atol=1e-7)
+    with pytest.raises(Exception):
+        check_node("LpNormalization", [("x", randn((2, 3)))], ["y"], opset, attrs={"p": 3})
+
+
+def layer_norm_check(x, scale, bias, axis, eps=None, outputs=("y",), const=False):
+    attrs = {"axis": axis}
+    if eps is not None:
+        attrs["epsilon"] = eps
+    inputs = [("x", x), ("scale", scale)] + ([("bias", bias)] if bias is not None else [])
+    inits = {"scale": scale} if const else None
+    out_types = [TensorProto.DOUBLE if x.dtype == F64 else TensorProto.FLOAT] + [TensorProto.FLOAT] * 2
+    return check_node("LayerNormalization", inputs, list(outputs), 17, attrs=attrs, initializers=inits,
+                      output_types=out_types[: len(outputs)], rtol=1e-4, atol=1e-5)
+
+
+def test_layer_normalization():
+    for dtype in (np.float32, F64):
+        x = randn((2, 3, 4, 5), dtype, scale=2.0) + 1.5
+        for axis in (-1, -2, 1, 3, 0):
+            norm_shape = x.shape[axis % 4:]
+            scale = randn(norm_shape, dtype, seed=1)
+            bias = randn(norm_shape, dtype, seed=2)
+            layer_norm_check(x, scale, bias, axis)
+            layer_norm_check(x, scale, None, axis, eps=1e-3)
+            if dtype == np.float32:
+                layer_norm_check(x, scale, bias, axis, outputs=("y", "mean", "inv_std"))
+                layer_norm_check(x, scale, bias, axis, outputs=("y", "mean"), const=True)
+    e = np.zeros((0, 4), np.float32)
+    layer_norm_check(e, randn((4,)), randn((4,)), -1)
+    with pytest.raises(Exception):  # Scale of the wrong size: not claimed
+        layer_norm_check(randn((2, 4)), randn((3,)), None, -1)
+
+
+def test_layer_normalization_large_rows_threads():
+    x = randn((257, 768), scale=3.0) + 2
+    scale, bias = randn((768,), seed=1), randn((768,), seed=2)
+    model = make_node_model("LayerNormalization", [("x", x), ("s", scale), ("b", bias)], ["y"], 17)
+    (got,) = session(model, threads=3).run(None, {"x": x, "s": scale, "b": bias})
+    (want,) = run_cpu(model, [("x", x), ("s", scale), ("b", bias)])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("InstanceNormalization"))
+def test_instance_normalization(since, opset):
+    for shape in [(2, 3, 5), (2, 3, 4, 5), (1, 4, 2, 3, 2), (2, 3, 1)]:
+        x = randn(shape, scale=2.0) + 1
+        c = shape[1]
+        s, b = randn((c,), seed=1), randn((c,), seed=2)
+        for attrs in ({}, {"epsilon": 1e-2}):
+            check_node("InstanceNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       rtol=1e-4, atol=1e-5)
+    with pytest.raises(Exception):  # rank 2: ORT's CPU EP rejects it, Anvil does not claim it
+        check_node("InstanceNormalization", [("x", randn((2, 3))), ("s", randn((3,))), ("b", randn((3,)))], ["y"],
+                   opset)
+    x = np.zeros((0, 3, 4), np.float32)
+    check_node("InstanceNormalization", [("x", x), ("s", np.ones(3, np.float32)), ("b", np.zeros(3, np.float32))],
+               ["y"], opset)
+
+
+def group_norm_ref(x, scale, bias, groups, eps, per_channel):
+    n, c = x.shape[:2]
+    xg = x.astype(np.float64).reshape(n, groups, -1)
+    mean = xg.mean(axis=2, keepdims=True)
+    var = xg.var(axis=2, keepdims=True)
+    y = ((xg - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    if per_channel:
+        s, b = scale.reshape(bshape), bias.reshape(bshape)
+    else:
+        s = np.repeat(scale, c // groups).reshape(bshape)
+        b = np.repeat(bias, c // groups).reshape(bshape)
+    return (y * s + b).astype(x.dtype)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("GroupNormalization"))
+def test_group_normalization(since, opset):
+    per_channel = since >= 21
+    for dtype in (np.float32, F64):
+        for shape, groups in [((2, 6, 5), 3), ((2, 4, 3, 3), 2), ((1, 4, 2, 2), 4), ((2, 6, 7), 1)]:
+            x = randn(shape, dtype, scale=2.0) + 1
+            c = shape[1]
+            n_par = c if per_channel else groups
+            s, b = randn((n_par,), dtype, seed=1), randn((n_par,), dtype, seed=2)
+            attrs = {"num_groups": groups, "epsilon": 1e-3}
+            check_node("GroupNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       reference=[group_norm_ref(x, s, b, groups, 1e-3, per_channel)], rtol=1e-4, atol=1e-5)
+            check_node("GroupNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       rtol=1e-4, atol=1e-5)
+    with pytest.raises(Exception):  # channels not divisible by groups: not claimed
+        x = randn((1, 5, 3))
+        check_node("GroupNormalization", [("x", x), ("s", randn((5,))), ("b", randn((5,)))], ["y"], opset,
+                   attrs={"num_groups": 2})
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("MeanVarianceNormalization"))
+def test_mean_variance_normalization(since, opset):
+    x = randn((2, 3, 4, 5), scale=2.0) + 1
+    for attrs in ({}, {"axes": [2, 3]}, {"axes": [1]}, {"axes": [0, 1, 2, 3]}, {"axes": [-1]}):
+        check_node("MeanVarianceNormalization", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LRN"))
+def test_lrn(since, opset):
+    x = randn((2, 7, 3, 4), scale=2.0)
+    for attrs in ({"size": 3}, {"size": 5, "alpha": 0.01, "beta": 0.5, "bias": 2.0}, {"size": 1}, {"size": 9}):
+        check_node("LRN", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-4, atol=1e-6)
+    # Even sizes (ONNX allows them, ORT's CPU EP refuses them): the window is c - 1 .. c + 2 for 4.
+    sq = np.pad(x.astype(np.float64) ** 2, ((0, 0), (1, 2), (0, 0), (0, 0)))
+    window = sum(sq[:, k:k + 7] for k in range(4))
+    want = (x / (2.0 + 0.01 / 4 * window) ** 0.5).astype(np.float32)
+    check_node("LRN", [("x", x)], ["y"], opset, attrs={"size": 4, "alpha": 0.01, "beta": 0.5, "bias": 2.0},
+               reference=[want], rtol=1e-5, atol=1e-6)
+    # Rank 3 (ORT's CPU EP takes 4-D only): numpy reference, size 5 centred.
+    x3 = randn((2, 5, 6))
+    sq = np.pad(x3.astype(np.float64) ** 2, ((0, 0), (2, 2), (0, 0)))
+    want = (x3 / (1.0 + 1e-4 / 5 * sum(sq[:, k:k + 5] for k in range(5))) ** 0.75).astype(np.float32)
+    check_node("LRN", [("x", x3)], ["y"], opset, attrs={"size": 5}, reference=[want], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["GlobalMaxPool", "GlobalLpPool"])
+def test_global_max_lp_pool(op):
+    for since, opset in schema_revisions(op, 2):
+        for shape in [(2, 3, 5), (2, 3, 4, 5), (1, 2, 2, 3, 2), (0, 3, 4, 4)]:
+            x = randn(shape)
+            attr_sets = [{}] if op == "GlobalMaxPool" else [{}, {"p": 1}, {"p": 3}]
+            for attrs in attr_sets:
+                if op == "GlobalLpPool":
+                    p = attrs.get("p", 2)
+                    want = (np.sum(np.abs(x.astype(np.float64)) ** p, axis=tuple(range(2, x.ndim)),
+                                   keepdims=True) ** (1.0 / p)).astype(np.float32)
+                else:
+                    want = x.max(axis=tuple(range(2, x.ndim)), keepdims=True) if x.size else \
+                        np.zeros(shape[:2] + (1,) * (x.ndim - 2), np.float32)
+                check_node(op, [("x", x)], ["y"], opset, attrs=attrs, reference=[want], rtol=1e-5, atol=1e-6)
+                if op == "GlobalMaxPool" or since < 22:  # ORT's CPU EP has no GlobalLpPool-22
+                    check_node(op, [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)

@@ -100,4 +100,80 @@ class ArgReduceKernel final : public Kernel {
   bool select_last_ = false;
 };
 
+// LogSoftmax and Hardmax (revisions 1 and 11 flatten to 2-D at `axis`; 13+ work along `axis`) and
+// LpNormalization (along `axis`): one kernel, chosen by op type (normalize.cc).
+class AxisNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kLogSoftmax, kHardmax, kLp };
+
+ private:
+  Kind kind_ = Kind::kLogSoftmax;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = -1;
+  bool flatten_ = false;
+  int p_ = 2;
+};
+
+// LayerNormalization-17: normalised over dims [axis, rank), Scale and optional B of that shape,
+// optional Mean and InvStdDev outputs (float).
+class LayerNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = -1;
+  float epsilon_ = 1e-5f;
+};
+
+// InstanceNormalization ([N, C, ...], scale and B per channel) and GroupNormalization (revision 18:
+// scale and bias per group; 21: per channel): one kernel (normalize.cc).
+class ChannelNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  bool group_ = false;
+  bool per_channel_ = true;  // GroupNormalization-21 (and InstanceNormalization)
+  int64_t groups_ = 1;
+  float epsilon_ = 1e-5f;
+};
+
+// MeanVarianceNormalization (axes, default [0, 2, 3]).
+class MeanVarianceNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::vector<int64_t> axes_;
+};
+
+class LrnKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t size_ = 1;
+  float alpha_ = 1e-4f, beta_ = 0.75f, bias_ = 1.0f;
+};
+
+// GlobalMaxPool and GlobalLpPool ([N, C, spatial...] to [N, C, 1, ...]).
+class GlobalPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool max_ = true;
+  int64_t p_ = 2;
+};
+
 }  // namespace anvil
