@@ -860,8 +860,9 @@ def test_and_or(op):
 def test_unsupported_types_are_not_claimed():
     """Types Anvil does not compute stay with the CPU EP: with fallback disabled the session cannot
     be built, with fallback enabled it runs on the CPU EP."""
-    d = np.array([1.0, -2.0], np.float64)
-    for op, inputs, out in [("Max", [("a", d), ("b", d)], None),
+    NP_TO_ONNX.setdefault(np.dtype(np.float16), TensorProto.FLOAT16)
+    d = np.array([1.0, -2.0], np.float16)
+    for op, inputs, out in [("Abs", [("x", d)], None), ("Max", [("a", d), ("b", d)], None),
                             ("Less", [("a", d), ("b", d)], [TensorProto.BOOL])]:
         model = make_node_model(op, inputs, ["y"], 13, output_types=out)
         with pytest.raises(Exception):
@@ -1212,3 +1213,89 @@ def test_existing_unary_ops_extra_types(op):
             x = np.array([info.min, info.max, 0, -1, 1], dtype)
             with np.errstate(over="ignore"):
                 check_node(op, [("x", x)], ["y"], 13, reference=[np.negative(x) if op == "Neg" else np.abs(x)])
+
+
+# The types ORT's CPU EP registers for the binary, variadic, comparison and Clip kernels.
+ARITH_TYPES_7 = [F64, np.uint32, np.uint64]
+ARITH_TYPES_14 = [np.int8, np.uint8, np.int16, np.uint16]
+
+
+def typed_operands(dtype, shape_a=(3, 4, 5), shape_b=(4, 1), divisor=False):
+    if np.dtype(dtype).kind == "f":
+        a = rand(shape_a, dtype)
+        b = nonzero(shape_b, dtype) if divisor else rand(shape_b, dtype, seed=4)
+    else:
+        info = np.iinfo(dtype)
+        r = rng(7)
+        a = r.integers(info.min, info.max, size=shape_a, endpoint=True, dtype=dtype)
+        b = r.integers(info.min, info.max, size=shape_b, endpoint=True, dtype=dtype)
+        if divisor:
+            b[b == 0] = 1
+    return a, b
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_arith_extra_types(op):
+    for since, opset in schema_revisions(op):
+        for dtype in ARITH_TYPES_7 + (ARITH_TYPES_14 if since >= 14 else []):
+            for sa, sb in [((3, 4, 5), (4, 1)), ((7,), ()), ((0, 3), (3,))]:
+                a, b = typed_operands(dtype, sa, sb, divisor=op == "Div")
+                check_node(op, [("a", a), ("b", b)], ["y"], opset, rtol=1e-12, atol=0)
+    for dtype in (np.int8, np.int16):
+        info = np.iinfo(dtype)
+        a = np.array([info.min, info.max, -7, 7], dtype)
+        b = np.array([-1, -1, 2, -2], dtype)
+        check_node(op, [("a", a), ("b", b)], ["y"], 14)  # wraps like ORT
+    zero = np.array([1, 0], np.uint32)
+    if op == "Div":
+        sess = session(make_node_model("Div", [("a", zero), ("b", zero)], ["y"], 14))
+        with pytest.raises(Exception, match="division by zero"):
+            sess.run(None, {"a": zero, "b": zero})
+
+
+def test_pow_double():
+    for since, opset in schema_revisions("Pow"):
+        a = rand((3, 4), F64, lo=0.1, hi=3.0)
+        b = rand((4,), F64, seed=2)
+        check_node("Pow", [("a", a), ("b", b)], ["y"], opset, rtol=1e-12, atol=0)
+        if since >= 12:
+            for et in (F32, I32, I64):
+                e = rand((4,), et, seed=3, lo=-2, hi=3) if et == F32 else np.array([0, 1, 2, 3], et)
+                check_node("Pow", [("a", a), ("b", e)], ["y"], opset, rtol=1e-6, atol=0)
+            check_node("Pow", [("a", np.array([2, 3, -4], I32)), ("b", np.array([2.0, 0.5, 3.0]))], ["y"], opset)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_minmax_extra_types(op):
+    for since, opset in schema_revisions(op):
+        types = ([F64] if since >= 8 else []) + ([np.int8, np.uint8, np.uint32, np.uint64] if since >= 12 else [])
+        for dtype in types:
+            a, b = typed_operands(dtype)
+            c, _ = typed_operands(dtype, (5,), ())
+            check_node(op, [("a", a), ("b", b), ("c", c)] if since >= 8 else [("a", a), ("b", a)], ["y"], opset)
+
+
+@pytest.mark.parametrize("op", ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"])
+def test_compare_extra_types(op):
+    for since, opset in schema_revisions(op):
+        if op == "Equal" and since < 11:
+            continue
+        types = [F64] + (ALL_INTS if since >= 9 else [])
+        for dtype in types:
+            a, b = typed_operands(dtype)
+            b = np.concatenate([b, a[0, :1, :1]], axis=0)[:4]  # some equal values
+            check_node(op, [("a", a), ("b", b)], ["y"], opset, output_types=[TensorProto.BOOL])
+
+
+def test_clip_extra_types():
+    for since, opset in schema_revisions("Clip"):
+        if since < 12:
+            continue
+        types = [F64, np.int8, np.uint8, np.uint32, np.uint64]
+        for dtype in types:
+            x, _ = typed_operands(dtype, (4, 6), ())
+            lo, hi = np.sort(typed_operands(dtype, (2,), ())[0])
+            for inputs in ([("x", x), ("lo", np.array(lo, dtype)), ("hi", np.array(hi, dtype))],
+                           [("x", x), ("lo", np.array(lo, dtype))], [("x", x)],
+                           [("x", x), ("lo", None), ("hi", np.array(hi, dtype))]):
+                check_node("Clip", inputs, ["y"], opset)

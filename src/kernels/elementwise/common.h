@@ -10,6 +10,44 @@
 
 namespace anvil::ew_kernels {
 
+// True for the integer element types (signed and unsigned, 8 to 64 bits).
+inline bool IsIntType(ElemType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+inline bool IsNumericType(ElemType t) {
+  return t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE || IsIntType(t);
+}
+
+// Calls f(T{}) for the numeric element type t (float, double, the integers).
+template <typename F>
+Status DispatchNumeric(ElemType t, F&& f) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return f(float{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return f(double{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return f(int8_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return f(int16_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return f(int32_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return f(int64_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return f(uint8_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return f(uint16_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return f(uint32_t{});
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return f(uint64_t{});
+    default: return Fail("unexpected type ", ElemTypeName(t));
+  }
+}
+
 // Rejects statically known ranks that a broadcast plan cannot hold (every input of the node).
 inline Status CheckRanks(const NodeInfo& node) {
   for (size_t i = 0; i < node.InputCount(); ++i) {

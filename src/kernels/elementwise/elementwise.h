@@ -14,6 +14,10 @@ constexpr TypeSet kMathInts = kInt8 | kUint8 | kInt32 | kInt64 | TypeBit(ONNX_TE
 constexpr TypeSet kMathNumeric = kMathFD | kMathInts;
 constexpr TypeSet kMathUnsigned = kUint8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
                                   TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+// Add/Sub/Mul/Div before revision 14; Max/Min and Clip from revision 12.
+constexpr TypeSet kMathArith7 = kMathFD | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                                TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathMinMax12 = kMathArith7 | kInt8 | kUint8;
 constexpr TypeSet kMathSigned = kMathFD | kInt8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) | kInt32 | kInt64;
 
 // Add, Sub, Mul, Div share one implementation (binary.cc).

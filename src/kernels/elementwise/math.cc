@@ -6,6 +6,7 @@
 
 #include "compute/elementwise/math_ops.h"
 #include "compute/parallel.h"
+#include "kernels/elementwise/common.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -48,41 +49,8 @@ constexpr MathEntry kMathTable[] = {
     {"Mish", ew::MathOp::kMish, true},  // double only in revision 18 (below)
 };
 
-bool IsNumeric(ElemType t) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Calls f(T{}) for the numeric element type t.
-template <typename F>
-Status DispatchNumeric(ElemType t, F&& f) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return f(float{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return f(double{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return f(int8_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return f(int16_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return f(int32_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return f(int64_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return f(uint8_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return f(uint16_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return f(uint32_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return f(uint64_t{});
-    default: return Fail("unexpected type ", ElemTypeName(t));
-  }
-}
+using ew_kernels::DispatchNumeric;
+using ew_kernels::IsNumericType;
 
 }  // namespace
 
@@ -94,7 +62,7 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   auto k = std::make_unique<MathKernel>();
   k->type = t;
   if (op == "Sign" || op == "Shrink") {
-    ANVIL_CHECK(IsNumeric(t), op, ": type ", ElemTypeName(t), " is not supported");
+    ANVIL_CHECK(IsNumericType(t), op, ": type ", ElemTypeName(t), " is not supported");
     k->kind = op == "Sign" ? MathKernel::Kind::kSign : MathKernel::Kind::kShrink;
     k->lambd = node.Float("lambd", 0.5f);
     k->bias = node.Float("bias", 0.0f);
@@ -104,7 +72,7 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     k->negative = node.Int("detect_negative", 1) != 0;
     k->positive = node.Int("detect_positive", 1) != 0;
   } else if (op == "BitwiseNot") {
-    ANVIL_CHECK(IsNumeric(t) && t != kF32 && t != kF64, op, ": type ", ElemTypeName(t), " is not supported");
+    ANVIL_CHECK(IsNumericType(t) && t != kF32 && t != kF64, op, ": type ", ElemTypeName(t), " is not supported");
     k->kind = MathKernel::Kind::kBitwiseNot;
   } else {
     const MathEntry* entry = nullptr;

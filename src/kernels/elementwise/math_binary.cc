@@ -21,21 +21,8 @@ constexpr ElemType kI32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
 constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
 constexpr ElemType kB8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
 
-bool IsInt(ElemType t) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
-      return true;
-    default:
-      return false;
-  }
-}
+using ew_kernels::IsIntType;
+
 bool IsUnsignedShiftType(ElemType t) {
   return t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 ||
          t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
@@ -107,7 +94,7 @@ Status MathBinaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
   } else if (op == "Mod") {
     const bool fmod = node.Int("fmod", 0) != 0;
     const bool is_float = t == kF32 || t == kF64;
-    ANVIL_CHECK(is_float || IsInt(t), "Mod: type ", ElemTypeName(t), " is not supported");
+    ANVIL_CHECK(is_float || IsIntType(t), "Mod: type ", ElemTypeName(t), " is not supported");
     ANVIL_CHECK(!is_float || fmod, "Mod: fmod must be 1 for floating-point inputs");
     k->kind = fmod ? Kind::kFmod : Kind::kModInt;
   } else if (op == "BitShift") {
@@ -116,7 +103,7 @@ Status MathBinaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
     ANVIL_CHECK(dir == "LEFT" || dir == "RIGHT", "BitShift: direction '", dir, "' is not LEFT or RIGHT");
     k->kind = dir == "LEFT" ? Kind::kShiftLeft : Kind::kShiftRight;
   } else if (op == "BitwiseAnd" || op == "BitwiseOr" || op == "BitwiseXor") {
-    ANVIL_CHECK(IsInt(t), op, ": type ", ElemTypeName(t), " is not supported");
+    ANVIL_CHECK(IsIntType(t), op, ": type ", ElemTypeName(t), " is not supported");
     k->kind = op == "BitwiseAnd" ? Kind::kAnd : op == "BitwiseOr" ? Kind::kOr : Kind::kXor;
   } else if (op == "Xor") {
     ANVIL_CHECK(t == kB8, "Xor: only bool is supported");

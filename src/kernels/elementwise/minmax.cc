@@ -52,7 +52,11 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
   for (size_t i = 0; i < n; ++i) ANVIL_CHECK(node.InputPresent(i), name, ": input ", i, " is missing");
   const ElemType t = node.InputType(0);
   const int since = node.SinceVersion();
-  const bool ok = t == kF32 || (since >= 12 && (t == kI32 || t == kI64));
+  // ORT's CPU EP: float (6+), double (8+), int8/uint8/int32/int64/uint32/uint64 (12+).
+  const bool ints = t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 ||
+                    t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 ||
+                    t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
+  const bool ok = t == kF32 || (since >= 8 && t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) || (since >= 12 && ints);
   ANVIL_CHECK(ok, name, "-", since, ": type ", ElemTypeName(t), " is not supported");
   for (size_t i = 1; i < n; ++i) {
     ANVIL_CHECK(node.InputType(i) == t, name, ": input ", i, " has type ", ElemTypeName(node.InputType(i)),
@@ -64,12 +68,10 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
 }
 
 Status MinMaxKernel::Compute(ComputeContext& ctx) const {
-  switch (type_) {
-    case kF32: return FoldFor<float>(is_max_, ctx);
-    case kI32: return FoldFor<int32_t>(is_max_, ctx);
-    case kI64: return FoldFor<int64_t>(is_max_, ctx);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return FoldFor<T>(is_max_, ctx);
+  });
 }
 
 Status MaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {

@@ -9,6 +9,7 @@
 #include "compute/elementwise/math_ops.h"
 #include "compute/elementwise/unary_simd.h"
 #include "compute/parallel.h"
+#include "kernels/elementwise/common.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -293,8 +294,12 @@ Status ClipKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     if (out) *out = std::make_unique<ClipKernel>(t, false, lo, hi);
     return {};
   }
-  ANVIL_CHECK(t == kF32 || (since >= 12 && (t == kI32 || t == kI64)), "Clip-", since, ": type ", ElemTypeName(t),
-              " is not supported");
+  // ORT's CPU EP: float (11), then float, double, int8, uint8, int32, int64, uint32, uint64 (12+; its
+  // int16 / uint16 Clip-13 is a function body that does not run).
+  const bool small16 = t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16;
+  const bool ok12 = ew_kernels::IsNumericType(t) && !small16;
+  ANVIL_CHECK(t == kF32 || (since >= 12 && ok12), "Clip-", since, ": type ",
+              ElemTypeName(t), " is not supported");
   for (size_t i = 1; i <= 2; ++i) {
     if (!node.InputPresent(i)) continue;
     const char* what = i == 1 ? "min" : "max";
@@ -358,12 +363,10 @@ Status ClipOf(ComputeContext& ctx, bool from_inputs, double attr_lo, double attr
 }  // namespace
 
 Status ClipKernel::Compute(ComputeContext& ctx) const {
-  switch (type_) {
-    case kF32: return ClipOf<float>(ctx, from_inputs_, min_, max_);
-    case kI32: return ClipOf<int32_t>(ctx, from_inputs_, min_, max_);
-    case kI64: return ClipOf<int64_t>(ctx, from_inputs_, min_, max_);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return ClipOf<T>(ctx, from_inputs_, min_, max_);
+  });
 }
 
 }  // namespace anvil
