@@ -931,9 +931,10 @@ def randn(shape, dtype=np.float32, seed=0, scale=1.0):
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
 
 
-@pytest.mark.parametrize("op", ["LogSoftmax", "Hardmax"])
+@pytest.mark.parametrize("op", ["LogSoftmax", "Hardmax", "Softmax"])
 def test_logsoftmax_hardmax(op):
-    types = [np.float32, F64] if op == "LogSoftmax" else [np.float32]
+    """(Softmax here for its double path.)"""
+    types = [np.float32, F64] if op != "Hardmax" else [np.float32]
     for since, opset in schema_revisions(op):
         for dtype in types:
             for shape in [(17,), (3, 33), (2, 7, 17), (2, 3, 7, 5)]:

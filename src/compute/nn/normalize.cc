@@ -27,6 +27,25 @@ void LogSoftmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
   });
 }
 
+void SoftmaxDouble(const double* x, double* y, int64_t outer, int64_t n, int64_t inner) {
+  ParallelFor(outer * inner, n * 20, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t o = t / inner, i = t % inner;
+      const double* p = x + o * n * inner + i;
+      double* q = y + o * n * inner + i;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t k = 0; k < n; ++k) m = p[k * inner] > m ? p[k * inner] : m;
+      double sum = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        q[k * inner] = std::exp(p[k * inner] - m);
+        sum += q[k * inner];
+      }
+      const double inv = 1.0 / sum;
+      for (int64_t k = 0; k < n; ++k) q[k * inner] *= inv;
+    }
+  });
+}
+
 template <typename T>
 void Hardmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
   ParallelFor(outer * inner, n * 2, [&](int64_t b, int64_t e) {

@@ -10,6 +10,8 @@ namespace anvil::nn {
 // Along the middle axis of x viewed as [outer, n, inner] (n >= 1).
 template <typename T>
 void LogSoftmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner);
+// Softmax in double (the float kernels are in softmax.h).
+void SoftmaxDouble(const double* x, double* y, int64_t outer, int64_t n, int64_t inner);
 // 1 at the first maximum, 0 elsewhere (NaN rows: 1 at the first NaN).
 template <typename T>
 void Hardmax(const T* x, T* y, int64_t outer, int64_t n, int64_t inner);

@@ -67,6 +67,7 @@ class SoftmaxKernel final : public Kernel {
  private:
   int64_t axis_ = -1;
   bool flatten_ = false;
+  bool double_ = false;
 };
 
 // ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
