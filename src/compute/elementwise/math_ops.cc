@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "compute/elementwise/math_simd.h"
 #include "compute/parallel.h"
 
 namespace anvil::ew {
@@ -91,6 +92,10 @@ void Math(MathOp op, const MathParams& p, const T* x, T* y, int64_t n) {
 
 template <typename T>
 void RunMath(MathOp op, const MathParams& p, const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (op == MathOp::kTanh) return TanhArray(x, y, n);
+    if (op == MathOp::kGeluTanh) return GeluTanhArray(x, y, n);
+  }
   Math<T>(op, p, x, y, n);
 }
 template void RunMath<float>(MathOp, const MathParams&, const float*, float*, int64_t);

@@ -1,0 +1,12 @@
+// Vectorised float versions of some one-input math (math_simd.cc), in parallel. Pure compute.
+#pragma once
+#include <cstdint>
+
+namespace anvil::ew {
+
+// tanh, within 4e-7 relative of the exact value (exact to rounding for tiny |x|).
+void TanhArray(const float* x, float* y, int64_t n);
+// Gelu with approximate = "tanh", in the sigmoid form (no cancellation below 0).
+void GeluTanhArray(const float* x, float* y, int64_t n);
+
+}  // namespace anvil::ew
