@@ -1107,3 +1107,76 @@ def test_global_max_lp_pool(op):
                 check_node(op, [("x", x)], ["y"], opset, attrs=attrs, reference=[want], rtol=1e-5, atol=1e-6)
                 if op == "GlobalMaxPool" or since < 22:  # ORT's CPU EP has no GlobalLpPool-22
                     check_node(op, [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Einsum (explicit letters; an ellipsis is not claimed)
+
+EINSUM_CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,jk", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
+    ("ij->ji", [(3, 4)]),
+    ("ijk->kji", [(2, 3, 4)]),
+    ("ij->", [(3, 4)]),
+    ("ij->i", [(3, 4)]),
+    ("ii->i", [(4, 4)]),
+    ("ii", [(4, 4)]),
+    ("i,i->", [(5,), (5,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("ijk,ikl,il->jl", [(2, 3, 4), (2, 4, 5), (2, 5)]),
+    (" ij , jk -> ik ", [(2, 3), (3, 2)]),
+    ("ij,jk->ik", [(0, 4), (4, 5)]),
+    ("ij,jk->ik", [(3, 0), (0, 5)]),
+    (",ij->ij", [(), (2, 3)]),
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM_CASES)
+def test_einsum(equation, shapes):
+    for dtype in (np.float32, F64, np.int32, np.int64):
+        r = np.random.default_rng(3)
+        xs = [np.asarray(r.standard_normal(s) * 3).astype(dtype) for s in shapes]
+        inputs = [(f"x{i}", x) for i, x in enumerate(xs)]
+        want = np.einsum(equation.replace(" ", ""), *[x.astype(np.float64) if dtype in (np.float32, F64) else x
+                                                      for x in xs]).astype(dtype)
+        check_node("Einsum", inputs, ["y"], 12, attrs={"equation": equation}, reference=[np.asarray(want)],
+                   rtol=1e-5, atol=1e-5)
+        if equation.strip() != ",ij->ij":
+            check_node("Einsum", inputs, ["y"], 12, attrs={"equation": equation}, rtol=1e-5, atol=1e-5)
+
+
+def test_einsum_not_claimed():
+    x = rand(2, 3)
+    for eq, inputs in [("...ij->...ji", [("x", x)]), ("ij,jk->ik", [("x", x)]), ("ijk->ik", [("x", x)]),
+                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
+        with pytest.raises(Exception):
+            check_node("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
+
+
+def test_einsum_runtime_size_mismatch_is_an_error():
+    from onnx import helper
+    g = helper.make_graph([helper.make_node("Einsum", ["a", "b"], ["y"], equation="ij,jk->ik")], "g",
+                          [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n", "m"]),
+                           helper.make_tensor_value_info("b", TensorProto.FLOAT, ["p", "q"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)])
+    m.ir_version = 8
+    sess = session(m)
+    with pytest.raises(Exception, match="sizes"):
+        sess.run(None, {"a": rand(2, 3), "b": rand(4, 2)})
+    (y,) = sess.run(None, {"a": rand(2, 3), "b": rand(3, 2)})
+    assert y.shape == (2, 2)
+
+
+def test_einsum_larger_with_threads():
+    r = np.random.default_rng(9)
+    for eq, shapes in [("bhqd,bhkd->bhqk", [(1, 4, 64, 32), (1, 4, 48, 32)]), ("ij,jk->ik", [(70, 130), (130, 90)]),
+                       ("ijk,ikl,il->jl", [(3, 10, 12), (3, 12, 7), (3, 7)])]:
+        xs = [r.standard_normal(s).astype(np.float32) for s in shapes]
+        inputs = [(f"x{i}", x) for i, x in enumerate(xs)]
+        model = make_node_model("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
+        (got,) = session(model, threads=3).run(None, dict(inputs))
+        np.testing.assert_allclose(got, np.einsum(eq, *[x.astype(np.float64) for x in xs]), rtol=1e-4, atol=1e-4)

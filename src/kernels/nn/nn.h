@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "compute/nn/einsum.h"
 #include "compute/nn/pool.h"
 #include "compute/nn/reduce.h"
 #include "kernels/kernel.h"
@@ -175,6 +176,18 @@ class GlobalPoolKernel final : public Kernel {
  private:
   bool max_ = true;
   int64_t p_ = 2;
+};
+
+// Einsum over explicit letters (diagonals, transposes, reductions, contractions of any number of
+// operands); an equation with an ellipsis is not claimed (einsum.cc).
+class EinsumKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  nn::EinsumSpec spec_;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 };
 
 }  // namespace anvil
