@@ -1180,3 +1180,22 @@ def test_einsum_larger_with_threads():
         model = make_node_model("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
         (got,) = session(model, threads=3).run(None, dict(inputs))
         np.testing.assert_allclose(got, np.einsum(eq, *[x.astype(np.float64) for x in xs]), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LpPool", 2))
+def test_lp_pool(since, opset):
+    cases = [
+        ((2, 3, 9), {"kernel_shape": [3]}),
+        ((2, 3, 7, 8), {"kernel_shape": [2, 3], "strides": [2, 1]}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "p": 1}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 2], "p": 3}),
+        ((1, 2, 4, 5, 6), {"kernel_shape": [2, 2, 2]}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 3], "auto_pad": "SAME_UPPER"}),
+        ((0, 2, 7, 8), {"kernel_shape": [3, 3]}),
+    ]
+    if since >= 18:
+        cases += [((1, 2, 9, 9), {"kernel_shape": [3, 3], "dilations": [2, 2]}),
+                  ((1, 2, 8, 8), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1})]
+    for shape, attrs in cases:
+        x = randn(shape)
+        check_node("LpPool", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)

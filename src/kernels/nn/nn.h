@@ -59,6 +59,17 @@ class MaxPoolKernel final : public Kernel {
   bool indices_ = false;       // the optional Indices output is requested
 };
 
+// LpPool: (sum |x|^p)^(1/p) over each window (padding contributes nothing).
+class LpPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+  int64_t p_ = 2;
+};
+
 // Softmax: revisions 1 and 11 flatten to 2-D at `axis`; 13+ normalise along `axis`.
 class SoftmaxKernel final : public Kernel {
  public:
