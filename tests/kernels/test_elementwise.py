@@ -1129,6 +1129,8 @@ def test_mod_int_extremes_and_zero_divisor():
         sess = session(make_node_model("Mod", [("a", a), ("b", bz)], ["y"], 13))
         with pytest.raises(Exception, match="division by zero"):
             sess.run(None, {"a": a, "b": bz})
+        e = np.zeros((0, 5), dtype)
+        check_node("Mod", [("a", e), ("b", bz)], ["y"], 13, reference=[e])  # empty output: no division
 
 
 @pytest.mark.parametrize("dtype", [F32, F64, I32, I64], ids=lambda t: np.dtype(t).name)

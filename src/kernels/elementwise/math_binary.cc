@@ -76,6 +76,16 @@ inline T TruncMod(T a, T b) {
   }
 }
 
+// Integer Mod by zero is refused (when the output is non-empty, every divisor element is used).
+template <typename T>
+Status CheckDivisor(const TensorView& a, const TensorView& b) {
+  Shape out;
+  if (!BroadcastShapes(a.shape, b.shape, out) || NumElements(out) == 0) return {};  // (shape errors come later)
+  const T* pb = b.as<T>();
+  for (int64_t i = 0, n = b.size(); i < n; ++i) ANVIL_CHECK(pb[i] != 0, "Mod: division by zero");
+  return {};
+}
+
 }  // namespace
 
 Status MathBinaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
@@ -137,14 +147,12 @@ Status MathBinaryKernel::Compute(ComputeContext& ctx) const {
           if constexpr (std::is_floating_point_v<T>) {
             return Binary<T>(ctx, a, b, 10, [](T x, T z) { return std::fmod(x, z); });
           } else {
-            const T* pb = b.as<T>();
-            for (int64_t i = 0, n = b.size(); i < n; ++i) ANVIL_CHECK(pb[i] != 0, "Mod: division by zero");
+            ANVIL_RETURN_IF_ERROR(CheckDivisor<T>(a, b));
             return Binary<T>(ctx, a, b, 4, [](T x, T z) { return TruncMod(x, z); });
           }
         case Kind::kModInt:
           if constexpr (std::is_integral_v<T>) {
-            const T* pb = b.as<T>();
-            for (int64_t i = 0, n = b.size(); i < n; ++i) ANVIL_CHECK(pb[i] != 0, "Mod: division by zero");
+            ANVIL_RETURN_IF_ERROR(CheckDivisor<T>(a, b));
             return Binary<T>(ctx, a, b, 4, [](T x, T z) { return FloorMod(x, z); });
           }
           break;
