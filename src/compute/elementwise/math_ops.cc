@@ -95,6 +95,8 @@ void RunMath(MathOp op, const MathParams& p, const T* x, T* y, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
     if (op == MathOp::kTanh) return TanhArray(x, y, n);
     if (op == MathOp::kGeluTanh) return GeluTanhArray(x, y, n);
+    if (op == MathOp::kErf) return ErfArray(x, y, n);
+    if (op == MathOp::kGeluErf) return GeluErfArray(x, y, n);
   }
   Math<T>(op, p, x, y, n);
 }
