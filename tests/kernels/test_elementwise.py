@@ -1,7 +1,9 @@
 """Element-wise kernels: Add, Sub, Mul, Div, Pow, Sqrt, Sigmoid, HardSigmoid, HardSwish, Relu,
 LeakyRelu, Exp, Log, Neg, Abs, Clip, Cast, Max, Min, Equal, Greater, GreaterOrEqual, Less,
-LessOrEqual, Not, And, Or. Every schema revision and registered type, against numpy references
-computed here.
+LessOrEqual, Not, And, Or, and the math family (Reciprocal, Tanh, Erf, Floor, Ceil, Round, the
+trigonometric and hyperbolic functions, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu, Gelu,
+Mish, Sign, Shrink, IsNaN, IsInf, Bitwise*, BitShift, Xor, Mod, PRelu, Sum, Mean). Every schema
+revision and registered type, against numpy references computed here or ORT's CPU EP.
 Every model runs with CPU fallback disabled, so session creation fails unless Anvil claimed the
 node."""
 import functools

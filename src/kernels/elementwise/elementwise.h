@@ -1,5 +1,7 @@
 // Element-wise kernels: binary arithmetic with numpy broadcasting, Pow, activations, Clip, Cast,
-// one-input math (Log, Exp, Neg, Abs), variadic Max/Min, comparisons and logic with bool output.
+// one-input math (Log, Exp, Neg, Abs, and the table of MathKernel: trigonometric, hyperbolic, Erf,
+// rounding, Softplus, Elu, Gelu, ...), variadic Max/Min/Sum/Mean, comparisons and logic with bool
+// output, PRelu, Mod, bitwise ops.
 #pragma once
 #include "kernels/kernel.h"
 
