@@ -1,8 +1,10 @@
 // LogSoftmax, Hardmax, LpNormalization, LayerNormalization, InstanceNormalization,
 // GroupNormalization, MeanVarianceNormalization, LRN, GlobalMaxPool, GlobalLpPool.
 #include <string>
+#include <type_traits>
 
 #include "compute/nn/normalize.h"
+#include "compute/nn/softmax.h"
 #include "kernels/nn/nn.h"
 
 namespace anvil {
@@ -86,7 +88,15 @@ Status AxisNormKernel::Compute(ComputeContext& ctx) const {
     const T* px = x.as<T>();
     T* py = static_cast<T*>(y);
     switch (kind_) {
-      case Kind::kLogSoftmax: nn::LogSoftmax(px, py, outer, n, inner); break;
+      case Kind::kLogSoftmax:
+        if constexpr (std::is_same_v<T, float>) {
+          if (inner == 1) {
+            nn::LogSoftmaxRows(px, py, outer, n);  // contiguous rows: the vectorised path
+            break;
+          }
+        }
+        nn::LogSoftmax(px, py, outer, n, inner);
+        break;
       case Kind::kHardmax: nn::Hardmax(px, py, outer, n, inner); break;
       case Kind::kLp: nn::LpNormalize(px, py, outer, n, inner, p_); break;
     }
