@@ -1000,6 +1000,11 @@ def test_layer_normalization():
                 layer_norm_check(x, scale, bias, axis, outputs=("y", "mean"), const=True)
     e = np.zeros((0, 4), np.float32)
     layer_norm_check(e, randn((4,)), randn((4,)), -1)
+    # Rows of no elements: an error, as ORT's CPU EP gives.
+    e = np.zeros((2, 0), np.float32)
+    sess = session(make_node_model("LayerNormalization", [("x", e), ("s", np.zeros(0, np.float32))], ["y"], 17))
+    with pytest.raises(Exception, match="no elements"):
+        sess.run(None, {"x": e, "s": np.zeros(0, np.float32)})
     with pytest.raises(Exception):  # Scale of the wrong size: not claimed
         layer_norm_check(randn((2, 4)), randn((3,)), None, -1)
 

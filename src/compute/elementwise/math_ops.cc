@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "compute/elementwise/math.h"
 #include "compute/elementwise/math_simd.h"
 #include "compute/parallel.h"
 
@@ -130,7 +131,7 @@ void RunShrink(const T* x, T* y, int64_t n, float lambd, float bias) {
       double r = 0;
       if (dv < -static_cast<double>(lambd)) r = dv + static_cast<double>(bias);
       else if (dv > static_cast<double>(lambd)) r = dv - static_cast<double>(bias);
-      return static_cast<T>(static_cast<int64_t>(r));
+      return static_cast<T>(FloatToInt<int64_t>(r));  // out of range: INT64_MIN, not undefined
     });
   }
 }

@@ -214,7 +214,7 @@ void Lrn(const T* x, T* y, int64_t n, int64_t c, int64_t spatial, int64_t size, 
          double bias) {
   const int64_t before = (size - 1) / 2, after = size - 1 - before;
   const double a = alpha / static_cast<double>(size);
-  ParallelFor(n * c, spatial * size * 2, [&](int64_t b, int64_t e) {
+  ParallelFor(n * c, spatial * std::min(size, c) * 2, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t ni = t / c, ci = t % c;
       const int64_t lo = std::max<int64_t>(0, ci - before), hi = std::min<int64_t>(c - 1, ci + after);

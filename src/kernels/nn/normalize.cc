@@ -158,7 +158,9 @@ Status LayerNormKernel::Compute(ComputeContext& ctx) const {
   float* inv_std = nullptr;
   if (ctx.OutputCount() > 1) ANVIL_RETURN_IF_ERROR(ctx.Output(1, stat_shape, &mean));
   if (ctx.OutputCount() > 2) ANVIL_RETURN_IF_ERROR(ctx.Output(2, stat_shape, &inv_std));
-  if (x.size() == 0) return {};
+  if (rows == 0) return {};
+  ANVIL_CHECK(cols > 0, "the normalised shape (input ", ToString(x.shape), " from axis ", axis,
+              ") has no elements");  // as ORT's CPU EP
   if (type_ == kF64) {
     nn::NormalizeRows(x.as<double>(), static_cast<double*>(y), rows, cols, scale.as<double>(),
                       has_bias ? bias.as<double>() : nullptr, 0, epsilon_, mean, inv_std);
