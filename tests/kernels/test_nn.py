@@ -1130,6 +1130,8 @@ EINSUM_CASES = [
     ("ii", [(4, 4)]),
     ("i,i->", [(5,), (5,)]),
     ("i,j->ij", [(3,), (4,)]),
+    ("iA,AB->iB", [(3, 4), (4, 2)]),
+    ("iAA->", [(2, 3, 3)]),
     ("ij,ij->ij", [(3, 4), (3, 4)]),
     ("ijk,ikl,il->jl", [(2, 3, 4), (2, 4, 5), (2, 5)]),
     (" ij , jk -> ik ", [(2, 3), (3, 2)]),
@@ -1156,7 +1158,7 @@ def test_einsum(equation, shapes):
 def test_einsum_not_claimed():
     x = rand(2, 3)
     for eq, inputs in [("...ij->...ji", [("x", x)]), ("ij,jk->ik", [("x", x)]), ("ijk->ik", [("x", x)]),
-                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
+                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("iA", [("x", x)]), ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
         with pytest.raises(Exception):
             check_node("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
 

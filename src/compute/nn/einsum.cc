@@ -47,8 +47,13 @@ std::string ParseEinsum(const std::string& equation, EinsumSpec& spec) {
       spec.output.push_back(id_of[static_cast<unsigned char>(c)]);
     }
   } else {
-    for (int c = 0; c < 128; ++c) {
-      if (count[c] == 1) spec.output.push_back(id_of[c]);  // alphabetical: uppercase first, as ASCII
+    // Implicit output: the letters that occur once, alphabetically. Where upper-case letters would
+    // sort among lower-case ones implementations disagree, so that is refused.
+    for (int c = 'A'; c <= 'Z'; ++c) {
+      if (count[c] == 1) return "an implicit output with upper-case letters is not supported";
+    }
+    for (int c = 'a'; c <= 'z'; ++c) {
+      if (count[c] == 1) spec.output.push_back(id_of[c]);
     }
   }
   return {};
