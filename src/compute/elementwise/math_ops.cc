@@ -98,6 +98,7 @@ void RunMath(MathOp op, const MathParams& p, const T* x, T* y, int64_t n) {
     if (op == MathOp::kGeluTanh) return GeluTanhArray(x, y, n);
     if (op == MathOp::kErf) return ErfArray(x, y, n);
     if (op == MathOp::kGeluErf) return GeluErfArray(x, y, n);
+    if (op == MathOp::kMish) return MishArray(x, y, n);
   }
   Math<T>(op, p, x, y, n);
 }

@@ -1,4 +1,4 @@
-// Float Tanh, Erf and Gelu (both forms) as branch-free formulas over Exp (compute/vec_math.h) that GCC
+// Float Tanh, Erf, Gelu (both forms) and Mish as branch-free formulas over Exp (compute/vec_math.h) that GCC
 // vectorises, compiled for x86-64-v4 / v3 / baseline (ANVIL_MULTIVERSION).
 // FP operations never trap in Anvil (exceptions stay masked); telling GCC so lets it if-convert
 // the selects and vectorise (trapping math keeps them scalar).
@@ -126,7 +126,24 @@ ANVIL_MULTIVERSION void GeluTanhRun(const float* __restrict x, float* __restrict
   }
 }
 
+// mish(x) = x tanh(log(1 + e^x)) = x n / (n + 2) with n = e^x (e^x + 2): both terms positive, so
+// no cancellation anywhere (x e^x for x well below 0). Above 20 the result is x in float.
+ANVIL_MULTIVERSION void MishRun(const float* __restrict x, float* __restrict y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float e = Exp(v > 20.0f ? 20.0f : v);
+    const float m = e * (e + 2.0f);
+    const float r = v * (m / (m + 2.0f));
+    y[i] = v > 20.0f ? v : r;
+  }
+}
+
 }  // namespace
+
+void MishArray(const float* x, float* y, int64_t n) {
+  ParallelFor(n, 14, [&](int64_t b, int64_t e) { MishRun(x + b, y + b, e - b); });
+}
 
 void TanhArray(const float* x, float* y, int64_t n) {
   ParallelFor(n, 12, [&](int64_t b, int64_t e) { TanhRun(x + b, y + b, e - b); });

@@ -9,6 +9,8 @@ void TanhArray(const float* x, float* y, int64_t n);
 // erf, and Gelu (approximate = "none") as 0.5 x erfc(-x / sqrt 2).
 void ErfArray(const float* x, float* y, int64_t n);
 void GeluErfArray(const float* x, float* y, int64_t n);
+// x tanh(softplus(x)), within a few ulp.
+void MishArray(const float* x, float* y, int64_t n);
 // Gelu with approximate = "tanh", in the sigmoid form (no cancellation below 0).
 void GeluTanhArray(const float* x, float* y, int64_t n);
 
