@@ -1348,3 +1348,19 @@ def test_mish_float_accuracy_whole_range():
         check_node("Mish", [("x", x[keep])], ["y"], opset, reference=[want[keep].astype(F32)], rtol=4e-7, atol=0)
         check_node("Mish", [("x", np.array([np.inf, -np.inf, np.nan, -100.0], F32))], ["y"], opset, rtol=1e-6,
                    atol=1e-30)
+
+
+def test_elu_family_float_accuracy_whole_range():
+    """The vectorised float Elu / Selu / Celu (e^x - 1 by its Taylor series above -0.5, Exp(x) - 1
+    below): within 3e-7 relative of double precision; tiny negative inputs keep full accuracy."""
+    x = np.concatenate([np.linspace(-100, 20, 120001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, -0.5, -0.49999997, -0.50000006]]).astype(F32)
+    xd = x.astype(np.float64)
+    a_selu, g_selu = 1.67326319217681884765625, 1.05070102214813232421875
+    cases = [("Elu", {"alpha": 0.7}, np.where(xd < 0, 0.7 * np.expm1(xd), xd)),
+             ("Selu", {}, np.where(xd > 0, g_selu * xd, g_selu * a_selu * np.expm1(np.minimum(xd, 0)))),
+             ("Celu", {"alpha": 2.0}, np.where(xd < 0, 2 * np.expm1(np.minimum(xd, 0) / 2), xd))]
+    for op, attrs, want in cases:
+        keep = (np.abs(want) > 1e-37) | (x == 0)
+        check_node(op, [("x", x[keep])], ["y"], 12 if op == "Celu" else 13, attrs=attrs,
+                   reference=[want[keep].astype(F32)], rtol=3e-7, atol=0)
