@@ -1,5 +1,6 @@
-// Float Tanh, Erf, Gelu (both forms), Mish, Elu, Selu and Celu as branch-free formulas over Exp (compute/vec_math.h) that GCC
-// vectorises, compiled for x86-64-v4 / v3 / baseline (ANVIL_MULTIVERSION).
+// Float Tanh, Erf, Gelu (both forms), Mish, Elu, Selu and Celu as branch-free formulas over Exp
+// (compute/vec_math.h) that GCC vectorises, compiled for x86-64-v4 / v3 / baseline
+// (ANVIL_MULTIVERSION).
 // FP operations never trap in Anvil (exceptions stay masked); telling GCC so lets it if-convert
 // the selects and vectorise (trapping math keeps them scalar).
 #if defined(__GNUC__) && !defined(__clang__)
