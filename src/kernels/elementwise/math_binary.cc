@@ -129,7 +129,8 @@ Status MathBinaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
 Status MathBinaryKernel::Compute(ComputeContext& ctx) const {
   const TensorView a = ctx.Input(0), b = ctx.Input(1);
   if (kind == Kind::kBoolXor) {
-    return Binary<uint8_t>(ctx, a, b, 1, [](uint8_t x, uint8_t z) { return static_cast<uint8_t>((x != 0) != (z != 0)); });
+    return Binary<uint8_t>(ctx, a, b, 1,
+                           [](uint8_t x, uint8_t z) { return static_cast<uint8_t>((x != 0) != (z != 0)); });
   }
   return DispatchAll(type, [&](auto zero) -> Status {
     using T = decltype(zero);

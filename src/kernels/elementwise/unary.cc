@@ -69,8 +69,10 @@ Status FloatUnary(ComputeContext& ctx, int64_t cost, ArrayFn array_fn) {
 Status ReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
   const ElemType t = node.InputType(0);
-  const bool ints = node.SinceVersion() >= 14 && (t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8);
-  ANVIL_CHECK(t == kF32 || t == kF64 || ints, "Relu-", node.SinceVersion(), ": type ", ElemTypeName(t), " is not supported");
+  const bool ints =
+      node.SinceVersion() >= 14 && (t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8);
+  ANVIL_CHECK(t == kF32 || t == kF64 || ints, "Relu-", node.SinceVersion(), ": type ", ElemTypeName(t),
+              " is not supported");
   if (out) *out = std::make_unique<ReluKernel>(t);
   return {};
 }
