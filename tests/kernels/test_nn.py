@@ -1158,7 +1158,8 @@ def test_einsum(equation, shapes):
 def test_einsum_not_claimed():
     x = rand(2, 3)
     for eq, inputs in [("...ij->...ji", [("x", x)]), ("ij,jk->ik", [("x", x)]), ("ijk->ik", [("x", x)]),
-                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("iA", [("x", x)]), ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
+                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("iA", [("x", x)]),
+                       ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
         with pytest.raises(Exception):
             check_node("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
 
