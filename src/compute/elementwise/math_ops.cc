@@ -99,6 +99,7 @@ void RunMath(MathOp op, const MathParams& p, const T* x, T* y, int64_t n) {
     if (op == MathOp::kErf) return ErfArray(x, y, n);
     if (op == MathOp::kGeluErf) return GeluErfArray(x, y, n);
     if (op == MathOp::kMish) return MishArray(x, y, n);
+    if (op == MathOp::kSoftplus) return SoftplusArray(x, y, n);
     const float a = static_cast<float>(p.alpha);
     if (op == MathOp::kElu) return EluArray(x, y, n, a, 1.0f, 1.0f);
     if (op == MathOp::kSelu) return EluArray(x, y, n, a, static_cast<float>(p.gamma), 1.0f);

@@ -12,6 +12,8 @@ void GeluErfArray(const float* x, float* y, int64_t n);
 // gamma * (x < 0 ? alpha (e^(x inv_alpha) - 1) : x): Elu (gamma 1, inv_alpha 1), Selu (inv_alpha 1),
 // Celu (gamma 1, inv_alpha 1 / alpha). NaN propagates.
 void EluArray(const float* x, float* y, int64_t n, float alpha, float gamma, float inv_alpha);
+// log(1 + e^x) without overflow, within a few ulp.
+void SoftplusArray(const float* x, float* y, int64_t n);
 // x tanh(softplus(x)), within a few ulp.
 void MishArray(const float* x, float* y, int64_t n);
 // Gelu with approximate = "tanh", in the sigmoid form (no cancellation below 0).
