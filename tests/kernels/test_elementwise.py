@@ -1,7 +1,9 @@
 """Element-wise kernels: Add, Sub, Mul, Div, Pow, Sqrt, Sigmoid, HardSigmoid, HardSwish, Relu,
 LeakyRelu, Exp, Log, Neg, Abs, Clip, Cast, Max, Min, Equal, Greater, GreaterOrEqual, Less,
-LessOrEqual, Not, And, Or. Every schema revision and registered type, against numpy references
-computed here.
+LessOrEqual, Not, And, Or, and the math family (Reciprocal, Tanh, Erf, Floor, Ceil, Round, the
+trigonometric and hyperbolic functions, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu, Gelu,
+Mish, Sign, Shrink, IsNaN, IsInf, Bitwise*, BitShift, Xor, Mod, PRelu, Sum, Mean). Every schema
+revision and registered type, against numpy references computed here or ORT's CPU EP.
 Every model runs with CPU fallback disabled, so session creation fails unless Anvil claimed the
 node."""
 import functools
@@ -860,7 +862,8 @@ def test_and_or(op):
 def test_unsupported_types_are_not_claimed():
     """Types Anvil does not compute stay with the CPU EP: with fallback disabled the session cannot
     be built, with fallback enabled it runs on the CPU EP."""
-    d = np.array([1.0, -2.0], np.float64)
+    NP_TO_ONNX.setdefault(np.dtype(np.float16), TensorProto.FLOAT16)
+    d = np.array([1.0, -2.0], np.float16)
     for op, inputs, out in [("Abs", [("x", d)], None), ("Max", [("a", d), ("b", d)], None),
                             ("Less", [("a", d), ("b", d)], [TensorProto.BOOL])]:
         model = make_node_model(op, inputs, ["y"], 13, output_types=out)
@@ -907,3 +910,468 @@ def test_relu_clip_rows_nan_and_signed_zero():
         # min > max: every element becomes max (NaN still passes).
         got = check_node("Clip", [("x", x), ("lo", hi), ("hi", lo)], ["y"], 13,
                          reference=[np.where(np.isnan(x), x, lo)], rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Element-wise math (math.cc, math_binary.cc): one-input math and activations, Sign, Shrink,
+# IsNaN, IsInf, Bitwise*, PRelu, Mod, BitShift, Xor, Sum, Mean. Compared with ORT's CPU EP at
+# ONNX's backend-test tolerance (rtol 1e-3, atol 1e-7) or tighter.
+
+for _dt, _pt in [(np.int16, TensorProto.INT16), (np.uint16, TensorProto.UINT16),
+                 (np.uint32, TensorProto.UINT32), (np.uint64, TensorProto.UINT64)]:
+    NP_TO_ONNX.setdefault(np.dtype(_dt), _pt)
+
+F64 = np.float64
+ALL_INTS = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+NUMERIC = [F32, F64] + ALL_INTS
+TINY = [0.0, -0.0, 1e-30, -1e-30, 1e-12, -1e-12, 1e-8, -1e-8, 1e-7, -3e-7, 1e-4, -1e-4]
+
+
+def math_input(domain, dtype, shape=(3, 37), seed=0):
+    """Random values in the op's domain plus tiny ones (where atol 1e-7 bites)."""
+    lo, hi = domain
+    x = rand(shape, dtype, seed=seed, lo=lo, hi=hi).ravel()
+    tiny = [t for t in TINY if lo <= t <= hi][: x.size]
+    x[: len(tiny)] = tiny
+    return x.reshape(shape).astype(dtype)
+
+
+# op: (domain, attribute sets, types)
+UNARY_MATH = {
+    "Reciprocal": ((0.1, 5.0), [{}], [F32, F64]),
+    "Tanh": ((-10.0, 10.0), [{}], [F32, F64]),
+    "Erf": ((-4.0, 4.0), [{}], [F32]),
+    "Floor": ((-5.0, 5.0), [{}], [F32, F64]),
+    "Ceil": ((-5.0, 5.0), [{}], [F32, F64]),
+    "Sin": ((-7.0, 7.0), [{}], [F32, F64]),
+    "Cos": ((-7.0, 7.0), [{}], [F32, F64]),
+    "Tan": ((-1.4, 1.4), [{}], [F32]),
+    "Asin": ((-0.99, 0.99), [{}], [F32]),
+    "Acos": ((-0.99, 0.99), [{}], [F32]),
+    "Atan": ((-10.0, 10.0), [{}], [F32]),
+    "Sinh": ((-5.0, 5.0), [{}], [F32]),
+    "Cosh": ((-5.0, 5.0), [{}], [F32]),
+    "Asinh": ((-10.0, 10.0), [{}], [F32]),
+    "Acosh": ((1.0, 10.0), [{}], [F32]),
+    "Atanh": ((-0.99, 0.99), [{}], [F32]),
+    "Softplus": ((-30.0, 30.0), [{}], [F32]),
+    "Softsign": ((-10.0, 10.0), [{}], [F32]),
+    "Elu": ((-5.0, 5.0), [{}, {"alpha": 0.5}], [F32]),
+    "Selu": ((-5.0, 5.0), [{}, {"alpha": 1.5, "gamma": 2.0}], [F32]),
+    "Celu": ((-5.0, 5.0), [{}, {"alpha": 2.0}], [F32]),
+    "ThresholdedRelu": ((-3.0, 3.0), [{}, {"alpha": 0.5}, {"alpha": -1.0}], [F32]),
+    "Gelu": ((-3.0, 6.0), [{}, {"approximate": "none"}, {"approximate": "tanh"}], [F32]),
+    "Mish": ((-20.0, 20.0), [{}], [F32, F64]),
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY_MATH))
+def test_unary_math(op):
+    domain, attr_sets, types = UNARY_MATH[op]
+    for since, opset in schema_revisions(op):
+        for dtype in types:
+            if op == "Mish" and dtype == F64 and since >= 22:
+                continue  # ORT registers double for Mish-18 only
+            for shape in [(3, 37), (), (0, 4), (1,)]:
+                x = math_input(domain, dtype, shape) if shape != () else np.array(domain[1] / 3, dtype)
+                for attrs in attr_sets:
+                    check_node(op, [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-4, atol=1e-7)
+
+
+def test_round_halves_to_even():
+    x = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 2.4, -2.6, 1e20, np.inf, -np.inf, np.nan], F32)
+    for since, opset in schema_revisions("Round"):
+        for dtype in (F32, F64):
+            got = check_node("Round", [("x", x.astype(dtype))], ["y"], opset)
+            np.testing.assert_array_equal(got[0], np.round(x.astype(dtype)))
+
+
+def test_math_special_values():
+    """inf, -inf and NaN go through as the C library and ORT say."""
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 88.0, -88.0, 100.0, -100.0], F32)
+    for op in ["Tanh", "Erf", "Floor", "Ceil", "Softplus", "Softsign", "Elu", "Selu", "Celu", "Gelu", "Mish",
+               "Atan", "Asinh", "ThresholdedRelu"]:
+        check_node(op, [("x", x)], ["y"], 20, rtol=1e-4, atol=1e-7)
+
+
+def test_math_large_and_threads():
+    x = rand((5, 100003), F32, lo=-4, hi=4)
+    model = make_node_model("Tanh", [("x", x)], ["y"], 13)
+    (y,) = session(model, threads=3).run(None, {"x": x})
+    np.testing.assert_allclose(y, np.tanh(x), rtol=1e-5, atol=1e-7)
+
+
+def test_gelu_accurate_below_zero():
+    """Far below 0 Gelu is a tiny negative number: Anvil computes it without cancellation (within
+    rtol 1e-5 of a double-precision reference), ORT's CPU EP in float (its tanh form is off by up to
+    2e-7 absolute there, so the comparison with ORT uses atol 3e-7)."""
+    import math
+    x = np.concatenate([np.linspace(-9, -3, 61), np.linspace(-3, 3, 61), [-1e-30, 1e-8, 50.0]]).astype(F32)
+    xd = x.astype(np.float64)
+    exact = {
+        "none": np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in xd]),
+        "tanh": 0.5 * xd * (1 + np.tanh(math.sqrt(2 / math.pi) * (xd + 0.044715 * xd**3))),
+    }
+    # tanh form in double loses accuracy too once 1 + tanh(z) cancels: use the sigmoid form.
+    z = math.sqrt(2 / math.pi) * (xd + 0.044715 * xd**3)
+    exact["tanh"] = xd / (1 + np.exp(-2 * z))
+    for approx, want in exact.items():
+        check_node("Gelu", [("x", x)], ["y"], 20, attrs={"approximate": approx},
+                   reference=[want.astype(F32)], rtol=1e-5, atol=1e-30)
+        check_node("Gelu", [("x", x)], ["y"], 20, attrs={"approximate": approx}, rtol=1e-4, atol=3e-7)
+
+
+def test_gelu_bad_approximate_is_not_claimed():
+    x = rand((4,), F32)
+    with pytest.raises(Exception):
+        check_node("Gelu", [("x", x)], ["y"], 20, attrs={"approximate": "erf"})
+
+
+@pytest.mark.parametrize("dtype", NUMERIC, ids=lambda t: np.dtype(t).name)
+def test_sign(dtype):
+    x = rand((4, 9), dtype, lo=-3, hi=3)
+    if np.dtype(dtype).kind == "f":
+        x.ravel()[:3] = [0.0, -0.0, 1e-30]
+    for since, opset in schema_revisions("Sign"):
+        check_node("Sign", [("x", x)], ["y"], opset, reference=[np.sign(x)])
+
+
+@pytest.mark.parametrize("dtype", NUMERIC, ids=lambda t: np.dtype(t).name)
+def test_shrink(dtype):
+    if np.dtype(dtype).kind == "u":
+        x = np.arange(0, 40, dtype=dtype).reshape(5, 8)
+    else:
+        x = np.arange(-20, 20, dtype=dtype).reshape(5, 8)
+        if np.dtype(dtype).kind == "f":
+            x = x / 4
+    for attrs in [{}, {"lambd": 1.5}, {"lambd": 2.0, "bias": 1.0}, {"lambd": 0.0, "bias": 0.5}]:
+        check_node("Shrink", [("x", x)], ["y"], 9, attrs=attrs)
+
+
+def test_isnan_isinf():
+    x = np.array([[np.nan, np.inf, -np.inf, 0.0, -1.5, 3e38, -np.nan, 1e-45]], F32)
+    for dtype in (F32, F64):
+        xv = x.astype(dtype)
+        for since, opset in schema_revisions("IsNaN"):
+            check_node("IsNaN", [("x", xv)], ["y"], opset, output_types=[TensorProto.BOOL], reference=[np.isnan(xv)])
+        for since, opset in schema_revisions("IsInf", 10):
+            for neg in (0, 1):
+                for pos in (0, 1):
+                    want = (np.isneginf(xv) & bool(neg)) | (np.isposinf(xv) & bool(pos))
+                    check_node("IsInf", [("x", xv)], ["y"], opset, output_types=[TensorProto.BOOL],
+                               attrs={"detect_negative": neg, "detect_positive": pos}, reference=[want])
+    e = np.zeros((0, 2), F32)
+    check_node("IsNaN", [("x", e)], ["y"], 20, output_types=[TensorProto.BOOL], reference=[np.zeros((0, 2), bool)])
+
+
+@pytest.mark.parametrize("dtype", ALL_INTS, ids=lambda t: np.dtype(t).name)
+def test_bitwise(dtype):
+    info = np.iinfo(dtype)
+    r = rng(3)
+    a = r.integers(info.min, info.max, size=(3, 4, 5), endpoint=True, dtype=dtype)
+    b = r.integers(info.min, info.max, size=(4, 1), endpoint=True, dtype=dtype)
+    for op, f in [("BitwiseAnd", np.bitwise_and), ("BitwiseOr", np.bitwise_or), ("BitwiseXor", np.bitwise_xor)]:
+        check_node(op, [("a", a), ("b", b)], ["y"], 18, reference=[f(a, b)])
+    check_node("BitwiseNot", [("a", a)], ["y"], 18, reference=[np.invert(a)])
+
+
+def test_bitshift():
+    for dtype in (np.uint8, np.uint32, np.uint64):
+        bits = np.dtype(dtype).itemsize * 8
+        x = np.array([[1, 2, 3, 255, 16, 0]], dtype)
+        s = np.array([[0, 1, 3, 2, 4, bits - 1]], dtype)
+        for since, opset in schema_revisions("BitShift"):
+            check_node("BitShift", [("x", x), ("s", s)], ["y"], opset, attrs={"direction": "LEFT"},
+                       reference=[np.left_shift(x, s)])
+            check_node("BitShift", [("x", x), ("s", s)], ["y"], opset, attrs={"direction": "RIGHT"},
+                       reference=[np.right_shift(x, s)])
+            check_node("BitShift", [("x", x), ("s", np.array(2, dtype))], ["y"], opset, attrs={"direction": "LEFT"},
+                       reference=[np.left_shift(x, np.array(2, dtype))])
+    with pytest.raises(Exception):
+        x = np.array([1], np.int32)
+        check_node("BitShift", [("x", x), ("s", x)], ["y"], 11, attrs={"direction": "LEFT"})
+
+
+def test_xor():
+    a = rng(1).random((3, 4)) < 0.5
+    b = rng(2).random((4,)) < 0.5
+    check_node("Xor", [("a", a), ("b", b)], ["y"], 7, reference=[np.logical_xor(a, b)])
+
+
+@pytest.mark.parametrize("dtype", NUMERIC, ids=lambda t: np.dtype(t).name)
+def test_mod(dtype):
+    kind = np.dtype(dtype).kind
+    if kind == "u":
+        a = np.arange(0, 24, dtype=dtype).reshape(2, 3, 4) * 7
+        b = np.array([1, 2, 5, 9], dtype)
+    else:
+        a = (np.arange(-12, 12, dtype=np.int64).reshape(2, 3, 4) * 7).astype(dtype)
+        b = np.array([1, -2, 5, -9], dtype)
+        if kind == "f":
+            a = a / 3
+            b = b * 1.25
+    for since, opset in schema_revisions("Mod", 10):
+        if kind == "f":
+            check_node("Mod", [("a", a), ("b", b)], ["y"], opset, attrs={"fmod": 1}, reference=[np.fmod(a, b)])
+            with pytest.raises(Exception):  # fmod=0 is invalid for floats: not claimed
+                check_node("Mod", [("a", a), ("b", b)], ["y"], opset, attrs={"fmod": 0})
+        else:
+            check_node("Mod", [("a", a), ("b", b)], ["y"], opset, reference=[np.mod(a, b)])
+            check_node("Mod", [("a", a), ("b", b)], ["y"], opset, attrs={"fmod": 1}, reference=[np.fmod(a, b)])
+            check_node("Mod", [("a", a), ("b", b)], ["y"], opset)  # and as ORT does it
+
+
+def test_mod_int_extremes_and_zero_divisor():
+    for dtype in (np.int32, np.int64):
+        info = np.iinfo(dtype)
+        a = np.array([info.min, info.min, info.max, -7, 7], dtype)
+        b = np.array([-1, 3, -2, 3, -3], dtype)
+        check_node("Mod", [("a", a), ("b", b)], ["y"], 13, reference=[np.array([0, 1, -1, 2, -2], dtype)])
+        bz = np.array([1, 0, 2, 1, 1], dtype)
+        sess = session(make_node_model("Mod", [("a", a), ("b", bz)], ["y"], 13))
+        with pytest.raises(Exception, match="division by zero"):
+            sess.run(None, {"a": a, "b": bz})
+        e = np.zeros((0, 5), dtype)
+        check_node("Mod", [("a", e), ("b", bz)], ["y"], 13, reference=[e])  # empty output: no division
+
+
+@pytest.mark.parametrize("dtype", [F32, F64, I32, I64], ids=lambda t: np.dtype(t).name)
+def test_prelu(dtype):
+    x = rand((2, 3, 4, 5), dtype)
+    for since, opset in schema_revisions("PRelu"):
+        if since < 16 and dtype != F32:
+            continue
+        for slope_shape in [(3, 1, 1), (5,), (), (1,), (2, 3, 4, 5), (4, 1)]:
+            s = rand(slope_shape, dtype, seed=5) if np.dtype(dtype).kind == "f" else rand(slope_shape, dtype, seed=5)
+            check_node("PRelu", [("x", x), ("s", s)], ["y"], opset, reference=[np.where(x < 0, x * s, x).astype(dtype)])
+    e = np.zeros((0, 3), F32)
+    check_node("PRelu", [("x", e), ("s", np.ones(3, F32))], ["y"], 16, reference=[e])
+
+
+def test_prelu_slope_must_broadcast_to_input():
+    x = rand((3,), F32)
+    s = rand((2, 3), F32)
+    sess = session(symbolic_model("PRelu", [("x", x), ("s", s)], 16))
+    with pytest.raises(Exception):
+        sess.run(None, {"x": x, "s": s})
+
+
+@pytest.mark.parametrize("op", ["Sum", "Mean"])
+def test_sum_mean(op):
+    types = [F32, F64] if op == "Sum" else [F32]
+    for since, opset in schema_revisions(op):
+        for dtype in types:
+            shapes_list = [[(3, 4)], [(3, 4), (3, 4)], [(3, 4), (3, 4), (3, 4), (3, 4)]]
+            if since >= 8:
+                shapes_list += [[(3, 1), (1, 4)], [(4,), (2, 3, 4), ()], [(1,), (2, 1, 5), (3, 1), (5,)],
+                                [(0, 4), (4,)], [(2, 3, 4, 5)] * 9]
+            for shapes in shapes_list:
+                xs = [rand(s, dtype, seed=i) for i, s in enumerate(shapes)]
+                inputs = [(f"x{i}", v) for i, v in enumerate(xs)]
+                want = functools.reduce(np.add, xs)
+                if op == "Mean":
+                    want = want / len(xs)
+                check_node(op, inputs, ["y"], opset, reference=[np.asarray(want, dtype)], rtol=1e-6)
+                check_node(op, inputs, ["y"], opset)
+
+
+def test_sum_incompatible_shapes_error():
+    a, b = rand((4,), F32), rand((2, 3), F32)
+    sess = session(symbolic_model("Sum", [("a", a), ("b", b)], 13))
+    with pytest.raises(Exception, match=r"\[2,3\]"):
+        sess.run(None, {"a": a, "b": b})
+
+
+# The double and extra integer types of the existing one-input kernels (as ORT registers them).
+EXTRA_TYPES = {
+    "Exp": ([F64], (-20.0, 20.0)),
+    "Log": ([F64], (0.001, 20.0)),
+    "Sqrt": ([F64], (0.0, 20.0)),
+    "Sigmoid": ([F64], (-40.0, 40.0)),
+    "Relu": ([F64, np.int8], (-5.0, 5.0)),
+    "LeakyRelu": ([F64], (-5.0, 5.0)),
+    "Neg": ([F64, np.int8, np.int16], (-5.0, 5.0)),
+    "Abs": ([F64] + ALL_INTS, (-5.0, 5.0)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(EXTRA_TYPES))
+def test_existing_unary_ops_extra_types(op):
+    types, domain = EXTRA_TYPES[op]
+    for since, opset in schema_revisions(op):
+        for dtype in types:
+            if op == "Relu" and dtype == np.int8 and since < 14:
+                continue
+            if op == "LeakyRelu" and since < 16:
+                continue
+            for shape in [(3, 37), (0,), ()]:
+                if np.dtype(dtype).kind == "f":
+                    x = math_input(domain, dtype, shape) if shape != () else np.array(domain[1] / 3, dtype)
+                else:
+                    x = rand(shape, dtype)
+                check_node(op, [("x", x)], ["y"], opset, attrs={"alpha": 0.3} if op == "LeakyRelu" else None,
+                           rtol=1e-10, atol=1e-14)  # ORT's double Sigmoid loses ~1e-16 far below 0
+    if op in ("Neg", "Abs"):
+        for dtype in (np.int8, np.int16):
+            info = np.iinfo(dtype)
+            x = np.array([info.min, info.max, 0, -1, 1], dtype)
+            with np.errstate(over="ignore"):
+                check_node(op, [("x", x)], ["y"], 13, reference=[np.negative(x) if op == "Neg" else np.abs(x)])
+
+
+# The types ORT's CPU EP registers for the binary, variadic, comparison and Clip kernels.
+ARITH_TYPES_7 = [F64, np.uint32, np.uint64]
+ARITH_TYPES_14 = [np.int8, np.uint8, np.int16, np.uint16]
+
+
+def typed_operands(dtype, shape_a=(3, 4, 5), shape_b=(4, 1), divisor=False):
+    if np.dtype(dtype).kind == "f":
+        a = rand(shape_a, dtype)
+        b = nonzero(shape_b, dtype) if divisor else rand(shape_b, dtype, seed=4)
+    else:
+        info = np.iinfo(dtype)
+        r = rng(7)
+        a = r.integers(info.min, info.max, size=shape_a, endpoint=True, dtype=dtype)
+        b = r.integers(info.min, info.max, size=shape_b, endpoint=True, dtype=dtype)
+        if divisor:
+            b[b == 0] = 1
+    return a, b
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_arith_extra_types(op):
+    for since, opset in schema_revisions(op):
+        for dtype in ARITH_TYPES_7 + (ARITH_TYPES_14 if since >= 14 else []):
+            for sa, sb in [((3, 4, 5), (4, 1)), ((7,), ()), ((0, 3), (3,))]:
+                a, b = typed_operands(dtype, sa, sb, divisor=op == "Div")
+                check_node(op, [("a", a), ("b", b)], ["y"], opset, rtol=1e-12, atol=0)
+    for dtype in (np.int8, np.int16):
+        info = np.iinfo(dtype)
+        a = np.array([info.min, info.max, -7, 7], dtype)
+        b = np.array([-1, -1, 2, -2], dtype)
+        check_node(op, [("a", a), ("b", b)], ["y"], 14)  # wraps like ORT
+    zero = np.array([1, 0], np.uint32)
+    if op == "Div":
+        sess = session(make_node_model("Div", [("a", zero), ("b", zero)], ["y"], 14))
+        with pytest.raises(Exception, match="division by zero"):
+            sess.run(None, {"a": zero, "b": zero})
+
+
+def test_pow_double():
+    for since, opset in schema_revisions("Pow"):
+        a = rand((3, 4), F64, lo=0.1, hi=3.0)
+        b = rand((4,), F64, seed=2)
+        check_node("Pow", [("a", a), ("b", b)], ["y"], opset, rtol=1e-12, atol=0)
+        if since >= 12:
+            for et in (F32, I32, I64):
+                e = rand((4,), et, seed=3, lo=-2, hi=3) if et == F32 else np.array([0, 1, 2, 3], et)
+                check_node("Pow", [("a", a), ("b", e)], ["y"], opset, rtol=1e-6, atol=0)
+            check_node("Pow", [("a", np.array([2, 3, -4], I32)), ("b", np.array([2.0, 0.5, 3.0]))], ["y"], opset)
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_minmax_extra_types(op):
+    for since, opset in schema_revisions(op):
+        types = ([F64] if since >= 8 else []) + ([np.int8, np.uint8, np.uint32, np.uint64] if since >= 12 else [])
+        for dtype in types:
+            a, b = typed_operands(dtype)
+            c, _ = typed_operands(dtype, (5,), ())
+            check_node(op, [("a", a), ("b", b), ("c", c)] if since >= 8 else [("a", a), ("b", a)], ["y"], opset)
+
+
+@pytest.mark.parametrize("op", ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"])
+def test_compare_extra_types(op):
+    for since, opset in schema_revisions(op):
+        if op == "Equal" and since < 11:
+            continue
+        types = [F64] + (ALL_INTS if since >= 9 else [])
+        for dtype in types:
+            a, b = typed_operands(dtype)
+            b = np.concatenate([b, a[0, :1, :1]], axis=0)[:4]  # some equal values
+            check_node(op, [("a", a), ("b", b)], ["y"], opset, output_types=[TensorProto.BOOL])
+
+
+def test_clip_extra_types():
+    for since, opset in schema_revisions("Clip"):
+        if since < 12:
+            continue
+        types = [F64, np.int8, np.uint8, np.uint32, np.uint64]
+        for dtype in types:
+            x, _ = typed_operands(dtype, (4, 6), ())
+            lo, hi = np.sort(typed_operands(dtype, (2,), ())[0])
+            for inputs in ([("x", x), ("lo", np.array(lo, dtype)), ("hi", np.array(hi, dtype))],
+                           [("x", x), ("lo", np.array(lo, dtype))], [("x", x)],
+                           [("x", x), ("lo", None), ("hi", np.array(hi, dtype))]):
+                check_node("Clip", inputs, ["y"], opset)
+
+
+def test_tanh_float_accuracy_whole_range():
+    """The vectorised float Tanh: within 4e-7 relative of double-precision tanh everywhere,
+    tiny inputs (tanh x = x) and signed zeros included; inf, -inf, NaN as the C library."""
+    x = np.concatenate([np.linspace(-12, 12, 400001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 0.2499999, 0.25, 0.2500001, 9.0, -9.0, 30.0]]
+                       ).astype(F32)
+    want = np.tanh(x.astype(np.float64)).astype(F32)
+    got = check_node("Tanh", [("x", x)], ["y"], 13, reference=[want], rtol=4e-7, atol=0)
+    assert np.signbit(got[0][-11:-9]).tolist() == [False, True]
+    check_node("Tanh", [("x", x)], ["y"], 13, rtol=1e-4, atol=1e-7)  # and ORT
+
+
+def test_erf_gelu_float_accuracy_whole_range():
+    """The vectorised float Erf (Taylor below 0.75, exp(-x^2) times a fitted polynomial above) and
+    Gelu (0.5 x erfc(-x / sqrt 2)): within 5e-7 relative of double precision everywhere the result
+    is a normal float, tiny inputs included; inf, -inf, NaN as the C library."""
+    import math
+    x = np.concatenate([np.linspace(-16, 16, 320001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, 0.7499999, 0.75, 3.9, 10.0, -10.0]]).astype(F32)
+    xd = x.astype(np.float64)
+    want = np.array([math.erf(v) for v in xd])
+    check_node("Erf", [("x", x)], ["y"], 13, reference=[want.astype(F32)], rtol=5e-7, atol=0)
+    gelu = np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in xd])
+    normal = np.abs(gelu) > 1e-36
+    got = check_node("Gelu", [("x", x[normal])], ["y"], 20, reference=[gelu[normal].astype(F32)], rtol=5e-7, atol=0)
+    special = np.array([np.inf, -np.inf, np.nan, -0.0], F32)
+    got = check_node("Erf", [("x", special)], ["y"], 13, reference=[np.array([1, -1, np.nan, -0.0], F32)])
+    assert np.signbit(got[0][3])
+    check_node("Gelu", [("x", special)], ["y"], 20, rtol=1e-6, atol=0)  # as ORT (-inf gives NaN there too)
+
+
+def test_mish_float_accuracy_whole_range():
+    """The vectorised float Mish, x n / (n + 2) with n = e^x (e^x + 2): within 4e-7 relative of
+    double precision wherever the result is above 1e-30 in magnitude; inf, NaN as ORT."""
+    x = np.concatenate([np.linspace(-80, 90, 170001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, 20.0, 20.0001, -20.0]]).astype(F32)
+    xd = x.astype(np.float64)
+    want = xd * np.tanh(np.logaddexp(0, xd))
+    keep = (np.abs(want) > 1e-30) | (x == 0)
+    for since, opset in schema_revisions("Mish"):
+        check_node("Mish", [("x", x[keep])], ["y"], opset, reference=[want[keep].astype(F32)], rtol=4e-7, atol=0)
+        check_node("Mish", [("x", np.array([np.inf, -np.inf, np.nan, -100.0], F32))], ["y"], opset, rtol=1e-6,
+                   atol=1e-30)
+
+
+def test_elu_family_float_accuracy_whole_range():
+    """The vectorised float Elu / Selu / Celu (e^x - 1 by its Taylor series above -0.5, Exp(x) - 1
+    below): within 3e-7 relative of double precision; tiny negative inputs keep full accuracy."""
+    x = np.concatenate([np.linspace(-100, 20, 120001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, -0.5, -0.49999997, -0.50000006]]).astype(F32)
+    xd = x.astype(np.float64)
+    a_selu, g_selu = 1.67326319217681884765625, 1.05070102214813232421875
+    cases = [("Elu", {"alpha": 0.7}, np.where(xd < 0, 0.7 * np.expm1(xd), xd)),
+             ("Selu", {}, np.where(xd > 0, g_selu * xd, g_selu * a_selu * np.expm1(np.minimum(xd, 0)))),
+             ("Celu", {"alpha": 2.0}, np.where(xd < 0, 2 * np.expm1(np.minimum(xd, 0) / 2), xd))]
+    for op, attrs, want in cases:
+        keep = (np.abs(want) > 1e-37) | (x == 0)
+        check_node(op, [("x", x[keep])], ["y"], 12 if op == "Celu" else 13, attrs=attrs,
+                   reference=[want[keep].astype(F32)], rtol=3e-7, atol=0)
+
+
+def test_softplus_float_accuracy_whole_range():
+    """The vectorised float Softplus, max(x, 0) + 2 atanh(e / (2 + e)) with e = exp(-|x|): within
+    3e-7 relative of double precision (no overflow for large x, e^x for very negative x)."""
+    x = np.concatenate([np.linspace(-80, 100, 180001), np.geomspace(1e-38, 1, 4000), -np.geomspace(1e-38, 1, 4000),
+                        [0.0, -0.0, 88.0, 89.0, 1e30]]).astype(F32)
+    want = np.logaddexp(0, x.astype(np.float64))
+    for since, opset in schema_revisions("Softplus"):
+        check_node("Softplus", [("x", x)], ["y"], opset, reference=[want.astype(F32)], rtol=3e-7, atol=0)
+        check_node("Softplus", [("x", np.array([np.inf, -np.inf, np.nan], F32))], ["y"], opset)

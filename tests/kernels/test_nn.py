@@ -1,4 +1,4 @@
-"""Anvil's normalisation, pooling, softmax and mean-reduction kernels (src/kernels/nn/) against
+"""Anvil's normalisation, pooling, softmax and reduction kernels (src/kernels/nn/) against
 numpy references, every schema revision, with CPU fallback disabled so each node provably ran
 on Anvil."""
 import itertools
@@ -746,3 +746,464 @@ def test_reduce_max_over_an_empty_axis_is_minus_infinity():
     x = np.zeros((3, 0, 2), np.float32)
     got = reduce_max_node(18, x, [1], 0)
     np.testing.assert_array_equal(got, np.full((3, 2), -np.inf, np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# The Reduce* family (one ReduceKernel, a reduction per op) and ArgMax / ArgMin, against ORT's CPU
+# EP: every revision, the types ORT registers, axes as attribute / constant input / run-time input,
+# keepdims, noop_with_empty_axes, negative axes, zero-sized dims.
+
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"]
+F64 = np.float64
+
+
+def axes_input_since(op):
+    return 13 if op == "ReduceSum" else 18
+
+
+def reduce_types(op, since):
+    types = [np.float32, F64, np.int32, np.int64]
+    if op in ("ReduceMax", "ReduceMin") and since >= 12:
+        types += [np.int8, np.uint8]
+    if op in ("ReduceMax", "ReduceMin") and since >= 20:
+        types += [np.bool_]
+    return types
+
+
+def reduce_data(op, shape, dtype, seed=0):
+    r = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return r.random(shape) < 0.5
+    if np.dtype(dtype).kind == "f":
+        lo = 0.1 if op == "ReduceLogSum" else -2.0
+        hi = 1.5 if op == "ReduceProd" else 2.0
+        return r.uniform(lo, hi, size=shape).astype(dtype)
+    lo = 1 if op == "ReduceLogSum" else (-3 if op != "ReduceProd" else -2)
+    hi = 3 if op in ("ReduceProd", "ReduceLogSumExp") else 6
+    if np.dtype(dtype).kind == "u":
+        lo = 0
+    return r.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def reduce_check(op, opset, x, axes, keepdims=1, noop=None, axes_mode="const", rtol=1e-5, atol=1e-6):
+    attrs = {"keepdims": keepdims}
+    if noop is not None:
+        attrs["noop_with_empty_axes"] = noop
+    inputs, inits = [("x", x)], {}
+    if opset >= axes_input_since(op):
+        if axes is not None:
+            a = np.array(axes, np.int64)
+            inputs.append(("axes", a))
+            if axes_mode == "const":
+                inits["axes"] = a
+    elif axes is not None:
+        attrs["axes"] = list(axes)
+    return check_node(op, inputs, ["y"], opset, attrs=attrs, initializers=inits, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_revisions_types_axes(op):
+    for since, opset in schema_revisions(op):
+        for dtype in reduce_types(op, since):
+            x = reduce_data(op, (2, 3, 4, 5), dtype)
+            for axes in [None, [0], [1], [3], [-1], [0, 2], [1, 3], [-3, -1], [0, 1, 2, 3], [2, 1]]:
+                for keepdims in (0, 1):
+                    reduce_check(op, opset, x, axes, keepdims)
+            if since >= axes_input_since(op):
+                reduce_check(op, opset, x, [1, -1], 0, axes_mode="runtime")
+                for noop in (0, 1):
+                    reduce_check(op, opset, x, None, 1, noop=noop)
+                    reduce_check(op, opset, x, [], 0, noop=noop)
+                    reduce_check(op, opset, x, [], 0, noop=noop, axes_mode="runtime")
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_zero_sized_and_scalar(op):
+    """Reductions over no elements give the identity (0, 1, +-inf, log 0), as ORT's CPU EP."""
+    for dtype in (np.float32, np.int32):
+        e = np.zeros((2, 0, 3), dtype)
+        for opset in (13, 18):
+            for axes in [[1], [0, 1], None, [0], [2]]:
+                for keepdims in (0, 1):
+                    reduce_check(op, opset, e, axes, keepdims)
+        s = reduce_data(op, (), dtype)
+        reduce_check(op, 13, s, None, 0)
+        reduce_check(op, 13, reduce_data(op, (1, 1, 3), dtype), [0, 1], 0)  # size-1 axes only
+
+
+@pytest.mark.parametrize("op", REDUCE_OPS)
+def test_reduce_large_and_odd_sizes(op):
+    """Several threads, the chunked kept-inner path and the contiguous-run path."""
+    x = reduce_data(op, (3, 70, 1500), np.float32, seed=3)
+    if op == "ReduceProd":
+        x = (1 + (x - 1) * 0.01).astype(np.float32)
+    for axes in ([0], [1], [2], [0, 2], [1, 2]):
+        a = np.array(axes, np.int64)
+        inputs = [("x", x), ("axes", a)]
+        model = make_node_model(op, inputs, ["y"], 18, attrs={"keepdims": 0}, initializers={"axes": a})
+        (got,) = session(model, threads=3).run(None, {"x": x})
+        (want,) = run_cpu(model, inputs)
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-5, err_msg=f"{op} {axes}")
+
+
+def test_reduce_special_values():
+    x = np.array([[1.0, np.nan, 2.0], [np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.inf, -1.0, np.inf]],
+                 np.float32)
+    for op in ["ReduceSum", "ReduceLogSumExp", "ReduceL1", "ReduceSumSquare"]:
+        for axes in ([1], [0]):
+            reduce_check(op, 18, x, axes, 0)
+    # Max and Min: infinities as ORT; NaN propagates (ORT's CPU EP skips NaN in some layouts).
+    for op, f in (("ReduceMax", np.max), ("ReduceMin", np.min)):
+        reduce_check(op, 18, x[1:], [1], 0)
+        got = reduce_check(op, 18, x[:1], [0], 0)
+        np.testing.assert_array_equal(got[0], x[0])
+        a = np.array([1], np.int64)
+        m = make_node_model(op, [("x", x), ("axes", a)], ["y"], 18, attrs={"keepdims": 0}, initializers={"axes": a})
+        np.testing.assert_array_equal(run_anvil(m, [("x", x), ("axes", a)])[0], f(x, axis=1))
+
+
+def test_reduce_logsumexp_large_values_stay_finite():
+    x = np.array([[1000.0, 1000.0, 999.0], [-1000.0, -1001.0, -1000.0]], np.float32)
+    got = reduce_check("ReduceLogSumExp", 13, x, [1], 0)
+    assert np.isfinite(got[0]).all()
+
+
+def test_reduce_bad_axes():
+    x = reduce_data("ReduceSum", (2, 3), np.float32)
+    for op in ("ReduceSum", "ReduceL2"):
+        for axes in ([2], [0, 0], [-3]):
+            with pytest.raises(Exception):
+                reduce_check(op, 13 if op == "ReduceSum" else 18, x, axes)
+    # A run-time axes input out of range: a clean error.
+    a = np.array([0], np.int64)
+    model = make_node_model("ReduceSum", [("x", x), ("axes", a)], ["y"], 13)
+    sess = session(model)
+    with pytest.raises(Exception, match="out of range"):
+        sess.run(None, {"x": x, "axes": np.array([5], np.int64)})
+    (y,) = sess.run(None, {"x": x, "axes": np.array([-1], np.int64)})
+    np.testing.assert_allclose(y, x.sum(axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_reduce_unsupported_type_not_claimed():
+    x = np.array([1, 2, 3], np.int8)
+    with pytest.raises(Exception):
+        check_node("ReduceSum", [("x", x)], ["y"], 13)
+
+
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+def test_arg_reduce(op):
+    for since, opset in schema_revisions(op):
+        for dtype in (np.float32, F64, np.int32, np.int64, np.int8, np.uint8):
+            r = np.random.default_rng(5)
+            x = r.integers(0, 4, size=(3, 4, 5)).astype(dtype)  # many ties
+            for axis in (0, 1, 2, -1, -3):
+                for keepdims in (0, 1):
+                    attrs = {"axis": axis, "keepdims": keepdims}
+                    lasts = (0, 1) if since >= 12 else (None,)
+                    for last in lasts:
+                        if last is not None:
+                            attrs["select_last_index"] = last
+                        check_node(op, [("x", x)], ["y"], opset, attrs=attrs, output_types=[TensorProto.INT64])
+    x = np.zeros((0, 3), np.float32)
+    check_node(op, [("x", x)], ["y"], 13, attrs={"axis": 1}, output_types=[TensorProto.INT64])
+    # An empty reduced axis: not claimed when known, a clean error when found at run time.
+    with pytest.raises(Exception):
+        check_node(op, [("x", x)], ["y"], 13, attrs={"axis": 0}, output_types=[TensorProto.INT64])
+
+
+def test_arg_reduce_large():
+    x = np.random.default_rng(2).standard_normal((64, 3000)).astype(np.float32)
+    for op in ("ArgMax", "ArgMin"):
+        for axis in (0, 1):
+            model = make_node_model(op, [("x", x)], ["y"], 13, attrs={"axis": axis}, output_types=[TensorProto.INT64])
+            (got,) = session(model, threads=3).run(None, {"x": x})
+            want = (np.argmax if op == "ArgMax" else np.argmin)(x, axis=axis)
+            np.testing.assert_array_equal(got, np.expand_dims(want, axis))
+
+
+# ---------------------------------------------------------------------------------------------
+# LogSoftmax, Hardmax, LpNormalization, LayerNormalization, InstanceNormalization,
+# GroupNormalization, MeanVarianceNormalization, LRN, GlobalMaxPool, GlobalLpPool: against ORT's
+# CPU EP (and numpy where ORT has no kernel).
+
+def randn(shape, dtype=np.float32, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+@pytest.mark.parametrize("op", ["LogSoftmax", "Hardmax", "Softmax"])
+def test_logsoftmax_hardmax(op):
+    """(Softmax here for its double path.)"""
+    types = [np.float32, F64] if op != "Hardmax" else [np.float32]
+    for since, opset in schema_revisions(op):
+        for dtype in types:
+            for shape in [(17,), (3, 33), (2, 7, 17), (2, 3, 7, 5)]:
+                x = randn(shape, dtype, seed=len(shape), scale=3.0)
+                if op == "Hardmax":
+                    x = np.round(x)  # ties: the first maximum wins
+                for axis in range(-len(shape), len(shape)):
+                    check_node(op, [("x", x)], ["y"], opset, attrs={"axis": axis}, rtol=1e-5, atol=1e-6)
+                if len(shape) > 1 or since >= 13:  # (the old default axis 1 is out of range at rank 1)
+                    check_node(op, [("x", x)], ["y"], opset, rtol=1e-5, atol=1e-6)  # default axis
+            e = np.zeros((2, 0, 3), dtype)
+            check_node(op, [("x", e)], ["y"], opset, attrs={"axis": 1})
+    with pytest.raises(Exception):
+        check_node(op, [("x", randn((2, 3)))], ["y"], 13, attrs={"axis": 2})
+
+
+def test_logsoftmax_extremes():
+    x = np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0], [5.0, 5.0, 5.0]], np.float32)
+    got = check_node("LogSoftmax", [("x", x)], ["y"], 13, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(got[0][0, :2]).all()
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LpNormalization"))
+def test_lp_normalization(since, opset):
+    for dtype in (np.float32, F64):
+        x = randn((2, 3, 5), dtype)
+        x[0, :, 1] = 0  # a zero vector along axis 1
+        for axis in (-1, 0, 1, 2):
+            for p in (1, 2):
+                if opset >= 22:  # ORT 1.29's CPU EP has LpNormalization-22 too; compare with numpy anyway
+                    norm = np.sum(np.abs(x) ** p, axis=axis, keepdims=True) ** (1.0 / p)
+                    want = np.where(norm == 0, 0, x / np.where(norm == 0, 1, norm)).astype(dtype)
+                    check_node("LpNormalization", [("x", x)], ["y"], opset, attrs={"axis": axis, "p": p},
+                               reference=[want], rtol=1e-5, atol=1e-7)
+                check_node("LpNormalization", [("x", x)], ["y"], opset, attrs={"axis": axis, "p": p},
+                           rtol=1e-5, atol=1e-7)
+    with pytest.raises(Exception):
+        check_node("LpNormalization", [("x", randn((2, 3)))], ["y"], opset, attrs={"p": 3})
+
+
+def layer_norm_check(x, scale, bias, axis, eps=None, outputs=("y",), const=False):
+    attrs = {"axis": axis}
+    if eps is not None:
+        attrs["epsilon"] = eps
+    inputs = [("x", x), ("scale", scale)] + ([("bias", bias)] if bias is not None else [])
+    inits = {"scale": scale} if const else None
+    out_types = [TensorProto.DOUBLE if x.dtype == F64 else TensorProto.FLOAT] + [TensorProto.FLOAT] * 2
+    return check_node("LayerNormalization", inputs, list(outputs), 17, attrs=attrs, initializers=inits,
+                      output_types=out_types[: len(outputs)], rtol=1e-4, atol=1e-5)
+
+
+def test_layer_normalization():
+    for dtype in (np.float32, F64):
+        x = randn((2, 3, 4, 5), dtype, scale=2.0) + 1.5
+        for axis in (-1, -2, 1, 3, 0):
+            norm_shape = x.shape[axis % 4:]
+            scale = randn(norm_shape, dtype, seed=1)
+            bias = randn(norm_shape, dtype, seed=2)
+            layer_norm_check(x, scale, bias, axis)
+            layer_norm_check(x, scale, None, axis, eps=1e-3)
+            if dtype == np.float32:
+                layer_norm_check(x, scale, bias, axis, outputs=("y", "mean", "inv_std"))
+                layer_norm_check(x, scale, bias, axis, outputs=("y", "mean"), const=True)
+    e = np.zeros((0, 4), np.float32)
+    layer_norm_check(e, randn((4,)), randn((4,)), -1)
+    # Rows of no elements: an error, as ORT's CPU EP gives.
+    e = np.zeros((2, 0), np.float32)
+    sess = session(make_node_model("LayerNormalization", [("x", e), ("s", np.zeros(0, np.float32))], ["y"], 17))
+    with pytest.raises(Exception, match="no elements"):
+        sess.run(None, {"x": e, "s": np.zeros(0, np.float32)})
+    with pytest.raises(Exception):  # Scale of the wrong size: not claimed
+        layer_norm_check(randn((2, 4)), randn((3,)), None, -1)
+
+
+def test_layer_normalization_large_rows_threads():
+    x = randn((257, 768), scale=3.0) + 2
+    scale, bias = randn((768,), seed=1), randn((768,), seed=2)
+    model = make_node_model("LayerNormalization", [("x", x), ("s", scale), ("b", bias)], ["y"], 17)
+    (got,) = session(model, threads=3).run(None, {"x": x, "s": scale, "b": bias})
+    (want,) = run_cpu(model, [("x", x), ("s", scale), ("b", bias)])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("InstanceNormalization"))
+def test_instance_normalization(since, opset):
+    for shape in [(2, 3, 5), (2, 3, 4, 5), (1, 4, 2, 3, 2), (2, 3, 1)]:
+        x = randn(shape, scale=2.0) + 1
+        c = shape[1]
+        s, b = randn((c,), seed=1), randn((c,), seed=2)
+        for attrs in ({}, {"epsilon": 1e-2}):
+            check_node("InstanceNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       rtol=1e-4, atol=1e-5)
+    with pytest.raises(Exception):  # rank 2: ORT's CPU EP rejects it, Anvil does not claim it
+        check_node("InstanceNormalization", [("x", randn((2, 3))), ("s", randn((3,))), ("b", randn((3,)))], ["y"],
+                   opset)
+    x = np.zeros((0, 3, 4), np.float32)
+    check_node("InstanceNormalization", [("x", x), ("s", np.ones(3, np.float32)), ("b", np.zeros(3, np.float32))],
+               ["y"], opset)
+
+
+def group_norm_ref(x, scale, bias, groups, eps, per_channel):
+    n, c = x.shape[:2]
+    xg = x.astype(np.float64).reshape(n, groups, -1)
+    mean = xg.mean(axis=2, keepdims=True)
+    var = xg.var(axis=2, keepdims=True)
+    y = ((xg - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    if per_channel:
+        s, b = scale.reshape(bshape), bias.reshape(bshape)
+    else:
+        s = np.repeat(scale, c // groups).reshape(bshape)
+        b = np.repeat(bias, c // groups).reshape(bshape)
+    return (y * s + b).astype(x.dtype)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("GroupNormalization"))
+def test_group_normalization(since, opset):
+    per_channel = since >= 21
+    for dtype in (np.float32, F64):
+        for shape, groups in [((2, 6, 5), 3), ((2, 4, 3, 3), 2), ((1, 4, 2, 2), 4), ((2, 6, 7), 1)]:
+            x = randn(shape, dtype, scale=2.0) + 1
+            c = shape[1]
+            n_par = c if per_channel else groups
+            s, b = randn((n_par,), dtype, seed=1), randn((n_par,), dtype, seed=2)
+            attrs = {"num_groups": groups, "epsilon": 1e-3}
+            check_node("GroupNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       reference=[group_norm_ref(x, s, b, groups, 1e-3, per_channel)], rtol=1e-4, atol=1e-5)
+            check_node("GroupNormalization", [("x", x), ("s", s), ("b", b)], ["y"], opset, attrs=attrs,
+                       rtol=1e-4, atol=1e-5)
+    with pytest.raises(Exception):  # channels not divisible by groups: not claimed
+        x = randn((1, 5, 3))
+        check_node("GroupNormalization", [("x", x), ("s", randn((5,))), ("b", randn((5,)))], ["y"], opset,
+                   attrs={"num_groups": 2})
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("MeanVarianceNormalization"))
+def test_mean_variance_normalization(since, opset):
+    x = randn((2, 3, 4, 5), scale=2.0) + 1
+    for attrs in ({}, {"axes": [2, 3]}, {"axes": [1]}, {"axes": [0, 1, 2, 3]}, {"axes": [-1]}):
+        check_node("MeanVarianceNormalization", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LRN"))
+def test_lrn(since, opset):
+    x = randn((2, 7, 3, 4), scale=2.0)
+    for attrs in ({"size": 3}, {"size": 5, "alpha": 0.01, "beta": 0.5, "bias": 2.0}, {"size": 1}, {"size": 9}):
+        check_node("LRN", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-4, atol=1e-6)
+    # Even sizes (ONNX allows them, ORT's CPU EP refuses them): the window is c - 1 .. c + 2 for 4.
+    sq = np.pad(x.astype(np.float64) ** 2, ((0, 0), (1, 2), (0, 0), (0, 0)))
+    window = sum(sq[:, k:k + 7] for k in range(4))
+    want = (x / (2.0 + 0.01 / 4 * window) ** 0.5).astype(np.float32)
+    check_node("LRN", [("x", x)], ["y"], opset, attrs={"size": 4, "alpha": 0.01, "beta": 0.5, "bias": 2.0},
+               reference=[want], rtol=1e-5, atol=1e-6)
+    # Rank 3 (ORT's CPU EP takes 4-D only): numpy reference, size 5 centred.
+    x3 = randn((2, 5, 6))
+    sq = np.pad(x3.astype(np.float64) ** 2, ((0, 0), (2, 2), (0, 0)))
+    want = (x3 / (1.0 + 1e-4 / 5 * sum(sq[:, k:k + 5] for k in range(5))) ** 0.75).astype(np.float32)
+    check_node("LRN", [("x", x3)], ["y"], opset, attrs={"size": 5}, reference=[want], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["GlobalMaxPool", "GlobalLpPool"])
+def test_global_max_lp_pool(op):
+    for since, opset in schema_revisions(op, 2):
+        for shape in [(2, 3, 5), (2, 3, 4, 5), (1, 2, 2, 3, 2), (0, 3, 4, 4)]:
+            x = randn(shape)
+            attr_sets = [{}] if op == "GlobalMaxPool" else [{}, {"p": 1}, {"p": 3}]
+            for attrs in attr_sets:
+                if op == "GlobalLpPool":
+                    p = attrs.get("p", 2)
+                    want = (np.sum(np.abs(x.astype(np.float64)) ** p, axis=tuple(range(2, x.ndim)),
+                                   keepdims=True) ** (1.0 / p)).astype(np.float32)
+                else:
+                    want = x.max(axis=tuple(range(2, x.ndim)), keepdims=True) if x.size else \
+                        np.zeros(shape[:2] + (1,) * (x.ndim - 2), np.float32)
+                check_node(op, [("x", x)], ["y"], opset, attrs=attrs, reference=[want], rtol=1e-5, atol=1e-6)
+                if op == "GlobalMaxPool" or since < 22:  # ORT's CPU EP has no GlobalLpPool-22
+                    check_node(op, [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Einsum (explicit letters; an ellipsis is not claimed)
+
+EINSUM_CASES = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,jk", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
+    ("ij->ji", [(3, 4)]),
+    ("ijk->kji", [(2, 3, 4)]),
+    ("ij->", [(3, 4)]),
+    ("ij->i", [(3, 4)]),
+    ("ii->i", [(4, 4)]),
+    ("ii", [(4, 4)]),
+    ("i,i->", [(5,), (5,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("iA,AB->iB", [(3, 4), (4, 2)]),
+    ("iAA->", [(2, 3, 3)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("ijk,ikl,il->jl", [(2, 3, 4), (2, 4, 5), (2, 5)]),
+    (" ij , jk -> ik ", [(2, 3), (3, 2)]),
+    ("ij,jk->ik", [(0, 4), (4, 5)]),
+    ("ij,jk->ik", [(3, 0), (0, 5)]),
+    (",ij->ij", [(), (2, 3)]),
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM_CASES)
+def test_einsum(equation, shapes):
+    for dtype in (np.float32, F64, np.int32, np.int64):
+        r = np.random.default_rng(3)
+        xs = [np.asarray(r.standard_normal(s) * 3).astype(dtype) for s in shapes]
+        inputs = [(f"x{i}", x) for i, x in enumerate(xs)]
+        want = np.einsum(equation.replace(" ", ""), *[x.astype(np.float64) if dtype in (np.float32, F64) else x
+                                                      for x in xs]).astype(dtype)
+        check_node("Einsum", inputs, ["y"], 12, attrs={"equation": equation}, reference=[np.asarray(want)],
+                   rtol=1e-5, atol=1e-5)
+        if equation.strip() != ",ij->ij":
+            check_node("Einsum", inputs, ["y"], 12, attrs={"equation": equation}, rtol=1e-5, atol=1e-5)
+
+
+def test_einsum_not_claimed():
+    x = rand(2, 3)
+    for eq, inputs in [("...ij->...ji", [("x", x)]), ("ij,jk->ik", [("x", x)]), ("ijk->ik", [("x", x)]),
+                       ("ij->iz", [("x", x)]), ("ij->ii", [("x", x)]), ("iA", [("x", x)]),
+                       ("ij,ij->ij", [("a", x), ("b", rand(3, 2))])]:
+        with pytest.raises(Exception):
+            check_node("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
+
+
+def test_einsum_runtime_size_mismatch_is_an_error():
+    from onnx import helper
+    g = helper.make_graph([helper.make_node("Einsum", ["a", "b"], ["y"], equation="ij,jk->ik")], "g",
+                          [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n", "m"]),
+                           helper.make_tensor_value_info("b", TensorProto.FLOAT, ["p", "q"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)])
+    m.ir_version = 8
+    sess = session(m)
+    with pytest.raises(Exception, match="sizes"):
+        sess.run(None, {"a": rand(2, 3), "b": rand(4, 2)})
+    (y,) = sess.run(None, {"a": rand(2, 3), "b": rand(3, 2)})
+    assert y.shape == (2, 2)
+
+
+def test_einsum_larger_with_threads():
+    r = np.random.default_rng(9)
+    for eq, shapes in [("bhqd,bhkd->bhqk", [(1, 4, 64, 32), (1, 4, 48, 32)]), ("ij,jk->ik", [(70, 130), (130, 90)]),
+                       ("ijk,ikl,il->jl", [(3, 10, 12), (3, 12, 7), (3, 7)])]:
+        xs = [r.standard_normal(s).astype(np.float32) for s in shapes]
+        inputs = [(f"x{i}", x) for i, x in enumerate(xs)]
+        model = make_node_model("Einsum", inputs, ["y"], 12, attrs={"equation": eq})
+        (got,) = session(model, threads=3).run(None, dict(inputs))
+        np.testing.assert_allclose(got, np.einsum(eq, *[x.astype(np.float64) for x in xs]), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("LpPool", 2))
+def test_lp_pool(since, opset):
+    cases = [
+        ((2, 3, 9), {"kernel_shape": [3]}),
+        ((2, 3, 7, 8), {"kernel_shape": [2, 3], "strides": [2, 1]}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "p": 1}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 2], "p": 3}),
+        ((1, 2, 4, 5, 6), {"kernel_shape": [2, 2, 2]}),
+        ((1, 2, 7, 8), {"kernel_shape": [3, 3], "auto_pad": "SAME_UPPER"}),
+        ((0, 2, 7, 8), {"kernel_shape": [3, 3]}),
+    ]
+    if since >= 18:
+        cases += [((1, 2, 9, 9), {"kernel_shape": [3, 3], "dilations": [2, 2]}),
+                  ((1, 2, 8, 8), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1})]
+    for shape, attrs in cases:
+        x = randn(shape)
+        check_node("LpPool", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)

@@ -1,6 +1,7 @@
 #include "compute/nn/pool.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "compute/parallel.h"
@@ -287,6 +288,42 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
           }
           indices[row * ow_n + ow] = idx;
         }
+      }
+    }
+  });
+}
+
+void LpPool(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
+            int64_t p) {
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t rows = channels * g.out[0] * g.out[1];
+  const int64_t ow_n = g.out[2];
+  const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t dd = g.dilation[0], dh = g.dilation[1], dw = g.dilation[2];
+  const int64_t H = g.in[1], W = g.in[2];
+  const double pd = static_cast<double>(p);
+  ParallelFor(rows, ow_n * win * 4 + 1, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t oh = row % g.out[1];
+      const int64_t od = (row / g.out[1]) % g.out[0];
+      const int64_t c = row / (g.out[0] * g.out[1]);
+      const PoolTaps td = taps[0][od], th = taps[1][oh];
+      const float* xc = x + c * in_plane;
+      float* yr = y + row * ow_n;
+      for (int64_t ow = 0; ow < ow_n; ++ow) {
+        const PoolTaps tw = taps[2][ow];
+        double sum = 0;
+        for (int64_t a = 0; a < td.valid; ++a) {
+          const int64_t id = td.first + a * dd;
+          for (int64_t bb = 0; bb < th.valid; ++bb) {
+            const float* xr = xc + (id * H + th.first + bb * dh) * W + tw.first;
+            for (int64_t t = 0; t < tw.valid; ++t) {
+              const double v = std::fabs(static_cast<double>(xr[t * dw]));
+              sum += p == 1 ? v : p == 2 ? v * v : std::pow(v, pd);
+            }
+          }
+        }
+        yr[ow] = static_cast<float>(p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / pd));
       }
     }
   });

@@ -43,4 +43,8 @@ void AveragePool(const float* x, float* y, int64_t channels, const PoolGeometry&
 void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const PoolGeometry& g,
              const PoolTaps* const taps[3], bool column_major);
 
+// (sum of |x|^p over the window's taps inside the input)^(1/p); padding contributes nothing.
+void LpPool(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
+            int64_t p);
+
 }  // namespace anvil::nn

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "compute/vec_math.h"
@@ -178,7 +179,26 @@ ANVIL_MULTIVERSION void SoftmaxTile(const float* xb, float* yb, int64_t n, int64
   }
 }
 
+ANVIL_MULTIVERSION void LogSoftmaxRow(const float* x, float* y, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  if (!std::isfinite(m)) m = 0.f;
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += Exp(x[i] - m);
+  const float lse = std::log(sum) + m;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+}
+
 }  // namespace
+
+void LogSoftmaxRows(const float* x, float* y, int64_t rows, int64_t n) {
+  ParallelFor(rows, 10 * n, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) LogSoftmaxRow(x + r * n, y + r * n, n);
+  });
+}
 
 void SoftmaxRows(const float* x, float* y, int64_t rows, int64_t n) {
   ParallelFor(rows, 8 * n, [&](int64_t b, int64_t e) {

@@ -19,7 +19,31 @@ constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 constexpr ElemType kI32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
 constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
 
+constexpr ElemType kF64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+
 bool IsFloatOrInt(ElemType t) { return t == kF32 || t == kI32 || t == kI64; }
+bool IsPowType(ElemType t) { return IsFloatOrInt(t) || t == kF64; }
+
+// Add, Sub, Mul, Div types as ORT's CPU EP registers them: float, double, int32, int64, uint32,
+// uint64; from revision 14 also int8, uint8, int16, uint16.
+bool IsArithType(int since, ElemType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+      return since >= 14;
+    default:
+      return false;
+  }
+}
 
 const char* OpName(ArithOp op) {
   switch (op) {
@@ -63,6 +87,13 @@ Status RunArith(ArithOp op, ComputeContext& ctx, const TensorView& a, const Tens
                           for (int64_t i = 1; i < n; ++i) ro[i] = ro[0];
                         }
                       });
+  } else if constexpr (std::is_floating_point_v<T>) {
+    switch (op) {
+      case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x + z; }); break;
+      case ArithOp::kSub: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x - z; }); break;
+      case ArithOp::kMul: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return x * z; }); break;
+      case ArithOp::kDiv: ew::RunBinary(plan, pa, pb, y, 4, [](T x, T z) { return x / z; }); break;
+    }
   } else {
     switch (op) {
       case ArithOp::kAdd: ew::RunBinary(plan, pa, pb, y, 1, [](T x, T z) { return ew::WrapAdd(x, z); }); break;
@@ -74,7 +105,11 @@ Status RunArith(ArithOp op, ComputeContext& ctx, const TensorView& a, const Tens
         bool zero = false;
         for (int64_t i = 0; i < nb; ++i) zero |= pb[i] == 0;
         ANVIL_CHECK(!zero, "integer division by zero (divisor ", ToString(b.shape), " contains 0)");
-        ew::RunBinary(plan, pa, pb, y, 16, [](T x, T z) { return ew::TruncDiv(x, z); });
+        if constexpr (std::is_unsigned_v<T>) {
+          ew::RunBinary(plan, pa, pb, y, 16, [](T x, T z) { return static_cast<T>(x / z); });
+        } else {
+          ew::RunBinary(plan, pa, pb, y, 16, [](T x, T z) { return ew::TruncDiv(x, z); });
+        }
         break;
       }
     }
@@ -88,7 +123,8 @@ Status ArithKernel::CreateFor(ArithOp op, const NodeInfo& node, std::unique_ptr<
   ANVIL_CHECK(node.InputCount() == 2 && node.InputPresent(0) && node.InputPresent(1), OpName(op),
               " needs two inputs");
   const ElemType t = node.InputType(0);
-  ANVIL_CHECK(IsFloatOrInt(t), OpName(op), ": type ", ElemTypeName(t), " is not supported (float, int32, int64)");
+  ANVIL_CHECK(IsArithType(node.SinceVersion(), t), OpName(op), "-", node.SinceVersion(), ": type ", ElemTypeName(t),
+              " is not supported");
   ANVIL_CHECK(node.InputType(1) == t, OpName(op), ": input types differ (", ElemTypeName(t), " and ",
               ElemTypeName(node.InputType(1)), ")");
   ANVIL_RETURN_IF_ERROR(CheckRanks(node));
@@ -98,12 +134,10 @@ Status ArithKernel::CreateFor(ArithOp op, const NodeInfo& node, std::unique_ptr<
 
 Status ArithKernel::Compute(ComputeContext& ctx) const {
   const TensorView a = ctx.Input(0), b = ctx.Input(1);
-  switch (type_) {
-    case kF32: return RunArith<float>(op_, ctx, a, b);
-    case kI32: return RunArith<int32_t>(op_, ctx, a, b);
-    case kI64: return RunArith<int64_t>(op_, ctx, a, b);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return RunArith<T>(op_, ctx, a, b);
+  });
 }
 
 Status AddKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
@@ -147,6 +181,7 @@ template <typename T>
 Status RunPowBase(ElemType exponent, ComputeContext& ctx, const TensorView& a, const TensorView& b) {
   switch (exponent) {
     case kF32: return RunPow<T, float>(ctx, a, b);
+    case kF64: return RunPow<T, double>(ctx, a, b);
     case kI32: return RunPow<T, int32_t>(ctx, a, b);
     case kI64: return RunPow<T, int64_t>(ctx, a, b);
     default: return Fail("unexpected exponent type ", ElemTypeName(exponent));
@@ -159,11 +194,11 @@ Status PowKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_CHECK(node.InputCount() == 2 && node.InputPresent(0) && node.InputPresent(1), "Pow needs two inputs");
   const ElemType base = node.InputType(0), exponent = node.InputType(1);
   if (node.SinceVersion() < 12) {
-    ANVIL_CHECK(base == kF32 && exponent == kF32, "Pow-", node.SinceVersion(), " supports float only, not ",
-                ElemTypeName(base), "^", ElemTypeName(exponent));
+    ANVIL_CHECK((base == kF32 || base == kF64) && exponent == base, "Pow-", node.SinceVersion(),
+                " supports float and double only, not ", ElemTypeName(base), "^", ElemTypeName(exponent));
   } else {
-    ANVIL_CHECK(IsFloatOrInt(base) && IsFloatOrInt(exponent), "Pow: ", ElemTypeName(base), "^",
-                ElemTypeName(exponent), " is not supported (float, int32, int64)");
+    ANVIL_CHECK(IsPowType(base) && IsPowType(exponent), "Pow: ", ElemTypeName(base), "^", ElemTypeName(exponent),
+                " is not supported (float, double, int32, int64)");
   }
   ANVIL_RETURN_IF_ERROR(CheckRanks(node));
   Fast fast = Fast::kNone;
@@ -207,6 +242,7 @@ Status PowKernel::Compute(ComputeContext& ctx) const {
   }
   switch (base_) {
     case kF32: return RunPowBase<float>(exponent_, ctx, a, b);
+    case kF64: return RunPowBase<double>(exponent_, ctx, a, b);
     case kI32: return RunPowBase<int32_t>(exponent_, ctx, a, b);
     case kI64: return RunPowBase<int64_t>(exponent_, ctx, a, b);
     default: return Fail("unexpected base type ", ElemTypeName(base_));

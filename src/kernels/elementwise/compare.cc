@@ -29,19 +29,18 @@ const char* OpName(CompareOp op) {
   return "?";
 }
 
-// The input types each op supports at schema revision `since` (those of the schema that Anvil
-// computes: float, int32, int64, bool).
+// The input types each op supports at schema revision `since`, as ORT's CPU EP registers them.
 bool Supported(CompareOp op, int since, ElemType t) {
-  const bool float_int = t == kF32 || t == kI32 || t == kI64;
+  const bool numeric = ew_kernels::IsNumericType(t);
   switch (op) {
     case CompareOp::kEqual:
-      return t == kB8 || t == kI32 || t == kI64 || (since >= 11 && t == kF32);
+      return t == kB8 || t == kI32 || t == kI64 || (since >= 11 && numeric);
     case CompareOp::kGreater:
     case CompareOp::kLess:
-      return since >= 9 ? float_int : t == kF32;
+      return since >= 9 ? numeric : (t == kF32 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
     case CompareOp::kGreaterOrEqual:
     case CompareOp::kLessOrEqual:
-      return float_int;
+      return numeric;
     case CompareOp::kAnd:
     case CompareOp::kOr:
       return t == kB8;
@@ -97,13 +96,11 @@ Status CompareKernel::CreateFor(CompareOp op, const NodeInfo& node, std::unique_
 
 Status CompareKernel::Compute(ComputeContext& ctx) const {
   const TensorView a = ctx.Input(0), b = ctx.Input(1);
-  switch (type_) {
-    case kF32: return Ordered<float>(op_, ctx, a, b);
-    case kI32: return Ordered<int32_t>(op_, ctx, a, b);
-    case kI64: return Ordered<int64_t>(op_, ctx, a, b);
-    case kB8: return Logical(op_, ctx, a, b);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  if (type_ == kB8) return Logical(op_, ctx, a, b);
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return Ordered<T>(op_, ctx, a, b);
+  });
 }
 
 Status EqualKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {

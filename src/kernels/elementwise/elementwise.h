@@ -1,9 +1,26 @@
 // Element-wise kernels: binary arithmetic with numpy broadcasting, Pow, activations, Clip, Cast,
-// one-input math (Log, Exp, Neg, Abs), variadic Max/Min, comparisons and logic with bool output.
+// one-input math (Log, Exp, Neg, Abs, and the table of MathKernel: trigonometric, hyperbolic, Erf,
+// rounding, Softplus, Elu, Gelu, ...), variadic Max/Min/Sum/Mean, comparisons and logic with bool
+// output, PRelu, Mod, bitwise ops.
 #pragma once
 #include "kernels/kernel.h"
 
 namespace anvil {
+
+// Type sets of the element-wise rows in kernels.inc beyond kernel.h's.
+constexpr TypeSet kMathFD = kFloat | kDouble;
+constexpr TypeSet kMathInts = kInt8 | kUint8 | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                              TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathNumeric = kMathFD | kMathInts;
+constexpr TypeSet kMathUnsigned = kUint8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                                  TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+// Add/Sub/Mul/Div before revision 14; Max/Min and Clip from revision 12.
+constexpr TypeSet kMathArith7 = kMathFD | kInt32 | kInt64 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32) |
+                                TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64);
+constexpr TypeSet kMathMinMax12 = kMathArith7 | kInt8 | kUint8;
+constexpr TypeSet kMathSigned = kMathFD | kInt8 | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) | kInt32 | kInt64;
 
 // Add, Sub, Mul, Div share one implementation (binary.cc).
 enum class ArithOp { kAdd, kSub, kMul, kDiv };
@@ -62,14 +79,22 @@ class ReluKernel final : public Kernel {
 
 class SqrtKernel final : public Kernel {
  public:
+  explicit SqrtKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class SigmoidKernel final : public Kernel {
  public:
+  explicit SigmoidKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class HardSigmoidKernel final : public Kernel {
@@ -105,27 +130,37 @@ class ClipKernel final : public Kernel {
 
 class LeakyReluKernel final : public Kernel {
  public:
-  explicit LeakyReluKernel(float alpha) : alpha_(alpha) {}
+  LeakyReluKernel(ElemType type, float alpha) : type_(type), alpha_(alpha) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
+  ElemType type_;  // float, or double from revision 16
   float alpha_;
 };
 
 class ExpKernel final : public Kernel {
  public:
+  explicit ExpKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
 class LogKernel final : public Kernel {
  public:
+  explicit LogKernel(ElemType type) : type_(type) {}
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_;  // float or double
 };
 
-// Neg and Abs: float, int32, int64 (integers wrap: -INT_MIN is INT_MIN, as in numpy).
+// Neg (float, double, int8/16/32/64) and Abs (every numeric type): integers wrap, -INT_MIN is
+// INT_MIN, as in numpy.
 class NegKernel final : public Kernel {
  public:
   explicit NegKernel(ElemType type) : type_(type) {}
@@ -222,6 +257,45 @@ class CastKernel final : public Kernel {
 
  private:
   ElemType from_, to_;
+};
+
+// One-input math and activations (Reciprocal, Tanh, Erf, Floor, Ceil, Round, the trigonometric and
+// hyperbolic functions, Softplus, Softsign, Elu, Selu, Celu, ThresholdedRelu, Gelu, Mish), Sign,
+// Shrink, IsNaN, IsInf and BitwiseNot: one kernel, the function chosen by the op type (math.cc).
+class MathKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kMath, kSign, kShrink, kIsNaN, kIsInf, kBitwiseNot };
+  Kind kind = Kind::kMath;
+  int op = 0;  // ew::MathOp for kMath
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  double alpha = 0, gamma = 0;  // op attributes
+  float lambd = 0.5f, bias = 0.f;
+  bool negative = true, positive = true;
+};
+
+// Two-input ops with numpy broadcasting: PRelu, Mod, BitShift, BitwiseAnd/Or/Xor, Xor
+// (math_binary.cc).
+class MathBinaryKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kPRelu, kModInt, kFmod, kShiftLeft, kShiftRight, kAnd, kOr, kXor, kBoolXor };
+  Kind kind = Kind::kPRelu;
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+};
+
+// Sum and Mean over 1..N inputs with numpy broadcasting (math_binary.cc).
+class SumMeanKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  bool mean = false;
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 };
 
 }  // namespace anvil

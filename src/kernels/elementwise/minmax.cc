@@ -38,74 +38,9 @@ struct MinOf {
   T operator()(T a, T b) const { return ((a < b) | IsNan(a)) ? a : b; }
 };
 
-Status PlanInto(const Shape& out_shape, const Shape& in_shape, ew::BroadcastPlan& plan) {
-  Shape check;
-  switch (ew::MakeBroadcastPlan(out_shape, in_shape, check, plan)) {
-    case ew::PlanResult::kOk: return {};
-    case ew::PlanResult::kIncompatible: break;
-    case ew::PlanResult::kTooManyDims:
-      return Fail("broadcasting ", ToString(in_shape), " to ", ToString(out_shape), " needs more than ",
-                  ew::kMaxPlanDims, " dims");
-  }
-  return Fail("input shape ", ToString(in_shape), " cannot be broadcast to ", ToString(out_shape));
-}
-
-template <typename T, typename Op>
-Status Fold(const char* name, ComputeContext& ctx) {
-  const size_t n = ctx.InputCount();
-  ANVIL_CHECK(n >= 1, name, " has no input");
-  // The inputs' views, the first few kept (the usual case), the others fetched again when used.
-  constexpr size_t kKept = 8;
-  TensorView kept[kKept];
-  for (size_t i = 0; i < n && i < kKept; ++i) kept[i] = ctx.Input(i);
-  auto input = [&](size_t i) { return i < kKept ? kept[i] : ctx.Input(i); };
-
-  Shape out_shape = kept[0].shape;
-  for (size_t i = 1; i < n; ++i) {
-    const TensorView v = input(i);
-    Shape next;
-    ANVIL_CHECK(BroadcastShapes(out_shape, v.shape, next), name, ": input ", i, " has shape ", ToString(v.shape),
-                ", which cannot be broadcast with ", ToString(out_shape), " (inputs 0..", i - 1, ")");
-    out_shape = std::move(next);
-  }
-  T* y = nullptr;
-  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
-  const int64_t size = NumElements(out_shape);
-  if (size == 0) return {};
-
-  const Op op{};
-  const TensorView& a = kept[0];
-  size_t next_input = 1;
-  if (n == 1) {
-    const T* src = a.as<T>();
-    ParallelFor(size, 1, [&](int64_t b, int64_t e) { std::memcpy(y + b, src + b, (e - b) * sizeof(T)); });
-    return {};
-  }
-  const TensorView& b = kept[1];
-  Shape ab_shape;
-  ew::BroadcastPlan plan;
-  if (BroadcastShapes(a.shape, b.shape, ab_shape) && ab_shape == out_shape) {
-    // The first two already span the output: one pass through the binary loops.
-    ANVIL_CHECK(ew::MakeBroadcastPlan(a.shape, b.shape, ab_shape, plan) == ew::PlanResult::kOk, name,
-                ": broadcasting ", ToString(a.shape), " with ", ToString(b.shape), " needs more than ",
-                ew::kMaxPlanDims, " dims");
-    ew::RunBinary(plan, a.as<T>(), b.as<T>(), y, 1, op);
-    next_input = 2;
-  } else {
-    ANVIL_RETURN_IF_ERROR(PlanInto(out_shape, a.shape, plan));
-    ew::RunBroadcastCopy(plan, a.as<T>(), y);
-  }
-  for (size_t i = next_input; i < n; ++i) {
-    const TensorView v = input(i);
-    ANVIL_RETURN_IF_ERROR(PlanInto(out_shape, v.shape, plan));
-    ew::RunAccumulate(plan, v.as<T>(), y, 1, op);
-  }
-  return {};
-}
-
 template <typename T>
 Status FoldFor(bool is_max, ComputeContext& ctx) {
-  return is_max ? Fold<T, MaxOf<T>>("Max", ctx) : Fold<T, MinOf<T>>("Min", ctx);
+  return is_max ? ew_kernels::FoldInputs<T>("Max", ctx, MaxOf<T>{}) : ew_kernels::FoldInputs<T>("Min", ctx, MinOf<T>{});
 }
 
 }  // namespace
@@ -117,7 +52,11 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
   for (size_t i = 0; i < n; ++i) ANVIL_CHECK(node.InputPresent(i), name, ": input ", i, " is missing");
   const ElemType t = node.InputType(0);
   const int since = node.SinceVersion();
-  const bool ok = t == kF32 || (since >= 12 && (t == kI32 || t == kI64));
+  // ORT's CPU EP: float (6+), double (8+), int8/uint8/int32/int64/uint32/uint64 (12+).
+  const bool ints = t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 ||
+                    t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 ||
+                    t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
+  const bool ok = t == kF32 || (since >= 8 && t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) || (since >= 12 && ints);
   ANVIL_CHECK(ok, name, "-", since, ": type ", ElemTypeName(t), " is not supported");
   for (size_t i = 1; i < n; ++i) {
     ANVIL_CHECK(node.InputType(i) == t, name, ": input ", i, " has type ", ElemTypeName(node.InputType(i)),
@@ -129,12 +68,10 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
 }
 
 Status MinMaxKernel::Compute(ComputeContext& ctx) const {
-  switch (type_) {
-    case kF32: return FoldFor<float>(is_max_, ctx);
-    case kI32: return FoldFor<int32_t>(is_max_, ctx);
-    case kI64: return FoldFor<int64_t>(is_max_, ctx);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return FoldFor<T>(is_max_, ctx);
+  });
 }
 
 Status MaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {

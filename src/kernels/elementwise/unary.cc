@@ -6,8 +6,10 @@
 
 #include "compute/elementwise/binary_loops.h"
 #include "compute/elementwise/math.h"
+#include "compute/elementwise/math_ops.h"
 #include "compute/elementwise/unary_simd.h"
 #include "compute/parallel.h"
+#include "kernels/elementwise/common.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -16,6 +18,7 @@ namespace {
 constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 constexpr ElemType kI32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
 constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+constexpr ElemType kF64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
 
 Status CheckOneInput(const NodeInfo& node) {
   ANVIL_CHECK(node.InputPresent(0), node.OpType(), " has no input");
@@ -26,6 +29,24 @@ Status RequireFloat(const NodeInfo& node) {
   ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
   ANVIL_CHECK(node.InputType(0) == kF32, node.OpType(), ": only float is supported, not ",
               ElemTypeName(node.InputType(0)));
+  return {};
+}
+
+Status RequireFloatOrDouble(const NodeInfo& node) {
+  ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
+  ANVIL_CHECK(node.InputType(0) == kF32 || node.InputType(0) == kF64, node.OpType(),
+              ": only float and double are supported, not ", ElemTypeName(node.InputType(0)));
+  return {};
+}
+
+// The double versions: the C library's functions (compute/elementwise/math_ops.h).
+Status DoubleUnary(ComputeContext& ctx, ew::MathOp op, double alpha = 0) {
+  const TensorView x = ctx.Input(0);
+  double* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
+  ew::MathParams p;
+  p.alpha = alpha;
+  ew::RunMath(op, p, x.as<double>(), y, x.size());
   return {};
 }
 
@@ -48,8 +69,10 @@ Status FloatUnary(ComputeContext& ctx, int64_t cost, ArrayFn array_fn) {
 Status ReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
   const ElemType t = node.InputType(0);
-  const bool ints = node.SinceVersion() >= 14 && (t == kI32 || t == kI64);
-  ANVIL_CHECK(t == kF32 || ints, "Relu-", node.SinceVersion(), ": type ", ElemTypeName(t), " is not supported");
+  const bool ints =
+      node.SinceVersion() >= 14 && (t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8);
+  ANVIL_CHECK(t == kF32 || t == kF64 || ints, "Relu-", node.SinceVersion(), ": type ", ElemTypeName(t),
+              " is not supported");
   if (out) *out = std::make_unique<ReluKernel>(t);
   return {};
 }
@@ -71,6 +94,8 @@ Status ReluKernel::Compute(ComputeContext& ctx) const {
     case kF32: return ReluOf<float>(ctx);
     case kI32: return ReluOf<int32_t>(ctx);
     case kI64: return ReluOf<int64_t>(ctx);
+    case kF64: return ReluOf<double>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return ReluOf<int8_t>(ctx);
     default: return Fail("unexpected type ", ElemTypeName(type_));
   }
 }
@@ -78,20 +103,22 @@ Status ReluKernel::Compute(ComputeContext& ctx) const {
 // ---- Sqrt, Sigmoid, HardSigmoid, HardSwish ----
 
 Status SqrtKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
-  if (out) *out = std::make_unique<SqrtKernel>();
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrDouble(node));
+  if (out) *out = std::make_unique<SqrtKernel>(node.InputType(0));
   return {};
 }
 Status SqrtKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == kF64) return DoubleUnary(ctx, ew::MathOp::kSqrt);
   return FloatUnary(ctx, 4, ew::SqrtArray);
 }
 
 Status SigmoidKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
-  if (out) *out = std::make_unique<SigmoidKernel>();
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrDouble(node));
+  if (out) *out = std::make_unique<SigmoidKernel>(node.InputType(0));
   return {};
 }
 Status SigmoidKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == kF64) return DoubleUnary(ctx, ew::MathOp::kSigmoid);
   return FloatUnary(ctx, 8, ew::SigmoidArray);
 }
 
@@ -120,12 +147,15 @@ Status HardSwishKernel::Compute(ComputeContext& ctx) const {
 // ---- LeakyRelu ----
 
 Status LeakyReluKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrDouble(node));
+  ANVIL_CHECK(node.InputType(0) == kF32 || node.SinceVersion() >= 16, "LeakyRelu-", node.SinceVersion(),
+              ": only float is supported");
   const float alpha = node.Float("alpha", 0.01f);
-  if (out) *out = std::make_unique<LeakyReluKernel>(alpha);
+  if (out) *out = std::make_unique<LeakyReluKernel>(node.InputType(0), alpha);
   return {};
 }
 Status LeakyReluKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == kF64) return DoubleUnary(ctx, ew::MathOp::kLeakyRelu, alpha_);
   const float alpha = alpha_;
   return FloatUnary(ctx, 1, [alpha](const float* x, float* y, int64_t n) { ew::LeakyReluArray(x, y, n, alpha); });
 }
@@ -133,20 +163,22 @@ Status LeakyReluKernel::Compute(ComputeContext& ctx) const {
 // ---- Exp, Log ----
 
 Status ExpKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
-  if (out) *out = std::make_unique<ExpKernel>();
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrDouble(node));
+  if (out) *out = std::make_unique<ExpKernel>(node.InputType(0));
   return {};
 }
 Status ExpKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == kF64) return DoubleUnary(ctx, ew::MathOp::kExp);
   return FloatUnary(ctx, 8, ew::ExpArray);
 }
 
 Status LogKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloat(node));
-  if (out) *out = std::make_unique<LogKernel>();
+  ANVIL_RETURN_IF_ERROR(RequireFloatOrDouble(node));
+  if (out) *out = std::make_unique<LogKernel>(node.InputType(0));
   return {};
 }
 Status LogKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == kF64) return DoubleUnary(ctx, ew::MathOp::kLog);
   return FloatUnary(ctx, 10, ew::LogArray);
 }
 
@@ -154,11 +186,17 @@ Status LogKernel::Compute(ComputeContext& ctx) const {
 
 namespace {
 
-Status RequireFloatOrInt(const NodeInfo& node) {
+// Neg: float, double and the signed integers ORT registers (int8/16/32/64); Abs: every numeric type.
+Status RequireNegAbsType(const NodeInfo& node, bool abs) {
   ANVIL_RETURN_IF_ERROR(CheckOneInput(node));
   const ElemType t = node.InputType(0);
-  ANVIL_CHECK(t == kF32 || t == kI32 || t == kI64, node.OpType(), ": type ", ElemTypeName(t),
-              " is not supported (float, int32, int64)");
+  bool ok = t == kF32 || t == kF64 || t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 ||
+            t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16;
+  if (abs) {
+    ok |= t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 ||
+          t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
+  }
+  ANVIL_CHECK(ok, node.OpType(), ": type ", ElemTypeName(t), " is not supported");
   return {};
 }
 
@@ -184,6 +222,8 @@ template <typename T>
 Status AbsOf(ComputeContext& ctx) {
   if constexpr (std::is_floating_point_v<T>) {
     return SameTypeUnary<T>(ctx, [](T v) { return std::fabs(v); });
+  } else if constexpr (std::is_unsigned_v<T>) {
+    return SameTypeUnary<T>(ctx, [](T v) { return v; });
   } else {
     return SameTypeUnary<T>(ctx, [](T v) { return v < T(0) ? ew::WrapSub(T(0), v) : v; });
   }
@@ -192,7 +232,7 @@ Status AbsOf(ComputeContext& ctx) {
 }  // namespace
 
 Status NegKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloatOrInt(node));
+  ANVIL_RETURN_IF_ERROR(RequireNegAbsType(node, false));
   if (out) *out = std::make_unique<NegKernel>(node.InputType(0));
   return {};
 }
@@ -201,12 +241,15 @@ Status NegKernel::Compute(ComputeContext& ctx) const {
     case kF32: return NegOf<float>(ctx);
     case kI32: return NegOf<int32_t>(ctx);
     case kI64: return NegOf<int64_t>(ctx);
+    case kF64: return NegOf<double>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return NegOf<int8_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return NegOf<int16_t>(ctx);
     default: return Fail("unexpected type ", ElemTypeName(type_));
   }
 }
 
 Status AbsKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_RETURN_IF_ERROR(RequireFloatOrInt(node));
+  ANVIL_RETURN_IF_ERROR(RequireNegAbsType(node, true));
   if (out) *out = std::make_unique<AbsKernel>(node.InputType(0));
   return {};
 }
@@ -215,6 +258,13 @@ Status AbsKernel::Compute(ComputeContext& ctx) const {
     case kF32: return AbsOf<float>(ctx);
     case kI32: return AbsOf<int32_t>(ctx);
     case kI64: return AbsOf<int64_t>(ctx);
+    case kF64: return AbsOf<double>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return AbsOf<int8_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return AbsOf<int16_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return AbsOf<uint8_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return AbsOf<uint16_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return AbsOf<uint32_t>(ctx);
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return AbsOf<uint64_t>(ctx);
     default: return Fail("unexpected type ", ElemTypeName(type_));
   }
 }
@@ -246,8 +296,12 @@ Status ClipKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     if (out) *out = std::make_unique<ClipKernel>(t, false, lo, hi);
     return {};
   }
-  ANVIL_CHECK(t == kF32 || (since >= 12 && (t == kI32 || t == kI64)), "Clip-", since, ": type ", ElemTypeName(t),
-              " is not supported");
+  // ORT's CPU EP: float (11), then float, double, int8, uint8, int32, int64, uint32, uint64 (12+; its
+  // int16 / uint16 Clip-13 is a function body that does not run).
+  const bool small16 = t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16;
+  const bool ok12 = ew_kernels::IsNumericType(t) && !small16;
+  ANVIL_CHECK(t == kF32 || (since >= 12 && ok12), "Clip-", since, ": type ",
+              ElemTypeName(t), " is not supported");
   for (size_t i = 1; i <= 2; ++i) {
     if (!node.InputPresent(i)) continue;
     const char* what = i == 1 ? "min" : "max";
@@ -311,12 +365,10 @@ Status ClipOf(ComputeContext& ctx, bool from_inputs, double attr_lo, double attr
 }  // namespace
 
 Status ClipKernel::Compute(ComputeContext& ctx) const {
-  switch (type_) {
-    case kF32: return ClipOf<float>(ctx, from_inputs_, min_, max_);
-    case kI32: return ClipOf<int32_t>(ctx, from_inputs_, min_, max_);
-    case kI64: return ClipOf<int64_t>(ctx, from_inputs_, min_, max_);
-    default: return Fail("unexpected type ", ElemTypeName(type_));
-  }
+  return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
+    using T = decltype(zero);
+    return ClipOf<T>(ctx, from_inputs_, min_, max_);
+  });
 }
 
 }  // namespace anvil

@@ -1,9 +1,11 @@
-// Normalisation, pooling, softmax and mean-reduction kernels (float, NCHW).
+// Normalisation, pooling, softmax and reduction kernels (NCHW).
 #pragma once
 #include <string>
 #include <vector>
 
+#include "compute/nn/einsum.h"
 #include "compute/nn/pool.h"
+#include "compute/nn/reduce.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -57,6 +59,17 @@ class MaxPoolKernel final : public Kernel {
   bool indices_ = false;       // the optional Indices output is requested
 };
 
+// LpPool: (sum |x|^p)^(1/p) over each window (padding contributes nothing).
+class LpPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+  int64_t p_ = 2;
+};
+
 // Softmax: revisions 1 and 11 flatten to 2-D at `axis`; 13+ normalise along `axis`.
 class SoftmaxKernel final : public Kernel {
  public:
@@ -66,21 +79,126 @@ class SoftmaxKernel final : public Kernel {
  private:
   int64_t axis_ = -1;
   bool flatten_ = false;
+  bool double_ = false;
 };
 
-// ReduceMean and ReduceMax (float): one kernel, the reduction chosen by the op type.
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
+// ReduceLogSumExp, ReduceSumSquare: one kernel, the reduction (compute/nn/reduce.h) chosen by the
+// op type from a table. Axes from the attribute, or from input 1 (ReduceSum-13+, the others 18+).
 class ReduceKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
-  bool max_ = false;  // ReduceMax, else ReduceMean
+  nn::ReduceOp op_ = nn::ReduceOp::kSum;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   bool keepdims_ = true;
   bool noop_with_empty_axes_ = false;
-  bool axes_from_input_ = false;  // revision 18+ with a non-constant axes input
+  bool axes_from_input_ = false;  // a non-constant axes input
   std::vector<int64_t> axes_;     // from the attribute or a constant input
 };
 
+// ArgMax and ArgMin along one axis (keepdims, select_last_index), int64 output.
+class ArgReduceKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool max_ = true;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = 0;
+  bool keepdims_ = true;
+  bool select_last_ = false;
+};
+
+// LogSoftmax and Hardmax (revisions 1 and 11 flatten to 2-D at `axis`; 13+ work along `axis`) and
+// LpNormalization (along `axis`): one kernel, chosen by op type (normalize.cc).
+class AxisNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+  enum class Kind { kLogSoftmax, kHardmax, kLp };
+
+ private:
+  Kind kind_ = Kind::kLogSoftmax;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = -1;
+  bool flatten_ = false;
+  int p_ = 2;
+};
+
+// LayerNormalization-17: normalised over dims [axis, rank), Scale and optional B of that shape,
+// optional Mean and InvStdDev outputs (float).
+class LayerNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = -1;
+  float epsilon_ = 1e-5f;
+};
+
+// InstanceNormalization ([N, C, ...], scale and B per channel) and GroupNormalization (revision 18:
+// scale and bias per group; 21: per channel): one kernel (normalize.cc).
+class ChannelNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  bool group_ = false;
+  bool per_channel_ = true;  // GroupNormalization-21 (and InstanceNormalization)
+  int64_t groups_ = 1;
+  float epsilon_ = 1e-5f;
+};
+
+// MeanVarianceNormalization (axes, default [0, 2, 3]).
+class MeanVarianceNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::vector<int64_t> axes_;
+};
+
+class LrnKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t size_ = 1;
+  float alpha_ = 1e-4f, beta_ = 0.75f, bias_ = 1.0f;
+};
+
+// GlobalMaxPool and GlobalLpPool ([N, C, spatial...] to [N, C, 1, ...]).
+class GlobalPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool max_ = true;
+  int64_t p_ = 2;
+};
+
+// Einsum over explicit letters (diagonals, transposes, reductions, contractions of any number of
+// operands); an equation with an ellipsis is not claimed (einsum.cc).
+class EinsumKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  nn::EinsumSpec spec_;
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+};
 
 }  // namespace anvil

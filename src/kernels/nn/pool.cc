@@ -159,6 +159,34 @@ Status MaxPoolKernel::Compute(ComputeContext& ctx) const {
 
 // ---- GlobalAveragePool ----
 
+Status LpPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  PoolAttributes attrs;
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 18, attrs));
+  const int64_t p = node.Int("p", 2);
+  ANVIL_CHECK(p >= 1, "LpPool: p must be positive, not ", p);
+  if (out) {
+    auto k = std::make_unique<LpPoolKernel>();
+    k->attrs_ = std::move(attrs);
+    k->p_ = p;
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status LpPoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  nn::PoolGeometry g;
+  Shape out_shape;
+  ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  if (NumElements(out_shape) == 0) return {};
+  const nn::PoolTaps* taps[3];
+  TapTables(ctx, g, taps);
+  nn::LpPool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, p_);
+  return {};
+}
+
 Status GlobalAveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "GlobalAveragePool: only float is supported");
   if (auto shape = node.InputShape(0))

@@ -1,3 +1,4 @@
+#include "compute/nn/normalize.h"
 #include "compute/nn/softmax.h"
 
 #include "kernels/nn/nn.h"
@@ -5,7 +6,9 @@
 namespace anvil {
 
 Status SoftmaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "Softmax: only float is supported");
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK(t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE,
+              "Softmax: only float and double are supported");
   const bool flatten = node.SinceVersion() < 13;
   const int64_t axis = node.Int("axis", flatten ? 1 : -1);
   if (auto shape = node.InputShape(0)) {
@@ -18,6 +21,7 @@ Status SoftmaxKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out)
     auto k = std::make_unique<SoftmaxKernel>();
     k->axis_ = axis;
     k->flatten_ = flatten;
+    k->double_ = t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
     *out = std::move(k);
   }
   return {};
@@ -29,19 +33,24 @@ Status SoftmaxKernel::Compute(ComputeContext& ctx) const {
   int64_t axis = 0;
   ANVIL_CHECK(rank >= 1 && NormalizeAxis(axis_, rank, axis), "Softmax: axis ", axis_, " out of range for input ",
               ToString(x.shape));
-  float* y = nullptr;
+  void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (x.size() == 0) return {};
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= x.shape[i];
   for (int64_t i = axis + 1; i < rank; ++i) inner *= x.shape[i];
   const int64_t n = x.shape[axis];
+  if (double_) {
+    if (flatten_) nn::SoftmaxDouble(x.as<double>(), static_cast<double*>(y), outer, n * inner, 1);
+    else nn::SoftmaxDouble(x.as<double>(), static_cast<double*>(y), outer, n, inner);
+    return {};
+  }
   if (flatten_) {
-    nn::SoftmaxRows(x.as<float>(), y, outer, n * inner);
+    nn::SoftmaxRows(x.as<float>(), static_cast<float*>(y), outer, n * inner);
   } else if (inner == 1) {
-    nn::SoftmaxRows(x.as<float>(), y, outer, n);
+    nn::SoftmaxRows(x.as<float>(), static_cast<float*>(y), outer, n);
   } else {
-    nn::SoftmaxStrided(x.as<float>(), y, outer, n, inner);
+    nn::SoftmaxStrided(x.as<float>(), static_cast<float*>(y), outer, n, inner);
   }
   return {};
 }
