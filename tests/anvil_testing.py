@@ -71,7 +71,10 @@ def make_node_model(op_type, inputs, outputs, opset, attrs=None, initializers=No
 
 
 def session(model, anvil=True, options=None, fallback=False, threads=None):
+    """A session on Anvil (CPU fallback disabled unless `fallback`) or on ORT's CPU EP; `model` is
+    a ModelProto or a path."""
     ensure_registered()
+    source = str(model) if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
     so = ort.SessionOptions()
     so.log_severity_level = 3
     if anvil:
@@ -81,8 +84,8 @@ def session(model, anvil=True, options=None, fallback=False, threads=None):
         if threads is not None:
             ep_opts["threads"] = str(threads)
         so.add_provider_for_devices(anvil_devices(), ep_opts)
-        return ort.InferenceSession(model.SerializeToString(), so)
-    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(source, so)
+    return ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
 
 
 def feeds_of(model, inputs):

@@ -490,3 +490,16 @@ def test_concurrent_runs():
         for _ in range(3):
             for x, y in zip(xs, pool.map(work, xs)):
                 np.testing.assert_allclose(y, conv_ref(x, w, b, pads=[1, 1, 1, 1]), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("op", ["Conv", "ConvTranspose"])
+def test_conv_auto_pad_with_explicit_pads_not_claimed(op):
+    # ORT's CPU EP refuses a node with both (at session creation); Anvil does not claim it, so the
+    # session fails with ORT's own message rather than running a node ORT calls invalid.
+    from anvil_testing import session
+    x = np.random.default_rng(0).random((1, 2, 5, 5), dtype=np.float32)
+    w = np.ones((2, 2, 3, 3), np.float32)
+    m = make_node_model(op, [("x", x), ("w", w)], ["y"], 17, attrs={"auto_pad": "SAME_UPPER", "pads": [1, 1, 1, 1]},
+                        initializers={"w": w})
+    with pytest.raises(Exception, match="auto_pad"):
+        session(m, fallback=True)

@@ -463,7 +463,8 @@ def test_pool_odd_sizes(n):
     k = [min(3, n), 2]
     for op in ("MaxPool", "AveragePool"):
         for attrs in ({"kernel_shape": k, "strides": [2, 2]},
-                      {"kernel_shape": k, "strides": [1, 2], "ceil_mode": 1, "pads": [0, 1, 1, 0]}):
+                      {"kernel_shape": k, "strides": [1, 2], "ceil_mode": 1,
+                       "pads": [0, 1, 1 if k[0] > 1 else 0, 0]}):  # pads < kernel, as ORT requires
             want = pool_ref(x, "max" if op == "MaxPool" else "avg", k, attrs["strides"], attrs.get("pads"),
                             ceil_mode=attrs.get("ceil_mode", 0))
             want = want[0] if op == "MaxPool" else want
@@ -526,11 +527,51 @@ def test_pool_same_padding_with_dilations_declined(op, opset, auto_pad):
     np.testing.assert_array_equal(got, run_cpu(m, [("x", x)])[0])
 
 
-def test_pool_window_larger_than_input_declined():
-    x = rand(1, 1, 3, 3)
-    m = make_node_model("MaxPool", [("x", x)], ["y"], 12, attrs={"kernel_shape": [4, 4]})
-    with pytest.raises(Exception, match="fallback"):
-        run_anvil(m, [("x", x)])
+# Windows wider than the (padded) input: ORT's CPU EP sizes the output with a quotient that
+# truncates toward zero, so a window wider by less than a stride still gives one output (taps
+# outside the input skipped) and by more gives an empty output; PaddleOCR's classifiers hit this
+# on tiny images. A grid of sizes, windows, strides, pads, dilations and ceil_mode, all against ORT.
+POOL_ODD = [(n, k, s, d, pb, pe, c) for n, k, s, d, pb, pe, c in
+            itertools.product([1, 2, 3], [2, 3, 4], [1, 2, 3], [1, 2], [0, 1], [0, 1], [0, 1]) if pb < k and pe < k]
+
+
+@pytest.mark.parametrize("op,opset", [("MaxPool", 12), ("AveragePool", 19)])
+def test_pool_window_wider_than_input_matches_ort(op, opset):
+    for n, k, s, d, pb, pe, c in POOL_ODD:
+        if op == "AveragePool" and d > 1:
+            continue
+        x = rand(1, 2, n, 3)
+        attrs = {"kernel_shape": [k, 1], "strides": [s, 1], "pads": [pb, 0, pe, 0], "ceil_mode": c}
+        if d > 1:
+            attrs["dilations"] = [d, 1]
+        m = make_node_model(op, [("x", x)], ["y"], opset, attrs=attrs)
+        try:
+            want = run_cpu(m, [("x", x)])
+        except Exception:  # ORT refuses (a negative output size): Anvil must too, not crash
+            with pytest.raises(Exception):
+                session(m).run(None, {"x": x})
+            continue
+        check_node(op, [("x", x)], ["y"], opset, attrs=attrs, reference=want)
+
+
+@pytest.mark.parametrize("op,opset", [("MaxPool", 12), ("AveragePool", 19)])
+def test_pool_empty_spatial_dim_is_a_clean_error(op, opset):
+    # ORT refuses an empty spatial dim at run time; so does Anvil (a dynamic dim, so it claims the node).
+    x = rand(1, 1, 0, 3)
+    m = make_node_model(op, [("x", x)], ["y"], opset, attrs={"kernel_shape": [1, 1]})
+    m.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "h"
+    with pytest.raises(Exception, match="no output"):
+        session(m).run(None, {"x": x})
+
+
+@pytest.mark.parametrize("op,opset", [("MaxPool", 12), ("AveragePool", 19)])
+def test_pool_pads_not_smaller_than_kernel_not_claimed(op, opset):
+    # ORT's CPU EP refuses the node ("Pad should be smaller than kernel"): Anvil does not claim it,
+    # so with fallback the session fails with ORT's own error.
+    x = rand(1, 1, 5, 5)
+    m = make_node_model(op, [("x", x)], ["y"], opset, attrs={"kernel_shape": [2, 2], "pads": [1000, 0, 0, 2]})
+    with pytest.raises(Exception, match="smaller than kernel"):
+        session(m, fallback=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1207,3 +1248,13 @@ def test_lp_pool(since, opset):
     for shape, attrs in cases:
         x = randn(shape)
         check_node("LpPool", [("x", x)], ["y"], opset, attrs=attrs, rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_propagates_nan():
+    # A window holding a NaN gives NaN wherever the NaN sits in it (as ReduceMax); ORT's SIMD max
+    # keeps it only when it is the window's last tap, so this compares with numpy.
+    x = rand(1, 2, 6, 6)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 1, 4, 5] = np.nan
+    want = x.reshape(1, 2, 3, 2, 3, 2).max(axis=(3, 5))
+    check_node("MaxPool", [("x", x)], ["y"], 12, attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, reference=[want])

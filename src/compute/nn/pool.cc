@@ -21,19 +21,19 @@ bool PoolOutputDim(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
     return true;
   }
   if (auto_pad == AutoPad::kValid) pad_begin = pad_end = 0;
-  if (pad_begin < 0 || pad_end < 0) return false;
+  if (pad_begin < 0 || pad_end < 0 || in == 0) return false;  // ORT refuses an empty spatial dim
+  // As ORT's CPU EP sizes it (matched over a grid of sizes, windows, strides, pads and dilations):
+  // the quotient truncates toward zero, so a window wider than the padded input still yields
+  // one output where span / stride rounds up to 0 (taps outside the input are skipped).
   const int64_t span = in + pad_begin + pad_end - extent;
-  if (span < 0) {
-    if (in == 0) {  // empty spatial dim: empty output
-      out = 0;
-      return true;
-    }
-    return false;
+  if (ceil_mode) {
+    out = (span >= 0 ? (span + stride - 1) / stride : -(-span / stride)) + 1;
+    // With ceil_mode, a last window that would start inside the end padding is dropped.
+    if ((out - 1) * stride >= in + pad_begin) --out;
+  } else {
+    out = span / stride + 1;
   }
-  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  // With ceil_mode, a last window that would start inside the end padding is dropped.
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return true;
+  return out >= 0;
 }
 
 void ComputePoolTaps(const PoolGeometry& g, int d, PoolTaps* taps) {
@@ -54,6 +54,13 @@ void ComputePoolTaps(const PoolGeometry& g, int d, PoolTaps* taps) {
 namespace {
 
 constexpr int64_t kRowMax = 4096;  // widest input row the row-combining path buffers on the stack
+// MaxPool's starting value, as ORT's CPU EP: the lowest finite float, so a window with no input
+// tap (all in the padding) and one of only -inf both give -FLT_MAX.
+constexpr float kMaxInit = std::numeric_limits<float>::lowest();
+
+// The larger of best and v; a NaN wins and stays (as ReduceMax, and as ORT's MaxPool does when
+// its SIMD max happens to keep it): a window holding a NaN gives NaN.
+inline float MaxNan(float best, float v) { return (v > best || v != v) ? v : best; }
 
 // Combines the input rows of window (td, th) element-wise into tmp[0..W): sum or max. Returns
 // false when the window has no valid rows.
@@ -70,7 +77,7 @@ bool CombineRows(const float* xc, const PoolGeometry& g, const PoolTaps& td, con
         first = false;
       } else if constexpr (kMax) {
 #pragma omp simd
-        for (int64_t i = 0; i < W; ++i) tmp[i] = xr[i] > tmp[i] ? xr[i] : tmp[i];
+        for (int64_t i = 0; i < W; ++i) tmp[i] = MaxNan(tmp[i], xr[i]);
       } else {
 #pragma omp simd
         for (int64_t i = 0; i < W; ++i) tmp[i] += xr[i];
@@ -87,7 +94,7 @@ inline void CombineRowsMaxFixed(const float* const* r, int64_t W, float* __restr
 #pragma omp simd
   for (int64_t i = 0; i < W; ++i) {
     float v = r[0][i];
-    for (int k = 1; k < R; ++k) v = r[k][i] > v ? r[k][i] : v;
+    for (int k = 1; k < R; ++k) v = MaxNan(v, r[k][i]);
     tmp[i] = v;
   }
 }
@@ -98,8 +105,8 @@ template <int K, int S>
 inline void HorizontalMaxFixed(const float* __restrict tr, int64_t n, float* __restrict yr) {
 #pragma omp simd
   for (int64_t o = 0; o < n; ++o) {
-    float best = -std::numeric_limits<float>::infinity();
-    for (int t = 0; t < K; ++t) best = tr[o * S + t] > best ? tr[o * S + t] : best;
+    float best = kMaxInit;
+    for (int t = 0; t < K; ++t) best = MaxNan(best, tr[o * S + t]);
     yr[o] = best;
   }
 }
@@ -114,8 +121,8 @@ inline void HorizontalMax(const float* tr, int64_t n, int64_t k, int64_t s, int6
   }
   for (int64_t o = 0; o < n; ++o) {
     const float* to = tr + o * s;
-    float best = -std::numeric_limits<float>::infinity();
-    for (int64_t t = 0; t < k; ++t) best = to[t * d] > best ? to[t * d] : best;
+    float best = kMaxInit;
+    for (int64_t t = 0; t < k; ++t) best = MaxNan(best, to[t * d]);
     yr[o] = best;
   }
 }
@@ -140,15 +147,15 @@ inline void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& t
       CombineRowsMaxFixed<3>(r, W, tmp);
     }
   } else if (!CombineRows<true>(xc, g, td, th, tmp)) {
-    for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = -std::numeric_limits<float>::infinity();
+    for (int64_t ow = 0; ow < ow_n; ++ow) yr[ow] = kMaxInit;
     return;
   }
   const float* row = tmp;
   auto edge = [&](int64_t ow) {
     const PoolTaps tw = taps_w[ow];
     const float* tr = row + tw.first;
-    float best = -std::numeric_limits<float>::infinity();
-    for (int64_t t = 0; t < tw.valid; ++t) best = tr[t * dw] > best ? tr[t * dw] : best;
+    float best = kMaxInit;
+    for (int64_t t = 0; t < tw.valid; ++t) best = MaxNan(best, tr[t * dw]);
     yr[ow] = best;
   };
   for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
@@ -256,7 +263,7 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
       float* yr = y + row * ow_n;
       for (int64_t ow = 0; ow < ow_n; ++ow) {
         const PoolTaps tw = taps[2][ow];
-        float best = -std::numeric_limits<float>::infinity();
+        float best = kMaxInit;
         int64_t best_at = -1;
         for (int64_t a = 0; a < td.valid; ++a) {
           const int64_t id = td.first + a * dd;
@@ -265,9 +272,9 @@ void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const
             const float* xr = xc + rowoff;
             if (indices == nullptr) {
               if (dw == 1) {
-                for (int64_t t = 0; t < tw.valid; ++t) best = xr[t] > best ? xr[t] : best;
+                for (int64_t t = 0; t < tw.valid; ++t) best = MaxNan(best, xr[t]);
               } else {
-                for (int64_t t = 0; t < tw.valid; ++t) best = xr[t * dw] > best ? xr[t * dw] : best;
+                for (int64_t t = 0; t < tw.valid; ++t) best = MaxNan(best, xr[t * dw]);
               }
             } else {
               for (int64_t t = 0; t < tw.valid; ++t) {

@@ -43,6 +43,9 @@ Status ParseAttrs(const NodeInfo& node, bool transpose, ConvAttrs* a) {
   a->strides = node.Ints("strides", {});
   a->dilations = node.Ints("dilations", {});
   a->pads = node.Ints("pads", {});
+  // As ORT's CPU EP: explicit pads only with auto_pad NOTSET (it refuses the node otherwise).
+  ANVIL_CHECK(a->auto_pad == "NOTSET" || !node.Ints("pads").has_value(), "auto_pad ", a->auto_pad,
+              " together with explicit pads is not valid");
   if (transpose) {
     a->output_padding = node.Ints("output_padding", {});
     a->output_shape = node.Ints("output_shape", {});

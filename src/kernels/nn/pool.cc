@@ -34,6 +34,8 @@ Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttribu
     ANVIL_CHECK(a.strides[i] >= 1, op, ": strides must be >= 1");
     ANVIL_CHECK(a.dilations[i] >= 1, op, ": dilations must be >= 1");
     ANVIL_CHECK(a.pads[i] >= 0 && a.pads[i + k] >= 0, op, ": pads must be >= 0");
+    ANVIL_CHECK(a.pads[i] < a.kernel[i] && a.pads[i + k] < a.kernel[i], op, ": pads must be smaller than the kernel"
+                " (ONNX Runtime refuses the node too)");
   }
   const std::string auto_pad = node.String("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET" || auto_pad.empty()) a.auto_pad = nn::AutoPad::kNotSet;
@@ -90,8 +92,9 @@ Status PoolAttributes::Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_
     g.pad_end[d] = pads[i + spatial];
     ANVIL_CHECK(nn::PoolOutputDim(g.in[d], g.kernel[d], g.stride[d], g.dilation[d], auto_pad, ceil_mode,
                                   g.pad_begin[d], g.pad_end[d], g.out[d]),
-                "pooling: window (kernel ", kernel[i], ", dilation ", dilations[i], ") does not fit input ",
-                ToString(x), " with its padding");
+                "pooling: input ", ToString(x), " gives no output for kernel ", kernel[i], ", stride ", strides[i],
+                ", dilation ", dilations[i], " (an empty spatial dim, or a window wider than the padded input by "
+                "more than a stride)");
     out_shape.push_back(g.out[d]);
   }
   return {};
