@@ -85,10 +85,28 @@ def test_attention_masks(opset):
     m[:, 2:] = -np.inf
     attention((q, k, v, m), opset)
     attention((q, k, v, m), opset, {"softcap": 2.0})
-    # a fully masked bool row: every key at the lowest value, so the row is uniform
+    # fully masked rows (bool, -inf float, causal with a bool mask): zero probabilities, Y row 0
     bm = np.ones((s, l), bool)
     bm[1] = False
-    attention((q, k, v, bm), opset)
+    got = attention((q, k, v, bm), opset)[0]
+    assert not got[:, :, 1].any() and got[:, :, 0].all()
+    attention((q, k, v, bm), opset, {"qk_matmul_output_mode": 3}, outputs=("y", "", "", "qk"))
+    attention((q, k, v, bm), opset, {"qk_matmul_output_mode": 2, "softcap": 2.0}, outputs=("y", "", "", "qk"))
+    m = randn((b, 1, s, l), seed=12)
+    m[1, 0, 2] = -np.inf
+    got = attention((q, k, v, m), opset, {"softcap": 2.0})[0]
+    assert not got[1, :, 2].any() and got[0, :, 2].all()
+    bm = np.ones((s, l), bool)
+    bm[0, 0] = False  # with causal, query 0 sees only key 0
+    got = attention((q, k, v, bm), opset, {"is_causal": 1})[0]
+    assert not got[:, :, 0].any()
+    # ORT decides "fully masked" on the mask: entries at the lowest finite value count as masked,
+    # entries just above it do not (that row is a softmax of nearly equal scores)
+    m = np.zeros((s, l), np.float32)
+    m[3] = np.finfo(np.float32).min
+    m[2] = -3.4e38
+    got = attention((q, k, v, m), opset)[0]
+    assert not got[:, :, 3].any() and got[:, :, 2].all()
     # 3-D inputs with a mask, GQA with a mask
     attention(qkv3(b, 4, 2, s, l) + (randn((4, s, l), seed=10),), opset, {"q_num_heads": 4, "kv_num_heads": 2})
     attention(qkv4(b, 4, 2, s, l) + (np.random.default_rng(11).random((b, 1, s, l)) > 0.5,), opset)
@@ -266,5 +284,14 @@ def test_rotary_embedding():
     x, cos, sin = randn((b, h, s, d)), randn((4, 4)), randn((4, 4))
     bad = np.full((b, s), 9, np.int64)
     model = make_node_model("RotaryEmbedding", [("x", x), ("cos", cos), ("sin", sin), ("pos", bad)], ["y"], 23)
-    with pytest.raises(Exception, match="position"):
-        session(model).run(None, {"x": x, "cos": cos, "sin": sin, "pos": bad})
+    for bad in (np.full((b, s), 9, np.int64), np.full((b, s), -1, np.int64)):
+        feeds = {"x": x, "cos": cos, "sin": sin, "pos": bad}
+        with pytest.raises(Exception, match="position"):
+            session(model).run(None, feeds)
+        with pytest.raises(Exception):  # ORT's CPU EP refuses it too
+            session(model, anvil=False).run(None, feeds)
+    # position_ids of one row for a batch of two: an error, as ORT's
+    one = np.zeros((1, s), np.int64)
+    model = make_node_model("RotaryEmbedding", [("x", x), ("cos", cos), ("sin", sin), ("pos", one)], ["y"], 23)
+    with pytest.raises(Exception, match="position_ids"):
+        session(model).run(None, {"x": x, "cos": cos, "sin": sin, "pos": one})

@@ -99,7 +99,6 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
   const bool causal = p.causal && !(S == 1 && p.past_len > 0);
   const auto rnd = [&](float f) { return p.half ? RoundToHalf(f) : f; };
   const float filter = p.filter;
-  const float neg_inf = -std::numeric_limits<float>::infinity();
   ParallelFor(work, S * T * (D + Dv) + 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(S * T));
     for (int64_t i = begin; i < end; ++i) {
@@ -149,13 +148,13 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
       if (qo && p.qk_mode == 2) std::memcpy(qo, sc, sizeof(float) * S * T);
       for (int64_t s = 0; s < S; ++s) {
         float* row = sc + s * T;
-        // A row with every key masked (bool / causal / nonpad, or a -inf float mask) gets zero
-        // probabilities, as ORT's CPU EP gives.
+        // A row with every key masked (bool / causal / nonpad, or float mask entries at or below
+        // the lowest finite value) gets zero probabilities, as ORT's CPU EP gives. ORT decides
+        // this on the mask, not on the scores.
         bool any = false;
         for (int64_t t = 0; t < std::min(valid, T) && !any; ++t) {
           if (cmasked(s, t)) continue;
-          const float m = mi ? mi[s * T + t] : 0.0f;
-          any = !(m == neg_inf || (p.mask_bool && m == filter));
+          any = !(mi && mi[s * T + t] <= filter);
         }
         if (!any) {
           std::fill(row, row + T, 0.0f);

@@ -14,7 +14,8 @@ inline float RoundToHalf(float f) { return HalfToFloat(FloatToHalf(f)); }
 void HalfToFloatArray(const uint16_t* x, float* y, int64_t n);
 void FloatToHalfArray(const float* x, uint16_t* y, int64_t n);
 
-// A row whose keys are all masked gets zero probabilities (Y row 0).
+// A row whose keys are all masked (causal, nonpad, mask entries <= filter) gets zero
+// probabilities (Y row 0).
 // What qk_matmul_output holds (ORT's numbering): -1 none, 0 scale * Q K', 1 after softcap,
 // 2 after the mask (and nonpad_kv_seqlen), 3 after softmax.
 struct AttentionShape {
@@ -32,7 +33,6 @@ struct AttentionShape {
   // nullptr for none. Masked positions (causal, nonpad, bool masks) use `filter` instead.
   const float* mask = nullptr;
   int64_t mask_b = 1, mask_h = 1;
-  bool mask_bool = false;  // the mask came from bool (masked entries hold `filter`)
   float filter = -3.4028234663852886e38f;  // the value ORT writes at masked positions
   const int64_t* nonpad = nullptr;         // per batch: keys t >= nonpad[b] are masked
 };

@@ -225,7 +225,6 @@ Status AttentionKernel::Compute(ComputeContext& ctx) const {
     } else {
       float* m = ctx.Scratch<float>(static_cast<size_t>(n));
       if (mask.type == kBoolT) {
-        p.mask_bool = true;
         const bool* mb = mask.as<bool>();
         for (int64_t i = 0; i < n; ++i) m[i] = mb[i] ? 0.0f : p.filter;
       } else {

@@ -58,12 +58,11 @@ Status RotaryKernel::Compute(ComputeContext& ctx) const {
   if (pos.data) {
     ANVIL_CHECK(cos.shape.size() == 2 && cos.shape[1] == half, "RotaryEmbedding: cos_cache ", ToString(cos.shape),
                 " must be [max_position, ", half, "] with position_ids");
-    ANVIL_CHECK(pos.shape == Shape({p.batch, p.seq}) || (pos.shape == Shape({1, p.seq})),
-                "RotaryEmbedding: position_ids ", ToString(pos.shape), " must be [", p.batch, ", ", p.seq, "]");
-    const bool shared = pos.shape[0] == 1 && p.batch != 1;
+    ANVIL_CHECK(pos.shape == Shape({p.batch, p.seq}), "RotaryEmbedding: position_ids ", ToString(pos.shape),
+                " must be [", p.batch, ", ", p.seq, "]");
     for (int64_t b = 0; b < p.batch; ++b) {
       for (int64_t s = 0; s < p.seq; ++s) {
-        const int64_t id = pos.as<int64_t>()[(shared ? 0 : b) * p.seq + s];
+        const int64_t id = pos.as<int64_t>()[b * p.seq + s];
         ANVIL_CHECK(id >= 0 && id < cos.shape[0], "RotaryEmbedding: position id ", id, " out of range [0, ",
                     cos.shape[0], ")");
         rows[b * p.seq + s] = id;
