@@ -6,7 +6,9 @@
 #include <limits>
 #include <vector>
 
+#include "compute/nn/softmax.h"
 #include "compute/parallel.h"
+#include "compute/vec_math.h"
 
 namespace anvil::nn {
 
@@ -69,19 +71,49 @@ void FloatToHalfArray(const float* x, uint16_t* y, int64_t n) {
 
 namespace {
 
-// Softmax of one row in place, as ORT's MLAS does: exp(x - max) * (1 / sum). A row whose maximum
-// is -inf (every entry -inf) comes out NaN, as there.
-void SoftmaxRow(float* x, int64_t n) {
-  if (n == 0) return;
-  float m = x[0];
-  for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - m);
-    sum += x[i];
+// sc[s, t] = sum_d q[s, d] kt[d, t] over rows of four queries (each K' row loaded once for four).
+ANVIL_MULTIVERSION void QueryKeyScores(const float* qi, const float* kt, float* sc, int64_t S, int64_t T, int64_t D) {
+  for (int64_t s0 = 0; s0 < S; s0 += 4) {
+    const int64_t rows = std::min<int64_t>(4, S - s0);
+    float* r0 = sc + s0 * T;
+    std::fill(r0, r0 + rows * T, 0.0f);
+    const float* q0 = qi + s0 * D;
+    if (rows == 4) {
+      float *r1 = r0 + T, *r2 = r1 + T, *r3 = r2 + T;
+      for (int64_t d = 0; d < D; ++d) {
+        const float* kd = kt + d * T;
+        const float a0 = q0[d], a1 = q0[D + d], a2 = q0[2 * D + d], a3 = q0[3 * D + d];
+#pragma omp simd
+        for (int64_t t = 0; t < T; ++t) {
+          r0[t] += a0 * kd[t];
+          r1[t] += a1 * kd[t];
+          r2[t] += a2 * kd[t];
+          r3[t] += a3 * kd[t];
+        }
+      }
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        float* rr = r0 + r * T;
+        for (int64_t d = 0; d < D; ++d) {
+          const float* kd = kt + d * T;
+          const float a = q0[r * D + d];
+#pragma omp simd
+          for (int64_t t = 0; t < T; ++t) rr[t] += a * kd[t];
+        }
+      }
+    }
   }
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+// y[s, :] = sum_t p[s, t] v[t, :] for one query row.
+ANVIL_MULTIVERSION void WeightedSum(const float* pr, const float* vi, float* yr, int64_t T, int64_t Dv) {
+  std::fill(yr, yr + Dv, 0.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    const float w = pr[t];
+    const float* vr = vi + t * Dv;
+#pragma omp simd
+    for (int64_t d = 0; d < Dv; ++d) yr[d] += w * vr[d];
+  }
 }
 
 }  // namespace
@@ -100,7 +132,7 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
   const auto rnd = [&](float f) { return p.half ? RoundToHalf(f) : f; };
   const float filter = p.filter;
   ParallelFor(work, S * T * (D + Dv) + 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(S * T));
+    std::vector<float> scores(static_cast<size_t>(S * T)), kt_buf(static_cast<size_t>(D * T));
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / p.q_heads, h = i % p.q_heads;
       const int64_t kh = h * p.kv_heads / p.q_heads;
@@ -114,18 +146,29 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
       const int64_t offset = p.nonpad ? valid - S : p.past_len;
       const auto cmasked = [&](int64_t s, int64_t t) { return causal && t > s + offset; };
       float* sc = scores.data();
+      // K' of this head ([D, T]) once, then rows of scores as sums of K' rows (vectorised over t,
+      // four queries sharing each K' row).
+      float* kt = kt_buf.data();
+      for (int64_t t = 0; t < T; ++t) {
+        for (int64_t d = 0; d < D; ++d) kt[d * T + t] = ki[t * D + d];
+      }
+      QueryKeyScores(qi, kt, sc, S, T, D);
       for (int64_t s = 0; s < S; ++s) {
-        const float* qr = qi + s * D;
-        for (int64_t t = 0; t < T; ++t) {
-          const float* kr = ki + t * D;
-          float acc = 0.0f;
-          for (int64_t d = 0; d < D; ++d) acc += qr[d] * kr[d];
-          float val = p.scale * acc;
-          if (fold) {
-            if (cmasked(s, t)) val += filter;
-            else if (mi) val += mi[s * T + t];
+        float* row = sc + s * T;
+        const float* mrow = mi ? mi + s * T : nullptr;
+        if (fold && mrow && !causal) {
+#pragma omp simd
+          for (int64_t t = 0; t < T; ++t) row[t] = p.scale * row[t] + mrow[t];
+        } else if (fold && causal) {
+          for (int64_t t = 0; t < T; ++t) {
+            row[t] = p.scale * row[t] + (cmasked(s, t) ? filter : (mrow ? mrow[t] : 0.0f));
           }
-          sc[s * T + t] = rnd(val);
+        } else {
+#pragma omp simd
+          for (int64_t t = 0; t < T; ++t) row[t] = p.scale * row[t];
+        }
+        if (p.half) {
+          for (int64_t t = 0; t < T; ++t) row[t] = RoundToHalf(row[t]);
         }
       }
       float* qo = qk ? qk + i * S * T : nullptr;
@@ -160,7 +203,7 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
           std::fill(row, row + T, 0.0f);
           continue;
         }
-        SoftmaxRow(row, T);
+        SoftmaxRows(row, row, 1, T);
         if (p.half) {
           for (int64_t t = 0; t < T; ++t) row[t] = RoundToHalf(row[t]);
         }
@@ -168,13 +211,7 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
       if (qo && p.qk_mode == 3) std::memcpy(qo, sc, sizeof(float) * S * T);
       for (int64_t s = 0; s < S; ++s) {
         float* yr = p.y_3d ? y + ((b * S + s) * p.q_heads + h) * Dv : y + (i * S + s) * Dv;
-        std::fill(yr, yr + Dv, 0.0f);
-        const float* pr = sc + s * T;
-        for (int64_t t = 0; t < T; ++t) {
-          const float w = pr[t];
-          const float* vr = vi + t * Dv;
-          for (int64_t d = 0; d < Dv; ++d) yr[d] += w * vr[d];
-        }
+        WeightedSum(sc + s * T, vi, yr, T, Dv);
       }
     }
   });
