@@ -105,14 +105,38 @@ ANVIL_MULTIVERSION void QueryKeyScores(const float* qi, const float* kt, float* 
   }
 }
 
-// y[s, :] = sum_t p[s, t] v[t, :] for one query row.
-ANVIL_MULTIVERSION void WeightedSum(const float* pr, const float* vi, float* yr, int64_t T, int64_t Dv) {
-  std::fill(yr, yr + Dv, 0.0f);
-  for (int64_t t = 0; t < T; ++t) {
-    const float w = pr[t];
-    const float* vr = vi + t * Dv;
+// y[s, :] = sum_t p[s, t] v[t, :] (rows of y `y_stride` apart), four query rows sharing each V row.
+ANVIL_MULTIVERSION void WeightedSums(const float* pr, const float* vi, float* y, int64_t y_stride, int64_t S,
+                                     int64_t T, int64_t Dv) {
+  for (int64_t s0 = 0; s0 < S; s0 += 4) {
+    const int64_t rows = std::min<int64_t>(4, S - s0);
+    const float* p0 = pr + s0 * T;
+    float* y0 = y + s0 * y_stride;
+    for (int64_t r = 0; r < rows; ++r) std::fill(y0 + r * y_stride, y0 + r * y_stride + Dv, 0.0f);
+    if (rows == 4) {
+      float *y1 = y0 + y_stride, *y2 = y1 + y_stride, *y3 = y2 + y_stride;
+      for (int64_t t = 0; t < T; ++t) {
+        const float* vr = vi + t * Dv;
+        const float w0 = p0[t], w1 = p0[T + t], w2 = p0[2 * T + t], w3 = p0[3 * T + t];
 #pragma omp simd
-    for (int64_t d = 0; d < Dv; ++d) yr[d] += w * vr[d];
+        for (int64_t d = 0; d < Dv; ++d) {
+          y0[d] += w0 * vr[d];
+          y1[d] += w1 * vr[d];
+          y2[d] += w2 * vr[d];
+          y3[d] += w3 * vr[d];
+        }
+      }
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        float* yr = y0 + r * y_stride;
+        for (int64_t t = 0; t < T; ++t) {
+          const float w = p0[r * T + t];
+          const float* vr = vi + t * Dv;
+#pragma omp simd
+          for (int64_t d = 0; d < Dv; ++d) yr[d] += w * vr[d];
+        }
+      }
+    }
   }
 }
 
@@ -145,6 +169,8 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
       // or the valid length minus the queries with nonpad_kv_seqlen).
       const int64_t offset = p.nonpad ? valid - S : p.past_len;
       const auto cmasked = [&](int64_t s, int64_t t) { return causal && t > s + offset; };
+      // Keys [0, visible(s)) pass the causal mask.
+      const auto visible = [&](int64_t s) { return std::clamp<int64_t>(s + offset + 1, 0, T); };
       float* sc = scores.data();
       // K' of this head ([D, T]) once, then rows of scores as sums of K' rows (vectorised over t,
       // four queries sharing each K' row).
@@ -160,9 +186,16 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
 #pragma omp simd
           for (int64_t t = 0; t < T; ++t) row[t] = p.scale * row[t] + mrow[t];
         } else if (fold && causal) {
-          for (int64_t t = 0; t < T; ++t) {
-            row[t] = p.scale * row[t] + (cmasked(s, t) ? filter : (mrow ? mrow[t] : 0.0f));
+          const int64_t lim = visible(s);
+          if (mrow) {
+#pragma omp simd
+            for (int64_t t = 0; t < lim; ++t) row[t] = p.scale * row[t] + mrow[t];
+          } else {
+#pragma omp simd
+            for (int64_t t = 0; t < lim; ++t) row[t] = p.scale * row[t];
           }
+#pragma omp simd
+          for (int64_t t = lim; t < T; ++t) row[t] = p.scale * row[t] + filter;
         } else {
 #pragma omp simd
           for (int64_t t = 0; t < T; ++t) row[t] = p.scale * row[t];
@@ -209,10 +242,9 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
         }
       }
       if (qo && p.qk_mode == 3) std::memcpy(qo, sc, sizeof(float) * S * T);
-      for (int64_t s = 0; s < S; ++s) {
-        float* yr = p.y_3d ? y + ((b * S + s) * p.q_heads + h) * Dv : y + (i * S + s) * Dv;
-        WeightedSum(sc + s * T, vi, yr, T, Dv);
-      }
+      const int64_t y_stride = p.y_3d ? p.q_heads * Dv : Dv;
+      float* y0 = p.y_3d ? y + (b * S * p.q_heads + h) * Dv : y + i * S * Dv;
+      WeightedSums(sc, vi, y0, y_stride, S, T, Dv);
     }
   });
 }
