@@ -240,15 +240,25 @@ def test_rms_normalization():
         check_node("RMSNormalization", [("x", x), ("s", randn((5,), dtype, seed=62))], ["y"], 23, rtol=1e-5, atol=1e-6)
         check_node("RMSNormalization", [("x", x), ("s", randn((1, 5), dtype, seed=62))], ["y"], 23, rtol=1e-5,
                    atol=1e-6)
+    # scale broadcast to X (NumPy style), also along the rows' dims, as ORT's CPU EP allows
+    x = randn((2, 3, 4, 5), seed=63)
+    for shape, axis in [((1,), 1), ((4, 5), 1), ((1, 4, 5), 1), ((3, 1, 5), 1), ((1, 1), 2), ((4, 1), 2),
+                        ((1, 3, 1, 1), 1), ((1,), -1), ((2, 1, 1, 5), -1), ((3, 1, 1), 2), ((2, 3, 4, 5), 1)]:
+        check_node("RMSNormalization", [("x", x), ("s", randn(shape, seed=64))], ["y"], 23, {"axis": axis},
+                   rtol=1e-5, atol=1e-6)
     check_node("RMSNormalization", [("x", np.zeros((0, 5), np.float32)), ("s", randn((5,)))], ["y"], 23)
     # a half node: not claimed
     with pytest.raises(Exception):
         session(make_node_model("RMSNormalization", [("x", randn((2, 3), np.float16)),
                                                      ("s", randn((3,), np.float16))], ["y"], 23))
     # a scale that does not fit: a clean error
-    x, s = randn((2, 3)), randn((4,))
-    with pytest.raises(Exception, match="scale"):
-        session(make_node_model("RMSNormalization", [("x", x), ("s", s)], ["y"], 23)).run(None, {"x": x, "s": s})
+    for xs, ss in [((2, 3), (4,)), ((2, 3), (1, 1, 3)), ((2, 3, 4), (3, 3, 4))]:
+        x, s = randn(xs), randn(ss)
+        model = make_node_model("RMSNormalization", [("x", x), ("s", s)], ["y"], 23)
+        with pytest.raises(Exception, match="scale"):
+            session(model).run(None, {"x": x, "s": s})
+        with pytest.raises(Exception):  # ORT's CPU EP refuses these too
+            session(model, anvil=False).run(None, {"x": x, "s": s})
 
 
 # ---------------------------------------------------------------------------------------------

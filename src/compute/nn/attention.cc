@@ -250,7 +250,8 @@ void Attention(const AttentionShape& p, const float* q, const float* k, const fl
 }
 
 template <typename T>
-void RmsNormRows(const T* x, const T* scale, int64_t scale_size, T* y, int64_t rows, int64_t cols, double epsilon) {
+void RmsNormRows(const T* x, const T* scale, int64_t scale_size, int64_t scale_row_stride, T* y, int64_t rows,
+                 int64_t cols, double epsilon) {
   ParallelFor(rows, 3 * cols, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = x + r * cols;
@@ -259,15 +260,15 @@ void RmsNormRows(const T* x, const T* scale, int64_t scale_size, T* y, int64_t r
       for (int64_t c = 0; c < cols; ++c) ss += static_cast<double>(xr[c]) * static_cast<double>(xr[c]);
       const double inv = 1.0 / std::sqrt(ss / static_cast<double>(cols) + epsilon);
       for (int64_t c = 0; c < cols; ++c) {
-        const double s = static_cast<double>(scale[scale_size == 1 ? 0 : c]);
+        const double s = static_cast<double>(scale[r * scale_row_stride + (scale_size == 1 ? 0 : c)]);
         yr[c] = static_cast<T>(static_cast<double>(xr[c]) * inv * s);
       }
     }
   });
 }
 
-template void RmsNormRows<float>(const float*, const float*, int64_t, float*, int64_t, int64_t, double);
-template void RmsNormRows<double>(const double*, const double*, int64_t, double*, int64_t, int64_t, double);
+template void RmsNormRows<float>(const float*, const float*, int64_t, int64_t, float*, int64_t, int64_t, double);
+template void RmsNormRows<double>(const double*, const double*, int64_t, int64_t, double*, int64_t, int64_t, double);
 
 void Rotary(const RotaryShape& p, const float* x, const float* cos_cache, const float* sin_cache,
             const int64_t* cache_rows, float* y) {

@@ -41,10 +41,11 @@ struct AttentionShape {
 // contiguous). y: see y_3d. qk (may be null): [B, q_heads, S, T]. Parallel over batch * q_heads.
 void Attention(const AttentionShape& p, const float* q, const float* k, const float* v, float* y, float* qk);
 
-// RMSNormalization over rows of `cols`: y = x / sqrt(mean(x^2) + epsilon) * scale[c]
-// (scale_size 1 or cols). Accumulates in double.
+// RMSNormalization over rows of `cols`: y = x / sqrt(mean(x^2) + epsilon) * scale[r * scale_row_stride + c]
+// (c taken as 0 when scale_size is 1, else scale_size == cols). Accumulates in double.
 template <typename T>
-void RmsNormRows(const T* x, const T* scale, int64_t scale_size, T* y, int64_t rows, int64_t cols, double epsilon);
+void RmsNormRows(const T* x, const T* scale, int64_t scale_size, int64_t scale_row_stride, T* y, int64_t rows,
+                 int64_t cols, double epsilon);
 
 // RotaryEmbedding over x viewed as [B, S, H, D] with strides (in elements) for b, s, h (d is
 // contiguous); y uses the same layout as x. cos / sin: one row of rot/2 values per (b, s) given by

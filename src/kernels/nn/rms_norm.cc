@@ -1,4 +1,5 @@
-// RMSNormalization-23: y = x / sqrt(mean(x^2 over dims [axis, rank)) + epsilon) * scale.
+// RMSNormalization-23: y = x / sqrt(mean(x^2 over dims [axis, rank)) + epsilon) * scale (scale
+// broadcast to X).
 #include "compute/nn/attention.h"
 #include "kernels/nn/nn.h"
 
@@ -8,23 +9,59 @@ namespace {
 constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 constexpr ElemType kF64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
 
-// Scale must be one value or the normalised shape (leading 1s allowed).
-bool ScaleFits(const Shape& x, int64_t axis, const Shape& scale) {
-  if (NumElements(scale) == 1) return true;
-  const int64_t norm_rank = static_cast<int64_t>(x.size()) - axis;
-  int64_t extra = static_cast<int64_t>(scale.size()) - norm_rank;
-  for (int64_t i = 0; i < extra; ++i) {
-    if (scale[i] != 1) return false;
-  }
-  for (int64_t i = std::max<int64_t>(-extra, 0); i < norm_rank; ++i) {
-    const int64_t si = i + extra;
-    if (si < 0) {
-      if (x[axis + i] != 1) return false;
-      continue;
-    }
-    if (scale[si] != x[axis + i]) return false;
+// Scale broadcasts to X (NumPy style, right-aligned; rank at most X's), as ORT's CPU EP allows.
+bool ScaleFits(const Shape& x, const Shape& scale) {
+  const int64_t rank = static_cast<int64_t>(x.size()), srank = static_cast<int64_t>(scale.size());
+  if (srank > rank) return false;
+  for (int64_t i = 0; i < srank; ++i) {
+    if (scale[i] != 1 && scale[i] != x[rank - srank + i]) return false;
   }
   return true;
+}
+
+// True if scale varies along a dim left of `axis` (so each row has its own scale values).
+bool ScalePerRow(const Shape& x, int64_t axis, const Shape& scale) {
+  const int64_t rank = static_cast<int64_t>(x.size()), srank = static_cast<int64_t>(scale.size());
+  for (int64_t i = 0; i < srank; ++i) {
+    if (rank - srank + i < axis && scale[i] != 1) return true;
+  }
+  return false;
+}
+
+// Scale broadcast over x's dims [from, rank) into `out` (row-major over those dims).
+template <typename T>
+void ExpandScale(const Shape& x, int64_t from, const Shape& scale, const T* s, T* out, int64_t n) {
+  const int64_t rank = static_cast<int64_t>(x.size()), srank = static_cast<int64_t>(scale.size());
+  for (int64_t c = 0; c < n; ++c) {
+    int64_t rem = c, idx = 0, stride = 1;
+    for (int64_t d = rank - 1; d >= from; --d) {
+      const int64_t i = rem % x[d];
+      rem /= x[d];
+      const int64_t sd = d - (rank - srank);
+      if (sd >= 0) {
+        if (scale[sd] != 1) idx += i * stride;
+        stride *= scale[sd];
+      }
+    }
+    out[c] = s[idx];
+  }
+}
+
+template <typename T>
+void Run(ComputeContext& ctx, const TensorView& x, const TensorView& scale, int64_t axis, int64_t rows, int64_t cols,
+         double epsilon, void* y) {
+  const T* s = scale.as<T>();
+  int64_t size = scale.size(), row_stride = 0;
+  if (ScalePerRow(x.shape, axis, scale.shape)) {
+    T* e = ctx.Scratch<T>(static_cast<size_t>(rows * cols));
+    ExpandScale(x.shape, 0, scale.shape, s, e, rows * cols);
+    s = e, size = cols, row_stride = cols;
+  } else if (size != 1 && size != cols) {
+    T* e = ctx.Scratch<T>(static_cast<size_t>(cols));
+    ExpandScale(x.shape, axis, scale.shape, s, e, cols);
+    s = e, size = cols;
+  }
+  nn::RmsNormRows(x.as<T>(), s, size, row_stride, static_cast<T*>(y), rows, cols, epsilon);
 }
 
 }  // namespace
@@ -59,15 +96,15 @@ Status RmsNormKernel::Compute(ComputeContext& ctx) const {
               ToString(x.shape));
   int64_t rows = 1, cols = 1;
   for (int64_t i = 0; i < rank; ++i) (i < axis ? rows : cols) *= x.shape[i];
-  ANVIL_CHECK(ScaleFits(x.shape, axis, scale.shape), "RMSNormalization: scale ", ToString(scale.shape),
-              " does not fit the normalised shape of ", ToString(x.shape), " from axis ", axis);
+  ANVIL_CHECK(ScaleFits(x.shape, scale.shape), "RMSNormalization: scale ", ToString(scale.shape),
+              " does not broadcast to X ", ToString(x.shape));
   void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (rows == 0 || cols == 0) return {};
   if (type_ == kF64) {
-    nn::RmsNormRows(x.as<double>(), scale.as<double>(), scale.size(), static_cast<double*>(y), rows, cols, epsilon_);
+    Run<double>(ctx, x, scale, axis, rows, cols, epsilon_, y);
   } else {
-    nn::RmsNormRows(x.as<float>(), scale.as<float>(), scale.size(), static_cast<float*>(y), rows, cols, epsilon_);
+    Run<float>(ctx, x, scale, axis, rows, cols, epsilon_, y);
   }
   return {};
 }
