@@ -247,10 +247,15 @@ def test_rms_normalization():
         check_node("RMSNormalization", [("x", x), ("s", randn(shape, seed=64))], ["y"], 23, {"axis": axis},
                    rtol=1e-5, atol=1e-6)
     check_node("RMSNormalization", [("x", np.zeros((0, 5), np.float32)), ("s", randn((5,)))], ["y"], 23)
-    # a half node: not claimed
+    # float16 (computed in float)
+    xh = randn((2, 3, 4, 5), np.float16, seed=65, scale=2.0)
+    for shape, axis in [((5,), -1), ((4, 5), 2), ((3, 1, 5), 1)]:
+        check_node("RMSNormalization", [("x", xh), ("s", randn(shape, np.float16, seed=66))], ["y"], 23,
+                   {"axis": axis}, rtol=2e-3, atol=2e-3)
+    # X and scale of different types: not claimed
     with pytest.raises(Exception):
         session(make_node_model("RMSNormalization", [("x", randn((2, 3), np.float16)),
-                                                     ("s", randn((3,), np.float16))], ["y"], 23))
+                                                     ("s", randn((3,), np.float32))], ["y"], 23))
     # a scale that does not fit: a clean error
     for xs, ss in [((2, 3), (4,)), ((2, 3), (1, 1, 3)), ((2, 3, 4), (3, 3, 4))]:
         x, s = randn(xs), randn(ss)
@@ -285,6 +290,13 @@ def test_rotary_embedding():
             cb, sb = randn((b, s, r // 2), seed=75), randn((b, s, r // 2), seed=76)
             rotary(randn((b, h, s, d), seed=77), cb, sb, None, attrs)
             rotary(randn((b, s, h * d), seed=78), cb, sb, None, dict(attrs, num_heads=h))
+    # float16 (computed in float)
+    h16 = np.float16
+    cos, sin = randn((max_pos, 2), h16, seed=79), randn((max_pos, 2), h16, seed=80)
+    for interleaved in (0, 1):
+        ins = [("x", randn((b, h, s, d), h16, seed=81)), ("cos", cos), ("sin", sin), ("pos", pos)]
+        check_node("RotaryEmbedding", ins, ["y"], 23, {"interleaved": interleaved, "rotary_embedding_dim": 4},
+                   rtol=2e-3, atol=2e-3)
     rotary(np.zeros((2, 3, 0, 8), np.float32), randn((4, 4)), randn((4, 4)), np.zeros((2, 0), np.int64), {})
     # 3-D without num_heads: not claimed
     with pytest.raises(Exception):

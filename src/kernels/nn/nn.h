@@ -221,7 +221,7 @@ class AttentionKernel final : public Kernel {
   bool present_ = false, present_key_ = false, present_value_ = false;
 };
 
-// RMSNormalization-23 (stash_type 1), float and double.
+// RMSNormalization-23 (stash_type 1), float, double and float16 (in float).
 class RmsNormKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
@@ -233,13 +233,14 @@ class RmsNormKernel final : public Kernel {
   float epsilon_ = 1e-5f;
 };
 
-// RotaryEmbedding-23, float.
+// RotaryEmbedding-23, float and float16 (in float).
 class RotaryKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
+  bool half_ = false;
   bool interleaved_ = false;
   int64_t rot_ = 0, heads_ = 0;
 };

@@ -8,6 +8,7 @@ namespace {
 
 constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 constexpr ElemType kF64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+constexpr ElemType kF16 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
 
 // Scale broadcasts to X (NumPy style, right-aligned; rank at most X's), as ORT's CPU EP allows.
 bool ScaleFits(const Shape& x, const Shape& scale) {
@@ -68,7 +69,7 @@ void Run(ComputeContext& ctx, const TensorView& x, const TensorView& scale, int6
 
 Status RmsNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   const ElemType t = node.InputType(0);
-  ANVIL_CHECK(t == kF32 || t == kF64, "RMSNormalization: only float and double are supported");
+  ANVIL_CHECK(t == kF32 || t == kF64 || t == kF16, "RMSNormalization: only float, double and float16 are supported");
   ANVIL_CHECK(node.InputType(1) == t, "RMSNormalization: scale must have X's type");
   const int64_t stash = node.Int("stash_type", 1);
   ANVIL_CHECK(stash == 1, "RMSNormalization: only stash_type 1 (float) is supported");
@@ -103,6 +104,16 @@ Status RmsNormKernel::Compute(ComputeContext& ctx) const {
   if (rows == 0 || cols == 0) return {};
   if (type_ == kF64) {
     Run<double>(ctx, x, scale, axis, rows, cols, epsilon_, y);
+  } else if (type_ == kF16) {  // in float, rounded to half at the end
+    TensorView xf = x, sf = scale;
+    float* xs = ctx.Scratch<float>(static_cast<size_t>(x.size()));
+    float* ss = ctx.Scratch<float>(static_cast<size_t>(scale.size()));
+    float* ys = ctx.Scratch<float>(static_cast<size_t>(x.size()));
+    nn::HalfToFloatArray(x.as<uint16_t>(), xs, x.size());
+    nn::HalfToFloatArray(scale.as<uint16_t>(), ss, scale.size());
+    xf.data = xs, xf.type = kF32, sf.data = ss, sf.type = kF32;
+    Run<float>(ctx, xf, sf, axis, rows, cols, epsilon_, ys);
+    nn::FloatToHalfArray(ys, static_cast<uint16_t*>(y), x.size());
   } else {
     Run<float>(ctx, x, scale, axis, rows, cols, epsilon_, y);
   }

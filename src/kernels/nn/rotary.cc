@@ -8,9 +8,10 @@
 namespace anvil {
 
 Status RotaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  const ElemType f32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-  ANVIL_CHECK(node.InputType(0) == f32 && node.InputType(1) == f32 && node.InputType(2) == f32,
-              "RotaryEmbedding: only float is supported");
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK(t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16,
+              "RotaryEmbedding: only float and float16 are supported");
+  ANVIL_CHECK(node.InputType(1) == t && node.InputType(2) == t, "RotaryEmbedding: caches must have X's type");
   if (node.InputPresent(3))
     ANVIL_CHECK(node.InputType(3) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "RotaryEmbedding: position_ids must be int64");
   const int64_t interleaved = node.Int("interleaved", 0), rot = node.Int("rotary_embedding_dim", 0);
@@ -23,6 +24,7 @@ Status RotaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) 
   }
   if (out) {
     auto k = std::make_unique<RotaryKernel>();
+    k->half_ = t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
     k->interleaved_ = interleaved == 1;
     k->rot_ = rot;
     k->heads_ = heads;
@@ -73,10 +75,23 @@ Status RotaryKernel::Compute(ComputeContext& ctx) const {
                 " must be [", p.batch, ", ", p.seq, ", ", half, "] without position_ids");
     for (int64_t i = 0; i < p.batch * p.seq; ++i) rows[i] = i;
   }
-  float* y = nullptr;
+  void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (x.size() == 0) return {};
-  nn::Rotary(p, x.as<float>(), cos.as<float>(), sin.as<float>(), rows.data(), y);
+  if (!half_) {
+    nn::Rotary(p, x.as<float>(), cos.as<float>(), sin.as<float>(), rows.data(), static_cast<float*>(y));
+    return {};
+  }
+  // float16: in float, rounded to half at the end.
+  float* xs = ctx.Scratch<float>(static_cast<size_t>(x.size()));
+  float* cs = ctx.Scratch<float>(static_cast<size_t>(cos.size()));
+  float* ss = ctx.Scratch<float>(static_cast<size_t>(sin.size()));
+  float* ys = ctx.Scratch<float>(static_cast<size_t>(x.size()));
+  nn::HalfToFloatArray(x.as<uint16_t>(), xs, x.size());
+  nn::HalfToFloatArray(cos.as<uint16_t>(), cs, cos.size());
+  nn::HalfToFloatArray(sin.as<uint16_t>(), ss, sin.size());
+  nn::Rotary(p, xs, cs, ss, rows.data(), ys);
+  nn::FloatToHalfArray(ys, static_cast<uint16_t*>(y), x.size());
   return {};
 }
 
