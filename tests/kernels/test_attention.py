@@ -193,6 +193,19 @@ def test_attention_float16(opset):
                   outputs=("y", "", "", "qk"), **tol)
 
 
+def test_attention_threads():
+    """Big enough to split over the pool's threads (batch * heads tasks)."""
+    b, hq, hkv, s, l, d = 2, 8, 4, 64, 96, 32
+    q, k, v = qkv4(b, hq, hkv, s, l, d, d, seed=60)
+    m = np.random.default_rng(61).random((b, 1, s, l)) > 0.2
+    ins = [("q", q), ("k", k), ("v", v), ("m", m)]
+    model = make_node_model("Attention", ins, ["y"], 23, {"is_causal": 1, "softcap": 5.0})
+    want = run_cpu(model, ins)[0]
+    for threads in (1, 2, 3):
+        got = run_anvil(model, ins, threads=threads)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("opset", ATTENTION_OPSETS)
 def test_attention_zero_sized(opset):
     """ORT's CPU EP rejects every zero size (batch, heads, sequence lengths, head sizes): Anvil
