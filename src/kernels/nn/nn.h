@@ -201,4 +201,48 @@ class EinsumKernel final : public Kernel {
   ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 };
 
+// ---- attention family (attention.cc, rms_norm.cc, rotary.cc)
+
+// Attention-23/24 (and 25 without sliding windows): float and float16 (computed in float, rounded
+// to half where ORT's CPU EP keeps half), 3-D or 4-D inputs, GQA, past/present, masks, softcap,
+// qk_matmul_output, nonpad_kv_seqlen.
+class AttentionKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  bool causal_ = false;
+  int64_t q_heads_ = 0, kv_heads_ = 0;  // attributes (0: absent)
+  float scale_ = 0.0f;                  // 0: 1 / sqrt(head size)
+  float softcap_ = 0.0f;
+  int qk_mode_ = -1;  // -1: no qk_matmul_output
+  bool present_ = false, present_key_ = false, present_value_ = false;
+};
+
+// RMSNormalization-23 (stash_type 1), float, double and float16 (in float).
+class RmsNormKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  ElemType type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t axis_ = -1;
+  float epsilon_ = 1e-5f;
+};
+
+// RotaryEmbedding-23, float and float16 (in float).
+class RotaryKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool half_ = false;
+  bool interleaved_ = false;
+  int64_t rot_ = 0, heads_ = 0;
+};
+
 }  // namespace anvil
