@@ -1,8 +1,5 @@
 """Quantized ops on Anvil, compared bit for bit with ORT's CPU EP (graph optimizations off on both
 sides, so no Q/DQ is folded away; every node must run on Anvil, which profiling checks)."""
-import json
-import os
-import tempfile
 
 import numpy as np
 import onnx
@@ -33,37 +30,20 @@ def model_of(nodes, inputs, outputs, opset, initializers=(), dynamic=False):
     return m
 
 
-def _options(profile_dir=None):
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    if profile_dir:
-        so.enable_profiling = True
-        so.profile_file_prefix = os.path.join(profile_dir, "q")
-    return so
+NO_OPT = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
 
 
 def run_anvil(model, feeds):
-    t.ensure_registered()
-    with tempfile.TemporaryDirectory() as tmp:
-        so = _options(tmp)
-        so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-        so.add_provider_for_devices(t.anvil_devices(), {})
-        sess = ort.InferenceSession(model.SerializeToString(), so)
-        try:
-            outs = sess.run(None, feeds)
-        finally:
-            path = sess.end_profiling()
-        with open(path) as f:
-            events = json.load(f)
-    ran = {(e["args"]["op_name"], e["args"]["provider"]) for e in events
-           if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")}
+    outs, ran = t.run_profiled(model, feeds, optimization=NO_OPT)
     assert ran and all(p == t.EP_NAME for _, p in ran), f"not all on Anvil: {sorted(ran)}"
     return outs
 
 
 def run_cpu(model, feeds):
-    return ort.InferenceSession(model.SerializeToString(), _options(), providers=["CPUExecutionProvider"]).run(None, feeds)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = NO_OPT
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)
 
 
 def same(got, want):
