@@ -207,9 +207,13 @@ void ResizeTapTable(const ResizeAxisSpec& s, int64_t* idx, float* w, uint8_t* ou
     outside[j] = 0;
     double x = 0.0;
     if (s.coord == ResizeCoord::kTfCropAndResize) {
-      const double span = (s.roi_end - s.roi_start) * last;
-      x = s.out_len == 1 ? span / 2.0 : static_cast<double>(j) * span / static_cast<double>(s.out_len - 1);
-      x += s.roi_start * last;
+      // Float arithmetic in ONNX Runtime's order (ties of nearest rounding depend on it).
+      const float r0 = static_cast<float>(s.roi_start), r1 = static_cast<float>(s.roi_end);
+      const float lastf = static_cast<float>(in - 1);
+      const float xf = s.out_len > 1 ? r0 * lastf + (static_cast<float>(j) * (r1 - r0) * lastf) /
+                                                        static_cast<float>(s.out_len - 1)
+                                     : 0.5f * (r0 + r1) * lastf;
+      x = xf;
       if (!(x >= 0.0 && x <= last)) {
         outside[j] = 1;
         for (int64_t k = 0; k < taps; ++k) ij[k] = 0, wj[k] = 0.f;
