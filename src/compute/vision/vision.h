@@ -1,0 +1,30 @@
+// Vision compute: GridSample, NonMaxSuppression, AffineGrid, Col2Im. No ORT types.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace anvil::vision {
+
+enum class GridMode { kNearest, kLinear, kCubic };
+enum class GridPadding { kZeros, kBorder, kReflection };
+
+// x: [N, C, spatial...] (2 or 3 spatial dims), grid: [N, out..., nsp] with coordinates in
+// (x, y[, z]) order, normalised to [-1, 1]; y: [N, C, out...]. Cubic only for 2 spatial dims.
+void GridSample(const float* x, const float* grid, float* y, int64_t n, int64_t c, const int64_t* in_sp,
+                const int64_t* out_sp, int nsp, GridMode mode, GridPadding padding, bool align_corners);
+
+// One batch and class of NonMaxSuppression: boxes [num, 4], scores [num]; appends the selected
+// box indices (highest score first) to `selected`.
+void NmsOneClass(const float* boxes, const float* scores, int64_t num, bool center_point_box,
+                 int64_t max_output, float iou_threshold, bool has_score_threshold, float score_threshold,
+                 std::vector<int64_t>& selected);
+
+// AffineGrid: theta [N, nsp, nsp + 1], sizes out_sp (H, W or D, H, W); grid [N, out..., nsp].
+void AffineGrid(const float* theta, float* grid, int64_t n, const int64_t* out_sp, int nsp, bool align_corners);
+
+// Col2Im: x [N, C * prod(block), L] -> y [N, C, image...]; per spatial dim: image size, block,
+// dilation, stride, pad begin, and the count of block positions.
+void Col2Im(const float* x, float* y, int64_t n, int64_t c, int nsp, const int64_t* image, const int64_t* block,
+            const int64_t* dilation, const int64_t* stride, const int64_t* pad_begin, const int64_t* blocks_per_dim);
+
+}  // namespace anvil::vision

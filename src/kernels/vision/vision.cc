@@ -1,0 +1,223 @@
+// GridSample, NonMaxSuppression, AffineGrid and Col2Im kernels: attribute parsing and shape
+// checks; the loops are in compute/vision/.
+#include "kernels/vision/vision.h"
+
+#include <cmath>
+#include <limits>
+
+namespace anvil {
+
+namespace {
+
+constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+constexpr ElemType kI64 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+
+Status ReadIntValues(const TensorView& t, const char* what, std::vector<int64_t>& out) {
+  ANVIL_CHECK(t.type == kI64, what, " must be int64, got ", ElemTypeName(t.type));
+  ANVIL_CHECK(t.shape.size() <= 1, what, " must be 1-D, got shape ", ToString(t.shape));
+  out.assign(t.as<int64_t>(), t.as<int64_t>() + t.size());
+  return {};
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------ GridSample
+
+Status GridSampleKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  const int since = node.SinceVersion();
+  ANVIL_CHECK(node.InputType(0) == kF32, "only float input is supported, got ", ElemTypeName(node.InputType(0)));
+  ANVIL_CHECK(node.InputType(1) == kF32, "only a float grid is supported, got ", ElemTypeName(node.InputType(1)));
+  auto k = std::make_unique<GridSampleKernel>();
+  const std::string mode = node.String("mode", since >= 20 ? "linear" : "bilinear");
+  if (mode == "nearest") k->mode_ = vision::GridMode::kNearest;
+  else if (mode == (since >= 20 ? "linear" : "bilinear")) k->mode_ = vision::GridMode::kLinear;
+  else if (mode == (since >= 20 ? "cubic" : "bicubic")) k->mode_ = vision::GridMode::kCubic;
+  else return Fail("mode '", mode, "' is not supported");
+  const std::string pad = node.String("padding_mode", "zeros");
+  if (pad == "zeros") k->padding_ = vision::GridPadding::kZeros;
+  else if (pad == "border") k->padding_ = vision::GridPadding::kBorder;
+  else if (pad == "reflection") k->padding_ = vision::GridPadding::kReflection;
+  else return Fail("padding_mode '", pad, "' is not supported");
+  k->align_corners_ = node.Int("align_corners", 0) != 0;
+  // Revision 16: 4-D only; 20+: 4-D or 5-D (cubic 4-D only).
+  if (auto s = node.InputShape(0)) {
+    const size_t r = s->size();
+    ANVIL_CHECK(r == 4 || (r == 5 && since >= 20), "input rank ", r, " is not supported");
+    ANVIL_CHECK(!(r == 5 && k->mode_ == vision::GridMode::kCubic), "cubic mode needs a 4-D input");
+  } else {
+    return Fail("the input rank must be known");
+  }
+  if (auto g = node.InputShape(1)) {
+    ANVIL_CHECK(g->size() == node.InputShape(0)->size(), "grid rank ", g->size(), " != input rank");
+  }
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status GridSampleKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0), grid = ctx.Input(1);
+  const size_t rank = x.shape.size();
+  const int nsp = static_cast<int>(rank) - 2;
+  ANVIL_CHECK(rank == 4 || rank == 5, "input must be 4-D or 5-D, got ", ToString(x.shape));
+  ANVIL_CHECK(grid.shape.size() == rank && grid.shape[0] == x.shape[0] && grid.shape[rank - 1] == nsp,
+              "grid shape ", ToString(grid.shape), " does not fit input ", ToString(x.shape));
+  Shape out_shape{x.shape[0], x.shape[1]};
+  int64_t in_sp[3], out_sp[3];
+  int64_t in_plane = 1;
+  for (int d = 0; d < nsp; ++d) {
+    in_sp[d] = x.shape[2 + d];
+    out_sp[d] = grid.shape[1 + d];
+    in_plane *= in_sp[d];
+    out_shape.push_back(out_sp[d]);
+  }
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  const int64_t total = NumElements(out_shape);
+  if (total == 0) return {};
+  if (in_plane == 0) {
+    // Nothing to sample: zeros (every read falls outside).
+    for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
+    return {};
+  }
+  vision::GridSample(x.as<float>(), grid.as<float>(), y, x.shape[0], x.shape[1], in_sp, out_sp, nsp, mode_,
+                     padding_, align_corners_);
+  return {};
+}
+
+// ----------------------------------------------------------------------------- NonMaxSuppression
+
+Status NonMaxSuppressionKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32 && node.InputType(1) == kF32, "boxes and scores must be float");
+  if (node.InputPresent(2)) ANVIL_CHECK(node.InputType(2) == kI64, "max_output_boxes_per_class must be int64");
+  if (node.InputPresent(3)) ANVIL_CHECK(node.InputType(3) == kF32, "iou_threshold must be float");
+  if (node.InputPresent(4)) ANVIL_CHECK(node.InputType(4) == kF32, "score_threshold must be float");
+  auto k = std::make_unique<NonMaxSuppressionKernel>();
+  const int64_t cpb = node.Int("center_point_box", 0);
+  ANVIL_CHECK(cpb == 0 || cpb == 1, "center_point_box must be 0 or 1, got ", cpb);
+  k->center_point_box_ = cpb == 1;
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status NonMaxSuppressionKernel::Compute(ComputeContext& ctx) const {
+  const TensorView boxes = ctx.Input(0), scores = ctx.Input(1);
+  ANVIL_CHECK(boxes.shape.size() == 3 && boxes.shape[2] == 4, "boxes must be [batch, boxes, 4], got ",
+              ToString(boxes.shape));
+  ANVIL_CHECK(scores.shape.size() == 3 && scores.shape[0] == boxes.shape[0] && scores.shape[2] == boxes.shape[1],
+              "scores shape ", ToString(scores.shape), " does not fit boxes ", ToString(boxes.shape));
+  int64_t max_out = 0;
+  float iou = 0.f, score_th = 0.f;
+  bool has_score = false;
+  if (ctx.HasInput(2) && ctx.Input(2).size() > 0) max_out = std::max<int64_t>(ctx.Input(2).as<int64_t>()[0], 0);
+  if (ctx.HasInput(3) && ctx.Input(3).size() > 0) iou = ctx.Input(3).as<float>()[0];
+  if (ctx.HasInput(4) && ctx.Input(4).size() > 0) {
+    has_score = true;
+    score_th = ctx.Input(4).as<float>()[0];
+  }
+  ANVIL_CHECK(iou >= 0.f && iou <= 1.f, "iou_threshold must be in [0, 1], got ", iou);
+  const int64_t batches = boxes.shape[0], classes = scores.shape[1], num = boxes.shape[1];
+  std::vector<int64_t> triples;
+  if (max_out > 0) {
+    std::vector<int64_t> sel;
+    for (int64_t b = 0; b < batches; ++b) {
+      for (int64_t c = 0; c < classes; ++c) {
+        sel.clear();
+        vision::NmsOneClass(boxes.as<float>() + b * num * 4, scores.as<float>() + (b * classes + c) * num, num,
+                            center_point_box_, max_out, iou, has_score, score_th, sel);
+        for (int64_t i : sel) triples.insert(triples.end(), {b, c, i});
+      }
+    }
+  }
+  int64_t* y = nullptr;
+  const int64_t count = static_cast<int64_t>(triples.size() / 3);
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, Shape{count, 3}, &y));
+  for (size_t i = 0; i < triples.size(); ++i) y[i] = triples[i];
+  return {};
+}
+
+// ------------------------------------------------------------------------------------ AffineGrid
+
+Status AffineGridKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32, "only float theta is supported, got ", ElemTypeName(node.InputType(0)));
+  ANVIL_CHECK(node.InputType(1) == kI64, "size must be int64");
+  auto k = std::make_unique<AffineGridKernel>();
+  k->align_corners_ = node.Int("align_corners", 0) != 0;
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status AffineGridKernel::Compute(ComputeContext& ctx) const {
+  const TensorView theta = ctx.Input(0);
+  std::vector<int64_t> size;
+  ANVIL_RETURN_IF_ERROR(ReadIntValues(ctx.Input(1), "size", size));
+  ANVIL_CHECK(size.size() == 4 || size.size() == 5, "size must have 4 or 5 values, got ", size.size());
+  const int nsp = static_cast<int>(size.size()) - 2;
+  ANVIL_CHECK(theta.shape.size() == 3 && theta.shape[0] == size[0] && theta.shape[1] == nsp &&
+                  theta.shape[2] == nsp + 1,
+              "theta shape ", ToString(theta.shape), " does not fit size of ", size.size(), " values");
+  Shape out_shape{size[0]};
+  for (int d = 0; d < nsp; ++d) {
+    ANVIL_CHECK(size[2 + d] >= 0, "size ", size[2 + d], " must not be negative");
+    out_shape.push_back(size[2 + d]);
+  }
+  out_shape.push_back(nsp);
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  vision::AffineGrid(theta.as<float>(), y, size[0], size.data() + 2, nsp, align_corners_);
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------- Col2Im
+
+Status Col2ImKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32, "only float input is supported, got ", ElemTypeName(node.InputType(0)));
+  ANVIL_CHECK(node.InputType(1) == kI64 && node.InputType(2) == kI64, "image_shape and block_shape must be int64");
+  auto k = std::make_unique<Col2ImKernel>();
+  k->dilations_ = node.Ints("dilations", {});
+  k->pads_ = node.Ints("pads", {});
+  k->strides_ = node.Ints("strides", {});
+  for (int64_t v : k->dilations_) ANVIL_CHECK(v > 0, "dilations must be positive");
+  for (int64_t v : k->strides_) ANVIL_CHECK(v > 0, "strides must be positive");
+  for (int64_t v : k->pads_) ANVIL_CHECK(v >= 0, "pads must not be negative");
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status Col2ImKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0);
+  std::vector<int64_t> image, block;
+  ANVIL_RETURN_IF_ERROR(ReadIntValues(ctx.Input(1), "image_shape", image));
+  ANVIL_RETURN_IF_ERROR(ReadIntValues(ctx.Input(2), "block_shape", block));
+  const size_t nsp = image.size();
+  ANVIL_CHECK(nsp >= 1 && block.size() == nsp, "image_shape and block_shape must have the same length >= 1");
+  ANVIL_CHECK(x.shape.size() == 3, "input must be [N, C * prod(block), L], got ", ToString(x.shape));
+  std::vector<int64_t> dil = dilations_.empty() ? std::vector<int64_t>(nsp, 1) : dilations_;
+  std::vector<int64_t> str = strides_.empty() ? std::vector<int64_t>(nsp, 1) : strides_;
+  std::vector<int64_t> pads = pads_.empty() ? std::vector<int64_t>(2 * nsp, 0) : pads_;
+  ANVIL_CHECK(dil.size() == nsp && str.size() == nsp && pads.size() == 2 * nsp,
+              "dilations, strides and pads must fit ", nsp, " spatial dims");
+  int64_t blk = 1, cols = 1;
+  std::vector<int64_t> per(nsp);
+  for (size_t d = 0; d < nsp; ++d) {
+    ANVIL_CHECK(image[d] >= 0 && block[d] > 0, "image_shape must not be negative and block_shape must be positive");
+    ANVIL_CHECK(image[d] < (int64_t{1} << 40) && block[d] < (int64_t{1} << 40), "image or block too large");
+    const int64_t span = image[d] + pads[d] + pads[nsp + d] - dil[d] * (block[d] - 1) - 1;
+    ANVIL_CHECK(span >= 0, "the block does not fit the padded image along dim ", d);
+    per[d] = span / str[d] + 1;
+    blk *= block[d];
+    cols *= per[d];
+  }
+  ANVIL_CHECK(blk > 0 && x.shape[1] % blk == 0, "input dim 1 (", x.shape[1], ") is not a multiple of the block size ",
+              blk);
+  ANVIL_CHECK(x.shape[2] == cols, "input has ", x.shape[2], " columns; the shapes give ", cols);
+  const int64_t c = x.shape[1] / blk;
+  Shape out_shape{x.shape[0], c};
+  for (int64_t v : image) out_shape.push_back(v);
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  vision::Col2Im(x.as<float>(), y, x.shape[0], c, static_cast<int>(nsp), image.data(), block.data(), dil.data(),
+                 str.data(), pads.data(), per.data());
+  return {};
+}
+
+}  // namespace anvil

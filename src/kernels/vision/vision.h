@@ -1,0 +1,48 @@
+// Vision family: GridSample, NonMaxSuppression, AffineGrid, Col2Im. Compute in src/compute/vision/.
+#pragma once
+#include <vector>
+
+#include "compute/vision/vision.h"
+#include "kernels/kernel.h"
+
+namespace anvil {
+
+class GridSampleKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  vision::GridMode mode_ = vision::GridMode::kLinear;
+  vision::GridPadding padding_ = vision::GridPadding::kZeros;
+  bool align_corners_ = false;
+};
+
+class NonMaxSuppressionKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool center_point_box_ = false;
+};
+
+class AffineGridKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool align_corners_ = false;
+};
+
+class Col2ImKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::vector<int64_t> dilations_, pads_, strides_;  // empty: defaults
+};
+
+}  // namespace anvil
