@@ -96,7 +96,10 @@ void GridSample(const float* x, const float* grid, float* y, int64_t n, int64_t 
         float v = Denormalize(gp[g], axes[g].len, align_corners);
         if (mode == GridMode::kNearest) v = std::nearbyint(Tame(v, axes[g].len));
         if (v < axes[g].lo || v > axes[g].hi) {
-          if (padding == GridPadding::kBorder) v = std::clamp(v, 0.f, static_cast<float>(axes[g].len - 1));
+          // (ORT clamps the coordinate for border padding except in cubic mode, where only the
+          // taps are clamped.)
+          if (padding == GridPadding::kBorder && mode != GridMode::kCubic)
+            v = std::clamp(v, 0.f, static_cast<float>(axes[g].len - 1));
           else if (padding == GridPadding::kReflection) v = Reflect(v, axes[g].lo, axes[g].hi);
         }
         coord[g] = Tame(v, axes[g].len);
@@ -221,7 +224,8 @@ void AffineGrid(const float* theta, float* grid, int64_t n, const int64_t* out_s
     base[d].resize(static_cast<size_t>(len));
     for (int64_t i = 0; i < len; ++i) {
       float v;
-      if (align_corners) v = len > 1 ? -1.f + 2.f * static_cast<float>(i) / static_cast<float>(len - 1) : -1.f;
+      // (A length-1 dim with align_corners gives 1, as ONNX Runtime's CPU EP does.)
+      if (align_corners) v = len > 1 ? -1.f + 2.f * static_cast<float>(i) / static_cast<float>(len - 1) : 1.f;
       else v = (2.f * static_cast<float>(i) + 1.f) / static_cast<float>(len) - 1.f;
       base[d][i] = v;
     }

@@ -157,7 +157,7 @@ Status AffineGridKernel::Compute(ComputeContext& ctx) const {
               "theta shape ", ToString(theta.shape), " does not fit size of ", size.size(), " values");
   Shape out_shape{size[0]};
   for (int d = 0; d < nsp; ++d) {
-    ANVIL_CHECK(size[2 + d] >= 0, "size ", size[2 + d], " must not be negative");
+    ANVIL_CHECK(size[2 + d] > 0, "size ", size[2 + d], " must be positive (as ORT requires)");
     out_shape.push_back(size[2 + d]);
   }
   out_shape.push_back(nsp);
