@@ -184,3 +184,70 @@ def test_col2im(since, opset):
     model = make_node_model("Col2Im", [("x", x), ("image", im), ("block", bl)], ["y"], opset,
                             initializers={"image": im, "block": bl})
     assert_fails(model, [("x", x), ("image", im), ("block", bl)], "columns")
+
+
+# -------------------------------------------------------------------------------------- RoiAlign
+
+@pytest.mark.parametrize("since,opset", revs("RoiAlign"))
+def test_roi_align(since, opset):
+    x = data((2, 3, 10, 12))
+    rois = np.array([[0, 0, 9, 9], [1.5, 2.2, 7.3, 8.8], [-2, -3, 4, 5], [8, 7, 14, 13], [3, 3, 3.2, 3.1],
+                     [5, 4, 2, 1]], np.float32)
+    bidx = np.array([0, 1, 1, 0, 1, 0], np.int64)
+    ctms = ["half_pixel", "output_half_pixel"] if since >= 16 else [None]
+    for mode in ["avg", "max"]:
+        for ctm in ctms:
+            for oh, ow, sr, ss in [(5, 5, 2, 1.0), (3, 4, 0, 0.5), (1, 1, 0, 1.0), (2, 3, 1, 2.0)]:
+                attrs = {"mode": mode, "output_height": oh, "output_width": ow, "sampling_ratio": sr,
+                         "spatial_scale": ss}
+                if ctm:
+                    attrs["coordinate_transformation_mode"] = ctm
+                inputs = [("x", x), ("rois", rois), ("b", bidx)]
+                ref = None
+                if opset >= 22:  # ORT's CPU EP stops at revision 16 (same semantics): compare with that
+                    ref = run_cpu(make_node_model("RoiAlign", inputs, ["y"], 16, attrs=attrs), inputs)
+                check_node("RoiAlign", inputs, ["y"], opset, attrs=attrs, reference=ref, atol=1e-5)
+    # No rois; a batch index out of range: a clean error.
+    check_node("RoiAlign", [("x", x), ("rois", np.zeros((0, 4), np.float32)), ("b", np.zeros((0,), np.int64))],
+               ["y"], opset, reference=[np.zeros((0, 3, 1, 1), np.float32)])
+    bad = np.array([0, 2, 0, 0, 0, 0], np.int64)
+    model = make_node_model("RoiAlign", [("x", x), ("rois", rois), ("b", bad)], ["y"], opset)
+    assert_fails(model, [("x", x), ("rois", rois), ("b", bad)], "batch index 2")
+
+
+# ------------------------------------------------------------------------------------- MaxUnpool
+
+def maxpool_indices(x, k, s):
+    """MaxPool (no padding) of a 4-D x and its flat indices, as MaxPool's second output."""
+    n, c, h, w = x.shape
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    vals = np.zeros((n, c, oh, ow), np.float32)
+    idx = np.zeros((n, c, oh, ow), np.int64)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    win = x[b, ch, i * s:i * s + k, j * s:j * s + k]
+                    a = np.unravel_index(np.argmax(win), win.shape)
+                    vals[b, ch, i, j] = win[a]
+                    idx[b, ch, i, j] = ((b * c + ch) * h + i * s + a[0]) * w + j * s + a[1]
+    return vals, idx
+
+
+@pytest.mark.parametrize("since,opset", revs("MaxUnpool"))
+def test_max_unpool(since, opset):
+    x = data((2, 3, 6, 6))
+    for k, s in [(2, 2), (2, 1), (3, 3)]:  # the default output size is 6 x 6 again
+        vals, idx = maxpool_indices(x, k, s)
+        attrs = {"kernel_shape": [k, k], "strides": [s, s]}
+        check_node("MaxUnpool", [("x", vals), ("i", idx)], ["y"], opset, attrs=attrs)
+    x = data((2, 3, 7, 8))
+    for k, s in [(2, 2), (3, 2)]:  # output_shape gives the size the pooling started from
+        vals, idx = maxpool_indices(x, k, s)
+        attrs = {"kernel_shape": [k, k], "strides": [s, s]}
+        shape = np.array([2, 3, 7, 8], np.int64)
+        check_node("MaxUnpool", [("x", vals), ("i", idx), ("shape", shape)], ["y"], opset, attrs=attrs)
+    bad = idx.copy()
+    bad[0, 0, 0, 0] = 10**6
+    model = make_node_model("MaxUnpool", [("x", vals), ("i", bad)], ["y"], opset, attrs={"kernel_shape": [2, 2]})
+    assert_fails(model, [("x", vals), ("i", bad)], "out of range")

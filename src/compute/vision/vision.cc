@@ -286,4 +286,64 @@ void Col2Im(const float* x, float* y, int64_t n, int64_t c, int nsp, const int64
   });
 }
 
+void RoiAlign(const float* x, const float* rois, const int64_t* batch, float* y, int64_t r, int64_t c, int64_t h,
+              int64_t w, const RoiAlignParams& p) {
+  const int64_t bins = p.oh * p.ow;
+  if (r == 0 || c == 0 || bins == 0) return;
+  ParallelFor(r * c, bins * 16, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t ri = item / c, ch = item % c;
+      const float* roi = rois + ri * 4;
+      const float off = p.half_pixel ? 0.5f : 0.f;
+      const float sw = roi[0] * p.spatial_scale - off, sh = roi[1] * p.spatial_scale - off;
+      const float ew = roi[2] * p.spatial_scale - off, eh = roi[3] * p.spatial_scale - off;
+      float rw = ew - sw, rh = eh - sh;
+      if (!p.half_pixel) rw = std::max(rw, 1.f), rh = std::max(rh, 1.f);
+      const float bh = rh / static_cast<float>(p.oh), bw = rw / static_cast<float>(p.ow);
+      auto grid_of = [&](float extent, int64_t out) {
+        if (p.sampling_ratio > 0) return p.sampling_ratio;
+        const float g = std::ceil(extent / static_cast<float>(out));
+        return !(g > 0.f) ? int64_t{0} : g > 1.0e6f ? int64_t{1000000} : static_cast<int64_t>(g);
+      };
+      const int64_t gh = grid_of(rh, p.oh), gw = grid_of(rw, p.ow);
+      const float count = static_cast<float>(std::max<int64_t>(gh * gw, 1));
+      const float* plane = x + (batch[ri] * c + ch) * h * w;
+      float* out = y + item * bins;
+      for (int64_t ph = 0; ph < p.oh; ++ph) {
+        for (int64_t pw = 0; pw < p.ow; ++pw) {
+          float acc = 0.f;
+          bool any = false;
+          for (int64_t iy = 0; iy < gh; ++iy) {
+            float yy = sh + static_cast<float>(ph) * bh + (static_cast<float>(iy) + 0.5f) * bh / static_cast<float>(gh);
+            for (int64_t ix = 0; ix < gw; ++ix) {
+              float xx = sw + static_cast<float>(pw) * bw + (static_cast<float>(ix) + 0.5f) * bw / static_cast<float>(gw);
+              float val = 0.f;
+              if (!(yy < -1.f || yy > static_cast<float>(h) || xx < -1.f || xx > static_cast<float>(w))) {
+                float ys = std::max(yy, 0.f), xs = std::max(xx, 0.f);
+                int64_t y0 = static_cast<int64_t>(ys), x0 = static_cast<int64_t>(xs), y1, x1;
+                if (y0 >= h - 1) y0 = y1 = h - 1, ys = static_cast<float>(y0);
+                else y1 = y0 + 1;
+                if (x0 >= w - 1) x0 = x1 = w - 1, xs = static_cast<float>(x0);
+                else x1 = x0 + 1;
+                const float ly = ys - static_cast<float>(y0), lx = xs - static_cast<float>(x0);
+                const float hy = 1.f - ly, hx = 1.f - lx;
+                const float v1 = hy * hx * plane[y0 * w + x0], v2 = hy * lx * plane[y0 * w + x1];
+                const float v3 = ly * hx * plane[y1 * w + x0], v4 = ly * lx * plane[y1 * w + x1];
+                val = p.max_mode ? std::max(std::max(v1, v2), std::max(v3, v4)) : v1 + v2 + v3 + v4;
+              }
+              if (p.max_mode) {
+                acc = any ? std::max(acc, val) : val;
+                any = true;
+              } else {
+                acc += val;
+              }
+            }
+          }
+          out[ph * p.ow + pw] = p.max_mode ? acc : acc / count;
+        }
+      }
+    }
+  });
+}
+
 }  // namespace anvil::vision

@@ -27,4 +27,14 @@ void AffineGrid(const float* theta, float* grid, int64_t n, const int64_t* out_s
 void Col2Im(const float* x, float* y, int64_t n, int64_t c, int nsp, const int64_t* image, const int64_t* block,
             const int64_t* dilation, const int64_t* stride, const int64_t* pad_begin, const int64_t* blocks_per_dim);
 
+// RoiAlign: x [N, C, H, W], rois [R, 4] (x1, y1, x2, y2), batch [R] (checked in range); y [R, C, oh, ow].
+struct RoiAlignParams {
+  int64_t oh = 1, ow = 1, sampling_ratio = 0;
+  float spatial_scale = 1.f;
+  bool half_pixel = true;  // coordinate_transformation_mode half_pixel (else output_half_pixel)
+  bool max_mode = false;
+};
+void RoiAlign(const float* x, const float* rois, const int64_t* batch, float* y, int64_t r, int64_t c, int64_t h,
+              int64_t w, const RoiAlignParams& p);
+
 }  // namespace anvil::vision

@@ -220,4 +220,102 @@ Status Col2ImKernel::Compute(ComputeContext& ctx) const {
   return {};
 }
 
+// -------------------------------------------------------------------------------------- RoiAlign
+
+Status RoiAlignKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  const int since = node.SinceVersion();
+  ANVIL_CHECK(node.InputType(0) == kF32 && node.InputType(1) == kF32, "only float X and rois are supported");
+  ANVIL_CHECK(node.InputType(2) == kI64, "batch_indices must be int64");
+  auto k = std::make_unique<RoiAlignKernel>();
+  const std::string mode = node.String("mode", "avg");
+  ANVIL_CHECK(mode == "avg" || mode == "max", "mode '", mode, "' is not supported");
+  k->params_.max_mode = mode == "max";
+  k->params_.oh = node.Int("output_height", 1);
+  k->params_.ow = node.Int("output_width", 1);
+  k->params_.sampling_ratio = node.Int("sampling_ratio", 0);
+  k->params_.spatial_scale = node.Float("spatial_scale", 1.f);
+  ANVIL_CHECK(k->params_.oh > 0 && k->params_.ow > 0, "output_height and output_width must be positive");
+  ANVIL_CHECK(k->params_.oh < (int64_t{1} << 20) && k->params_.ow < (int64_t{1} << 20), "output size too large");
+  ANVIL_CHECK(k->params_.sampling_ratio >= 0 && k->params_.sampling_ratio < (1 << 16),
+              "sampling_ratio must be in [0, 65536)");
+  const std::string ctm = node.String("coordinate_transformation_mode", since >= 16 ? "half_pixel" : "output_half_pixel");
+  ANVIL_CHECK(ctm == "half_pixel" || ctm == "output_half_pixel", "coordinate_transformation_mode '", ctm,
+              "' is not supported");
+  k->params_.half_pixel = ctm == "half_pixel";
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status RoiAlignKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0), rois = ctx.Input(1), bi = ctx.Input(2);
+  ANVIL_CHECK(x.shape.size() == 4, "X must be 4-D, got ", ToString(x.shape));
+  ANVIL_CHECK(rois.shape.size() == 2 && rois.shape[1] == 4, "rois must be [num_rois, 4], got ", ToString(rois.shape));
+  ANVIL_CHECK(bi.shape.size() == 1 && bi.shape[0] == rois.shape[0], "batch_indices shape ", ToString(bi.shape),
+              " does not fit rois ", ToString(rois.shape));
+  const int64_t* b = bi.as<int64_t>();
+  for (int64_t i = 0; i < bi.size(); ++i)
+    ANVIL_CHECK(b[i] >= 0 && b[i] < x.shape[0], "batch index ", b[i], " is out of range for X ", ToString(x.shape));
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, Shape{rois.shape[0], x.shape[1], params_.oh, params_.ow}, &y));
+  if (rois.shape[0] == 0 || x.shape[1] == 0) return {};
+  ANVIL_CHECK(x.shape[2] > 0 && x.shape[3] > 0, "X ", ToString(x.shape), " has an empty image");
+  vision::RoiAlign(x.as<float>(), rois.as<float>(), b, y, rois.shape[0], x.shape[1], x.shape[2], x.shape[3], params_);
+  return {};
+}
+
+// ------------------------------------------------------------------------------------- MaxUnpool
+
+Status MaxUnpoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputType(0) == kF32, "only float X is supported, got ", ElemTypeName(node.InputType(0)));
+  ANVIL_CHECK(node.InputType(1) == kI64, "I must be int64");
+  if (node.InputPresent(2)) ANVIL_CHECK(node.InputType(2) == kI64, "output_shape must be int64");
+  auto k = std::make_unique<MaxUnpoolKernel>();
+  k->kernel_ = node.Ints("kernel_shape", {});
+  ANVIL_CHECK(!k->kernel_.empty(), "kernel_shape is required");
+  const size_t nsp = k->kernel_.size();
+  k->pads_ = node.Ints("pads", std::vector<int64_t>(2 * nsp, 0));
+  k->strides_ = node.Ints("strides", std::vector<int64_t>(nsp, 1));
+  ANVIL_CHECK(k->pads_.size() == 2 * nsp && k->strides_.size() == nsp, "pads and strides must fit kernel_shape");
+  for (int64_t v : k->kernel_) ANVIL_CHECK(v > 0 && v < (int64_t{1} << 30), "kernel_shape must be positive");
+  for (int64_t v : k->strides_) ANVIL_CHECK(v > 0 && v < (int64_t{1} << 30), "strides must be positive");
+  for (int64_t v : k->pads_) ANVIL_CHECK(v >= 0 && v < (int64_t{1} << 30), "pads must not be negative");
+  if (auto s = node.InputShape(0)) ANVIL_CHECK(s->size() == nsp + 2, "X rank does not fit kernel_shape");
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status MaxUnpoolKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0), ind = ctx.Input(1);
+  const size_t nsp = kernel_.size();
+  ANVIL_CHECK(x.shape.size() == nsp + 2, "X ", ToString(x.shape), " does not fit kernel_shape");
+  ANVIL_CHECK(ind.shape == x.shape, "I shape ", ToString(ind.shape), " != X shape ", ToString(x.shape));
+  Shape out_shape{x.shape[0], x.shape[1]};
+  for (size_t d = 0; d < nsp; ++d) {
+    const int64_t o = (x.shape[2 + d] - 1) * strides_[d] + kernel_[d] - pads_[d] - pads_[nsp + d];
+    out_shape.push_back(std::max<int64_t>(o, 0));
+  }
+  if (ctx.HasInput(2)) {
+    const TensorView os = ctx.Input(2);
+    std::vector<int64_t> want;
+    ANVIL_RETURN_IF_ERROR(ReadIntValues(os, "output_shape", want));
+    ANVIL_CHECK(want.size() == nsp + 2, "output_shape has ", want.size(), " values for rank ", nsp + 2);
+    for (size_t d = 0; d < want.size(); ++d) {
+      ANVIL_CHECK(d >= 2 ? want[d] >= out_shape[d] : want[d] == out_shape[d], "output_shape ", ToString(want),
+                  " is smaller than the inferred ", ToString(out_shape));
+    }
+    out_shape.assign(want.begin(), want.end());
+  }
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  const int64_t total = NumElements(out_shape);
+  for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
+  const float* xv = x.as<float>();
+  const int64_t* iv = ind.as<int64_t>();
+  for (int64_t i = 0; i < x.size(); ++i) {
+    ANVIL_CHECK(iv[i] >= 0 && iv[i] < total, "index ", iv[i], " in I is out of range for output ", ToString(out_shape));
+    y[iv[i]] = xv[i];
+  }
+  return {};
+}
+
 }  // namespace anvil

@@ -1,4 +1,4 @@
-// Vision family: GridSample, NonMaxSuppression, AffineGrid, Col2Im. Compute in src/compute/vision/.
+// Vision family: GridSample, NonMaxSuppression, AffineGrid, Col2Im, RoiAlign, MaxUnpool. Compute in src/compute/vision/.
 #pragma once
 #include <vector>
 
@@ -43,6 +43,24 @@ class Col2ImKernel final : public Kernel {
 
  private:
   std::vector<int64_t> dilations_, pads_, strides_;  // empty: defaults
+};
+
+class RoiAlignKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  vision::RoiAlignParams params_;
+};
+
+class MaxUnpoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::vector<int64_t> kernel_, pads_, strides_;
 };
 
 }  // namespace anvil
