@@ -584,9 +584,10 @@ def test_resize_zero_size_and_errors():
 def test_resize_declined():
     x = data((1, 2, 4, 4))
     inputs, inits = resize_inputs(x, 19, scales=[1, 1, 0.5, 0.5])
-    for attrs in [{"mode": "linear", "antialias": 1}, {"mode": "cubic", "antialias": 1}]:
+    for attrs in [{"mode": "nearest", "antialias": 1}, {"mode": "area"}]:
         model = make_node_model("Resize", inputs, ["y"], 19, attrs=attrs, initializers=inits)
-        assert_not_claimed(model, inputs)
+        with pytest.raises(Exception):
+            session(model, fallback=False)
     # Upsample: constant scales below 1 (ORT rejects the model too); Anvil does not claim the node.
     s = np.array([1, 1, 0.5, 2], np.float32)
     model = make_node_model("Upsample", [("x", x), ("s", s)], ["y"], 9, initializers={"s": s})
@@ -661,6 +662,19 @@ def test_resize_keep_aspect_ratio(since, opset):
                              sizes=sizes)
         # Without axes the policy scales every dim (ORT runs that only for nearest).
         check_resize(x, opset, {"mode": "nearest", "keep_aspect_ratio_policy": policy}, sizes=[1, 1, 7, 8])
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Resize") if r[0] >= 18])
+def test_resize_antialias(since, opset):
+    x = data((2, 3, 9, 11))
+    for mode in ["linear", "cubic"]:
+        for ctm in ["half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners"]:
+            for extra in [{}, {"exclude_outside": 1}, {"cubic_coeff_a": -0.5}]:
+                attrs = {"mode": mode, "antialias": 1, "coordinate_transformation_mode": ctm, **extra}
+                for scales in [[1, 1, 0.5, 0.5], [1, 1, 0.3, 0.8], [1, 1, 2, 1.5], [1, 1, 1, 0.25]]:
+                    check_resize(x, opset, attrs, scales=scales)
+                check_resize(x, opset, attrs, sizes=[2, 3, 4, 3])
+                check_resize(x, opset, {**attrs, "axes": [3, 2]}, sizes=[1, 5])
 
 
 @pytest.mark.parametrize("since,opset", [r for r in revs("Upsample") if r[0] in (7, 9)])

@@ -197,8 +197,40 @@ int64_t ResizeTapCount(ResizeFilter filter) {
   return 1;
 }
 
+namespace {
+
+bool UsesAntialias(const ResizeAxisSpec& s) { return s.antialias && s.filter != ResizeFilter::kNearest; }
+
+// Antialias filter half-width (in input pixels) and the factor applied to tap distances.
+void AntialiasSupport(const ResizeAxisSpec& s, float& support, float& inv_scale) {
+  const float half = s.filter == ResizeFilter::kCubic ? 2.f : 1.f;
+  const float rscale = static_cast<float>(s.scale.value);
+  const float scale = 1.f / rscale;
+  support = scale >= 1.f ? half * scale : half;
+  inv_scale = scale >= 1.f ? 1.f / scale : 1.f;
+}
+
+float AntialiasFilter(const ResizeAxisSpec& s, float x) {
+  x = std::fabs(x);
+  if (s.filter == ResizeFilter::kLinear) return x < 1.f ? 1.f - x : 0.f;
+  const float a = s.cubic_a;
+  if (x < 1.f) return ((a + 2.f) * x - (a + 3.f)) * x * x + 1.f;
+  if (x < 2.f) return (((x - 5.f) * x + 8.f) * x - 4.f) * a;
+  return 0.f;
+}
+
+}  // namespace
+
+int64_t ResizeTapCount(const ResizeAxisSpec& s) {
+  if (!UsesAntialias(s)) return ResizeTapCount(s.filter);
+  float support = 0.f, inv = 0.f;
+  AntialiasSupport(s, support, inv);
+  // (The scale of an axis is at least 1 / in_len, so the window stays within 2 * in_len + 9.)
+  return static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+}
+
 void ResizeTapTable(const ResizeAxisSpec& s, int64_t* idx, float* w, uint8_t* outside) {
-  const int64_t taps = ResizeTapCount(s.filter);
+  const int64_t taps = ResizeTapCount(s);
   const int64_t in = s.in_len;
   const double last = static_cast<double>(in - 1);
   for (int64_t j = 0; j < s.out_len; ++j) {
@@ -221,6 +253,34 @@ void ResizeTapTable(const ResizeAxisSpec& s, int64_t* idx, float* w, uint8_t* ou
       }
     } else {
       x = ResizeSourceCoord(s.coord, j, s.scale, in, s.out_len);
+    }
+    if (UsesAntialias(s)) {
+      // A filter window around the source centre (taps past the edge read the edge, or with
+      // exclude_outside are dropped), its weights normalised to sum 1; as ONNX Runtime does it,
+      // in float.
+      float support = 0.f, inv = 0.f;
+      AntialiasSupport(s, support, inv);
+      const float lim = static_cast<float>(in) + support + 4.f;
+      float center = 0.5f + static_cast<float>(x);
+      if (!(center >= -lim)) center = -lim;
+      if (center > lim) center = lim;
+      const int64_t lo = static_cast<int64_t>(std::floor(center - support + 0.5f));
+      int64_t hi = static_cast<int64_t>(std::floor(center + support + 0.5f));
+      hi = lo + std::clamp<int64_t>(hi - lo, 0, taps);
+      float total = 0.f;
+      int64_t k = 0;
+      for (int64_t i = lo; i < hi; ++i) {
+        if (s.exclude_outside && (i < 0 || i >= in)) continue;
+        const float wt = AntialiasFilter(s, (static_cast<float>(i) - center + 0.5f) * inv);
+        ij[k] = std::clamp<int64_t>(i, 0, in - 1);
+        wj[k] = wt;
+        total += wt;
+        ++k;
+      }
+      for (; k < taps; ++k) ij[k] = 0, wj[k] = 0.f;
+      const float norm = total == 0.f ? 1.f : 1.f / total;
+      for (k = 0; k < taps; ++k) wj[k] *= norm;
+      continue;
     }
     // Keep the coordinate in a range where the integer conversions cannot overflow.
     if (!(x >= -4.0)) x = -4.0;

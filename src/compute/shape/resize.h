@@ -58,8 +58,11 @@ struct ResizeAxisSpec {
   double roi_start = 0.0, roi_end = 1.0;  // tf_crop_and_resize only
   float cubic_a = -0.75f;
   bool exclude_outside = false;
+  bool antialias = false;  // linear / cubic: widen the filter by 1 / scale when downsampling
 };
 int64_t ResizeTapCount(ResizeFilter filter);
+// Taps per output index of the axis `spec` describes (wider with antialias).
+int64_t ResizeTapCount(const ResizeAxisSpec& spec);
 void ResizeTapTable(const ResizeAxisSpec& spec, int64_t* idx, float* w, uint8_t* outside);
 // src is [outer, in_len, inner], dst is [outer, out_len, inner].
 void ResizeAxisTaps(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,

@@ -101,7 +101,8 @@ Status ResizeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) 
     else if (nm == "floor") k->nearest_ = ResizeNearest::kFloor;
     else if (nm == "ceil") k->nearest_ = ResizeNearest::kCeil;
     else return Fail("nearest_mode '", nm, "' is not implemented");
-    ANVIL_CHECK(node.Int("antialias", 0) == 0, "antialias=1 is not implemented");
+    k->antialias_ = node.Int("antialias", 0) != 0;
+    ANVIL_CHECK(!k->antialias_ || k->mode_ != Mode::kNearest, "antialias needs mode linear or cubic (as in ORT)");
     const std::string policy = node.String("keep_aspect_ratio_policy", "stretch");
     if (policy == "not_larger") k->policy_ = Policy::kNotLarger;
     else if (policy == "not_smaller") k->policy_ = Policy::kNotSmaller;
@@ -215,7 +216,7 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
     ANVIL_CHECK(in > 0 || out_shape[a] == 0, "cannot resize the empty axis ", a, " of input ", ToString(x.shape),
                 " to size ", out_shape[a]);
   }
-  if (mode_ == Mode::kCubic || coord_ == ResizeCoord::kTfCropAndResize) {
+  if (mode_ == Mode::kCubic || coord_ == ResizeCoord::kTfCropAndResize || antialias_) {
     // roi per dim (axes not named keep [0, 1]).
     std::vector<double> full(static_cast<size_t>(2 * rank), 0.0);
     for (int64_t a = 0; a < rank; ++a) full[rank + a] = 1.0;
@@ -327,7 +328,6 @@ Status ResizeKernel::ComputeGeneral(ComputeContext& ctx, const TensorView& x, co
   shape::ResizeFilter filter = mode_ == Mode::kNearest  ? shape::ResizeFilter::kNearest
                                : mode_ == Mode::kLinear ? shape::ResizeFilter::kLinear
                                                         : shape::ResizeFilter::kCubic;
-  const int64_t taps = shape::ResizeTapCount(filter);
   const bool crop = coord_ == ResizeCoord::kTfCropAndResize;
   std::vector<int64_t> work;
   for (int64_t a = 0; a < rank; ++a) {
@@ -355,6 +355,8 @@ Status ResizeKernel::ComputeGeneral(ComputeContext& ctx, const TensorView& x, co
     spec.roi_end = roi[rank + a];
     spec.cubic_a = cubic_a_;
     spec.exclude_outside = exclude_outside_;
+    spec.antialias = antialias_;
+    const int64_t taps = shape::ResizeTapCount(spec);
     const size_t len = static_cast<size_t>(spec.out_len);
     int64_t* idx = ctx.Scratch<int64_t>(len * static_cast<size_t>(taps));
     float* w = ctx.Scratch<float>(len * static_cast<size_t>(taps));

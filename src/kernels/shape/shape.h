@@ -143,6 +143,7 @@ class ResizeKernel final : public Kernel {
   Policy policy_ = Policy::kStretch;
   float cubic_a_ = -0.75f;
   bool exclude_outside_ = false;
+  bool antialias_ = false;
   float extrapolation_ = 0.f;
   shape::ResizeCoord coord_ = shape::ResizeCoord::kHalfPixel;
   shape::ResizeNearest nearest_ = shape::ResizeNearest::kRoundPreferFloor;
