@@ -346,4 +346,61 @@ void RoiAlign(const float* x, const float* rois, const int64_t* batch, float* y,
   });
 }
 
+void DeformConv(const DeformConvParams& p, const float* x, const float* weight, const float* offset,
+                const float* mask, const float* bias, float* y, float* cols) {
+  const int64_t taps = p.kh * p.kw, plane = p.oh * p.ow;
+  const int64_t cpg = p.c / p.group, mpg = p.m / p.group, cpog = p.c / p.offset_group;
+  if (p.n == 0 || p.m == 0 || plane == 0) return;
+  for (int64_t b = 0; b < p.n; ++b) {
+    // Sampled (and masked) columns: [C * taps, plane].
+    ParallelFor(p.c * taps, plane * 12, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t ch = row / taps, k = row % taps;
+        const int64_t ki = k / p.kw, kj = k % p.kw;
+        const int64_t og = ch / cpog;
+        const float* img = x + (b * p.c + ch) * p.h * p.w;
+        const float* off_y = offset + ((b * p.offset_group + og) * 2 * taps + 2 * k) * plane;
+        const float* off_x = off_y + plane;
+        const float* mk = mask ? mask + ((b * p.offset_group + og) * taps + k) * plane : nullptr;
+        float* col = cols + row * plane;
+        for (int64_t i = 0; i < p.oh; ++i) {
+          for (int64_t j = 0; j < p.ow; ++j) {
+            const int64_t q = i * p.ow + j;
+            const float sy = static_cast<float>(i * p.stride_h - p.pad_h + ki * p.dil_h) + off_y[q];
+            const float sx = static_cast<float>(j * p.stride_w - p.pad_w + kj * p.dil_w) + off_x[q];
+            float v = 0.f;
+            if (sy > -1.f && sy < static_cast<float>(p.h) && sx > -1.f && sx < static_cast<float>(p.w)) {
+              const float fy = std::floor(sy), fx = std::floor(sx);
+              const int64_t y0 = static_cast<int64_t>(fy), x0 = static_cast<int64_t>(fx);
+              const float ly = sy - fy, lx = sx - fx;
+              auto at = [&](int64_t yy, int64_t xx) {
+                return (yy >= 0 && yy < p.h && xx >= 0 && xx < p.w) ? img[yy * p.w + xx] : 0.f;
+              };
+              v = (1.f - ly) * ((1.f - lx) * at(y0, x0) + lx * at(y0, x0 + 1)) +
+                  ly * ((1.f - lx) * at(y0 + 1, x0) + lx * at(y0 + 1, x0 + 1));
+            }
+            col[q] = mk ? v * mk[q] : v;
+          }
+        }
+      }
+    });
+    // y[b, oc] = bias + w[oc] . cols[group of oc]
+    ParallelFor(p.m, cpg * taps * plane, [&](int64_t begin, int64_t end) {
+      for (int64_t oc = begin; oc < end; ++oc) {
+        const int64_t g = oc / mpg;
+        float* out = y + (b * p.m + oc) * plane;
+        const float bv = bias ? bias[oc] : 0.f;
+        for (int64_t q = 0; q < plane; ++q) out[q] = bv;
+        const float* wr = weight + oc * cpg * taps;
+        const float* cg = cols + g * cpg * taps * plane;
+        for (int64_t r = 0; r < cpg * taps; ++r) {
+          const float wv = wr[r];
+          const float* cr = cg + r * plane;
+          for (int64_t q = 0; q < plane; ++q) out[q] += wv * cr[q];
+        }
+      }
+    });
+  }
+}
+
 }  // namespace anvil::vision

@@ -37,4 +37,16 @@ struct RoiAlignParams {
 void RoiAlign(const float* x, const float* rois, const int64_t* batch, float* y, int64_t r, int64_t c, int64_t h,
               int64_t w, const RoiAlignParams& p);
 
+// DeformConv (2-D): x [N, C, H, W], w [M, C / group, kh, kw], offset [N, og * 2 * kh * kw, oh, ow]
+// ((dy, dx) pairs per kernel tap), mask [N, og * kh * kw, oh, ow] or null, bias [M] or null;
+// y [N, M, oh, ow]. Samples outside the image read 0.
+struct DeformConvParams {
+  int64_t n = 0, c = 0, h = 0, w = 0, m = 0, kh = 1, kw = 1, oh = 0, ow = 0;
+  int64_t group = 1, offset_group = 1;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+};
+// `cols` is scratch of C * kh * kw * oh * ow floats.
+void DeformConv(const DeformConvParams& p, const float* x, const float* weight, const float* offset,
+                const float* mask, const float* bias, float* y, float* cols);
+
 }  // namespace anvil::vision

@@ -318,4 +318,73 @@ Status MaxUnpoolKernel::Compute(ComputeContext& ctx) const {
   return {};
 }
 
+// ------------------------------------------------------------------------------------ DeformConv
+
+Status DeformConvKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  for (size_t i = 0; i < node.InputCount(); ++i)
+    if (node.InputPresent(i)) ANVIL_CHECK(node.InputType(i) == kF32, "only float inputs are supported");
+  auto k = std::make_unique<DeformConvKernel>();
+  auto s = node.InputShape(0);
+  ANVIL_CHECK(s.has_value() && s->size() == 4, "only 2-D DeformConv (4-D X) is supported");
+  k->kernel_ = node.Ints("kernel_shape", {});
+  k->pads_ = node.Ints("pads", {0, 0, 0, 0});
+  k->strides_ = node.Ints("strides", {1, 1});
+  k->dilations_ = node.Ints("dilations", {1, 1});
+  k->group_ = node.Int("group", 1);
+  k->offset_group_ = node.Int("offset_group", 1);
+  ANVIL_CHECK(k->kernel_.empty() || k->kernel_.size() == 2, "kernel_shape must have 2 values");
+  ANVIL_CHECK(k->pads_.size() == 4 && k->strides_.size() == 2 && k->dilations_.size() == 2,
+              "pads, strides and dilations must fit 2 spatial dims");
+  for (int64_t v : k->strides_) ANVIL_CHECK(v > 0 && v < (int64_t{1} << 30), "strides must be positive");
+  for (int64_t v : k->dilations_) ANVIL_CHECK(v > 0 && v < (int64_t{1} << 30), "dilations must be positive");
+  for (int64_t v : k->pads_) ANVIL_CHECK(v >= 0 && v < (int64_t{1} << 30), "pads must not be negative");
+  ANVIL_CHECK(k->group_ > 0 && k->offset_group_ > 0, "group and offset_group must be positive");
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status DeformConvKernel::Compute(ComputeContext& ctx) const {
+  const TensorView x = ctx.Input(0), w = ctx.Input(1), off = ctx.Input(2);
+  ANVIL_CHECK(x.shape.size() == 4 && w.shape.size() == 4, "X and W must be 4-D, got ", ToString(x.shape), " and ",
+              ToString(w.shape));
+  vision::DeformConvParams p;
+  p.n = x.shape[0], p.c = x.shape[1], p.h = x.shape[2], p.w = x.shape[3], p.m = w.shape[0];
+  p.kh = w.shape[2], p.kw = w.shape[3];
+  if (!kernel_.empty())
+    ANVIL_CHECK(kernel_[0] == p.kh && kernel_[1] == p.kw, "kernel_shape does not match W ", ToString(w.shape));
+  p.group = group_, p.offset_group = offset_group_;
+  ANVIL_CHECK(p.c % group_ == 0 && p.m % group_ == 0 && w.shape[1] * group_ == p.c,
+              "channels do not fit group ", group_, ": X ", ToString(x.shape), ", W ", ToString(w.shape));
+  ANVIL_CHECK(p.c % offset_group_ == 0, "C ", p.c, " is not a multiple of offset_group ", offset_group_);
+  p.stride_h = strides_[0], p.stride_w = strides_[1], p.pad_h = pads_[0], p.pad_w = pads_[1];
+  p.dil_h = dilations_[0], p.dil_w = dilations_[1];
+  ANVIL_CHECK(p.kh > 0 && p.kw > 0 && p.kh < (int64_t{1} << 20) && p.kw < (int64_t{1} << 20), "bad kernel size");
+  const int64_t eh = p.h + pads_[0] + pads_[2] - p.dil_h * (p.kh - 1) - 1;
+  const int64_t ew = p.w + pads_[1] + pads_[3] - p.dil_w * (p.kw - 1) - 1;
+  ANVIL_CHECK(eh >= 0 && ew >= 0, "the kernel does not fit the padded input ", ToString(x.shape));
+  p.oh = eh / p.stride_h + 1, p.ow = ew / p.stride_w + 1;
+  const int64_t taps = p.kh * p.kw;
+  ANVIL_CHECK(off.shape == (Shape{p.n, offset_group_ * 2 * taps, p.oh, p.ow}), "offset shape ", ToString(off.shape),
+              " does not fit");
+  const float* bias = nullptr;
+  if (ctx.HasInput(3) && ctx.Input(3).data != nullptr) {
+    const TensorView b = ctx.Input(3);
+    ANVIL_CHECK(b.shape == Shape{p.m}, "B shape ", ToString(b.shape), " must be [", p.m, "]");
+    bias = b.as<float>();
+  }
+  const float* mask = nullptr;
+  if (ctx.HasInput(4) && ctx.Input(4).data != nullptr) {
+    const TensorView mk = ctx.Input(4);
+    ANVIL_CHECK(mk.shape == (Shape{p.n, offset_group_ * taps, p.oh, p.ow}), "mask shape ", ToString(mk.shape),
+                " does not fit");
+    mask = mk.as<float>();
+  }
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, Shape{p.n, p.m, p.oh, p.ow}, &y));
+  if (NumElements(Shape{p.n, p.m, p.oh, p.ow}) == 0) return {};
+  float* cols = ctx.Scratch<float>(static_cast<size_t>(p.c * taps * p.oh * p.ow));
+  vision::DeformConv(p, x.as<float>(), w.as<float>(), off.as<float>(), mask, bias, y, cols);
+  return {};
+}
+
 }  // namespace anvil

@@ -1,4 +1,4 @@
-// Vision family: GridSample, NonMaxSuppression, AffineGrid, Col2Im, RoiAlign, MaxUnpool. Compute in src/compute/vision/.
+// Vision family: GridSample, NonMaxSuppression, AffineGrid, Col2Im, RoiAlign, MaxUnpool, DeformConv (2-D). Compute in src/compute/vision/.
 #pragma once
 #include <vector>
 
@@ -61,6 +61,16 @@ class MaxUnpoolKernel final : public Kernel {
 
  private:
   std::vector<int64_t> kernel_, pads_, strides_;
+};
+
+class DeformConvKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  std::vector<int64_t> kernel_, pads_, strides_, dilations_;
+  int64_t group_ = 1, offset_group_ = 1;
 };
 
 }  // namespace anvil
