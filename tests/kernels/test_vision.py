@@ -251,3 +251,32 @@ def test_max_unpool(since, opset):
     bad[0, 0, 0, 0] = 10**6
     model = make_node_model("MaxUnpool", [("x", vals), ("i", bad)], ["y"], opset, attrs={"kernel_shape": [2, 2]})
     assert_fails(model, [("x", vals), ("i", bad)], "out of range")
+
+
+# ------------------------------------------------------------------------------------ DeformConv
+
+@pytest.mark.parametrize("since,opset", revs("DeformConv"))
+def test_deform_conv(since, opset):
+    for n, c, h, w, m, k, attrs in [(1, 2, 5, 6, 3, 3, {}), (2, 4, 6, 5, 4, 2, {"group": 2, "offset_group": 2}),
+                                    (1, 3, 7, 7, 2, 3, {"pads": [1, 1, 1, 1], "strides": [2, 1]}),
+                                    (1, 2, 6, 6, 2, 2, {"dilations": [2, 1], "pads": [0, 1, 1, 0]})]:
+        og = attrs.get("offset_group", 1)
+        st = attrs.get("strides", [1, 1])
+        dl = attrs.get("dilations", [1, 1])
+        pd = attrs.get("pads", [0, 0, 0, 0])
+        oh = (h + pd[0] + pd[2] - dl[0] * (k - 1) - 1) // st[0] + 1
+        ow = (w + pd[1] + pd[3] - dl[1] * (k - 1) - 1) // st[1] + 1
+        x = data((n, c, h, w))
+        wt = data((m, c // attrs.get("group", 1), k, k))
+        off = data((n, og * 2 * k * k, oh, ow), scale=1.5)
+        b = data((m,))
+        mask = RNG.random((n, og * k * k, oh, ow)).astype(np.float32)
+        full = {"kernel_shape": [k, k], **attrs}
+        check_node("DeformConv", [("x", x), ("w", wt), ("off", off)], ["y"], opset, attrs=full, atol=1e-4, rtol=1e-4)
+        check_node("DeformConv", [("x", x), ("w", wt), ("off", off), ("b", b), ("mask", mask)], ["y"], opset,
+                   attrs=attrs, atol=1e-4, rtol=1e-4)
+    # An offset tensor of the wrong shape: a clean error.
+    x, wt = data((1, 2, 5, 5)), data((2, 2, 3, 3))
+    off = data((1, 18, 2, 2))
+    model = make_node_model("DeformConv", [("x", x), ("w", wt), ("off", off)], ["y"], opset)
+    assert_fails(model, [("x", x), ("w", wt), ("off", off)], "offset shape")
