@@ -197,7 +197,9 @@ void NmsOneClass(const float* boxes, const float* scores, int64_t num, bool cent
   for (int64_t i = 0; i < num; ++i)
     if (!has_score_threshold || scores[i] > score_threshold) order.push_back(i);
   // Highest score first; equal scores keep the lower index first.
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+  // (NaN scores sort last, keeping the order strict.)
+  auto key = [&](int64_t i) { return std::isnan(scores[i]) ? -INFINITY : scores[i]; };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
   std::vector<Box> kept;
   for (int64_t i : order) {
     if (static_cast<int64_t>(kept.size()) >= max_output) break;
@@ -318,7 +320,8 @@ void RoiAlign(const float* x, const float* rois, const int64_t* batch, float* y,
             for (int64_t ix = 0; ix < gw; ++ix) {
               float xx = sw + static_cast<float>(pw) * bw + (static_cast<float>(ix) + 0.5f) * bw / static_cast<float>(gw);
               float val = 0.f;
-              if (!(yy < -1.f || yy > static_cast<float>(h) || xx < -1.f || xx > static_cast<float>(w))) {
+              // (Written so that a NaN coordinate samples nothing.)
+              if (yy >= -1.f && yy <= static_cast<float>(h) && xx >= -1.f && xx <= static_cast<float>(w)) {
                 float ys = std::max(yy, 0.f), xs = std::max(xx, 0.f);
                 int64_t y0 = static_cast<int64_t>(ys), x0 = static_cast<int64_t>(xs), y1, x1;
                 if (y0 >= h - 1) y0 = y1 = h - 1, ys = static_cast<float>(y0);
