@@ -7,3 +7,4 @@
 #include "kernels/dnnl/dnnl.h"
 #include "kernels/quant/quant.h"
 #include "kernels/recurrent/recurrent.h"
+#include "kernels/vision/vision.h"

@@ -583,23 +583,114 @@ def test_resize_zero_size_and_errors():
 
 def test_resize_declined():
     x = data((1, 2, 4, 4))
-    inputs, inits = resize_inputs(x, 13, scales=[1, 1, 2, 2])
-    model = make_node_model("Resize", inputs, ["y"], 13, attrs={"mode": "cubic"}, initializers=inits)
-    assert_not_claimed(model, inputs)
-    roi = np.array([0, 0, 0.1, 0.2, 1, 1, 0.9, 0.7], np.float32)
-    crop = [("x", x), ("roi", roi), ("scales", np.array([1, 1, 2, 2], np.float32))]
-    model = make_node_model("Resize", crop, ["y"], 13, initializers={"roi": roi, "scales": crop[2][1]},
-                            attrs={"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"})
-    assert_not_claimed(model, crop)
     inputs, inits = resize_inputs(x, 19, scales=[1, 1, 0.5, 0.5])
-    for attrs in [{"mode": "linear", "antialias": 1}, {"mode": "cubic", "antialias": 1}]:
+    for attrs in [{"mode": "nearest", "antialias": 1}, {"mode": "area"}]:
         model = make_node_model("Resize", inputs, ["y"], 19, attrs=attrs, initializers=inits)
-        assert_not_claimed(model, inputs)
-    inputs, inits = resize_inputs(x, 19, sizes=[6, 3], const=True)
-    inputs = [(n, v) for n, v in inputs]
-    model = make_node_model("Resize", inputs, ["y"], 19, initializers=inits,
-                            attrs={"mode": "nearest", "axes": [2, 3], "keep_aspect_ratio_policy": "not_larger"})
-    assert_not_claimed(model, inputs)
+        with pytest.raises(Exception):
+            session(model, fallback=False)
+    # Upsample: constant scales below 1 (ORT rejects the model too); Anvil does not claim the node.
+    s = np.array([1, 1, 0.5, 2], np.float32)
+    model = make_node_model("Upsample", [("x", x), ("s", s)], ["y"], 9, initializers={"s": s})
+    with pytest.raises(Exception):
+        session(model, fallback=False)
+
+
+CUBIC_COORDS = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Resize") if r[0] >= 11])
+def test_resize_cubic(since, opset):
+    x = data((2, 3, 5, 7))
+    coords = CUBIC_COORDS + (["half_pixel_symmetric"] if since >= 19 else [])
+    for ctm in coords:
+        for extra in [{}, {"cubic_coeff_a": -0.5, "exclude_outside": 1}, {"cubic_coeff_a": -0.6}]:
+            attrs = {"mode": "cubic", "coordinate_transformation_mode": ctm, **extra}
+            for scales in [[1, 1, 2, 2], [1, 1, 1.7, 0.6], [1, 1, 0.5, 0.5], [1, 1, 1, 3]]:
+                check_resize(x, opset, attrs, scales=scales)
+            check_resize(x, opset, attrs, sizes=[2, 3, 9, 4])
+            check_resize(x, opset, attrs, sizes=[2, 3, 1, 1])
+    x2 = data((4, 6))  # 2-D bicubic
+    check_resize(x2, opset, {"mode": "cubic"}, scales=[1.5, 0.7])
+    x1 = data((1, 1, 1, 5))  # a length-1 axis: every tap reads the edge
+    check_resize(x1, opset, {"mode": "cubic"}, scales=[1, 1, 3, 2])
+
+
+def crop_inputs(x, roi, scales=None, sizes=None, opset=13):
+    roi = np.array(roi, np.float32)
+    inputs = [("x", x), ("roi", roi)]
+    inits = {"roi": roi}
+    if scales is not None:
+        inputs.append(("scales", np.array(scales, np.float32)))
+        inits["scales"] = inputs[-1][1]
+    else:
+        inputs.append(("scales", np.zeros((0,), np.float32) if opset < 13 else None))
+        if opset < 13:
+            inits["scales"] = inputs[-1][1]
+        inputs.append(("sizes", np.array(sizes, np.int64)))
+        inits["sizes"] = inputs[-1][1]
+    return inputs, inits
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Resize") if r[0] >= 11])
+def test_resize_tf_crop_and_resize(since, opset):
+    x = data((1, 2, 6, 5))
+    for mode in ["nearest", "linear", "cubic"]:
+        for extra in [{}, {"extrapolation_value": 10.0}]:
+            attrs = {"mode": mode, "coordinate_transformation_mode": "tf_crop_and_resize", **extra}
+            for roi in [[0, 0, 0.4, 0.6, 1, 1, 0.6, 0.8], [0, 0, -0.2, 0.1, 1, 1, 1.3, 0.7], [0, 0, 0, 0, 1, 1, 1, 1]]:
+                inputs, inits = crop_inputs(x, roi, scales=[1, 1, 1.5, 0.8])
+                check_node("Resize", inputs, ["y"], opset, attrs=attrs, initializers=inits, atol=1e-5)
+                inputs, inits = crop_inputs(x, roi, sizes=[1, 2, 3, 1], opset=opset)
+                check_node("Resize", inputs, ["y"], opset, attrs=attrs, initializers=inits, atol=1e-5)
+    if since >= 18:
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize", "axes": [3, 2]}
+        inputs, inits = crop_inputs(x, [0.6, 0.4, 0.8, 0.6], sizes=[3, 3], opset=opset)
+        check_node("Resize", inputs, ["y"], opset, attrs=attrs, initializers=inits, atol=1e-5)
+    # A roi of the wrong length: a clean error at run time.
+    roi = np.array([0, 0, 1, 1], np.float32)
+    fails("Resize", [("x", x), ("roi", roi), ("scales", np.array([1, 1, 2, 2], np.float32))], opset, "roi has 4",
+          attrs={"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"})
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Resize") if r[0] >= 18])
+def test_resize_keep_aspect_ratio(since, opset):
+    x = data((1, 1, 4, 6))
+    for policy in ["not_larger", "not_smaller"]:
+        for mode in ["nearest", "linear", "cubic"]:
+            for sizes in [[7, 8], [2, 5], [3, 3], [9, 1]]:
+                check_resize(x, opset, {"mode": mode, "keep_aspect_ratio_policy": policy, "axes": [2, 3]},
+                             sizes=sizes)
+        # Without axes the policy scales every dim (ORT runs that only for nearest).
+        check_resize(x, opset, {"mode": "nearest", "keep_aspect_ratio_policy": policy}, sizes=[1, 1, 7, 8])
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Resize") if r[0] >= 18])
+def test_resize_antialias(since, opset):
+    x = data((2, 3, 9, 11))
+    for mode in ["linear", "cubic"]:
+        for ctm in ["half_pixel", "pytorch_half_pixel", "asymmetric", "align_corners"]:
+            for extra in [{}, {"exclude_outside": 1}, {"cubic_coeff_a": -0.5}]:
+                attrs = {"mode": mode, "antialias": 1, "coordinate_transformation_mode": ctm, **extra}
+                for scales in [[1, 1, 0.5, 0.5], [1, 1, 0.3, 0.8], [1, 1, 2, 1.5], [1, 1, 1, 0.25]]:
+                    check_resize(x, opset, attrs, scales=scales)
+                check_resize(x, opset, attrs, sizes=[2, 3, 4, 3])
+                check_resize(x, opset, {**attrs, "axes": [3, 2]}, sizes=[1, 5])
+
+
+@pytest.mark.parametrize("since,opset", [r for r in revs("Upsample") if r[0] in (7, 9)])
+def test_upsample(since, opset):
+    x = data((2, 3, 4, 5))
+    for mode in ["nearest", "linear"]:
+        for scales in [[1, 1, 2, 2], [1, 1, 2, 3], [1, 1, 1.5, 2.5], [1, 1, 1, 1]]:
+            s = np.array(scales, np.float32)
+            if opset < 9:
+                check_node("Upsample", [("x", x)], ["y"], opset, attrs={"mode": mode, "scales": [float(v) for v in scales]})
+            else:
+                check_node("Upsample", [("x", x), ("s", s)], ["y"], opset, attrs={"mode": mode},
+                           initializers={"s": s})
+    if opset >= 9:
+        check_node("Upsample", [("x", x), ("s", np.array([1, 1, 2, 2], np.float32))], ["y"], opset)  # dynamic
+        fails("Upsample", [("x", x), ("s", np.array([1, 1, 0.5, 2], np.float32))], opset, "must be >= 1")
 
 
 # ------------------------------------------------------------------------------- threaded paths

@@ -31,6 +31,8 @@ T SourceCoord(ResizeCoord coord, int64_t x, T scale, int64_t in_len, int64_t out
       return out_len > 1 ? (xv + half) / scale - half : T(0);
     case ResizeCoord::kTfHalfPixelForNN:
       return (xv + half) / scale;
+    case ResizeCoord::kTfCropAndResize:
+      break;  // needs the roi: ResizeTapTable
   }
   return xv;
 }
@@ -179,6 +181,179 @@ void ResizeAxisLinear(const float* src, float* dst, int64_t outer, int64_t in_le
       const float wb = w[j], wa = 1.f - wb;
       float* d = dst + item * inner;
       for (int64_t i = 0; i < inner; ++i) d[i] = a[i] * wa + b[i] * wb;
+    }
+  });
+}
+
+int64_t ResizeTapCount(ResizeFilter filter) {
+  switch (filter) {
+    case ResizeFilter::kNearest:
+      return 1;
+    case ResizeFilter::kLinear:
+      return 2;
+    case ResizeFilter::kCubic:
+      return 4;
+  }
+  return 1;
+}
+
+namespace {
+
+bool UsesAntialias(const ResizeAxisSpec& s) { return s.antialias && s.filter != ResizeFilter::kNearest; }
+
+// Antialias filter half-width (in input pixels) and the factor applied to tap distances.
+void AntialiasSupport(const ResizeAxisSpec& s, float& support, float& inv_scale) {
+  const float half = s.filter == ResizeFilter::kCubic ? 2.f : 1.f;
+  const float rscale = static_cast<float>(s.scale.value);
+  const float scale = 1.f / rscale;
+  support = scale >= 1.f ? half * scale : half;
+  inv_scale = scale >= 1.f ? 1.f / scale : 1.f;
+}
+
+float AntialiasFilter(const ResizeAxisSpec& s, float x) {
+  x = std::fabs(x);
+  if (s.filter == ResizeFilter::kLinear) return x < 1.f ? 1.f - x : 0.f;
+  const float a = s.cubic_a;
+  if (x < 1.f) return ((a + 2.f) * x - (a + 3.f)) * x * x + 1.f;
+  if (x < 2.f) return (((x - 5.f) * x + 8.f) * x - 4.f) * a;
+  return 0.f;
+}
+
+}  // namespace
+
+int64_t ResizeTapCount(const ResizeAxisSpec& s) {
+  if (!UsesAntialias(s)) return ResizeTapCount(s.filter);
+  float support = 0.f, inv = 0.f;
+  AntialiasSupport(s, support, inv);
+  // (The scale of an axis is at least 1 / in_len, so the window stays within 2 * in_len + 9.)
+  return static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+}
+
+void ResizeTapTable(const ResizeAxisSpec& s, int64_t* idx, float* w, uint8_t* outside) {
+  const int64_t taps = ResizeTapCount(s);
+  const int64_t in = s.in_len;
+  const double last = static_cast<double>(in - 1);
+  for (int64_t j = 0; j < s.out_len; ++j) {
+    int64_t* ij = idx + j * taps;
+    float* wj = w + j * taps;
+    outside[j] = 0;
+    double x = 0.0;
+    if (s.coord == ResizeCoord::kTfCropAndResize) {
+      // Float arithmetic in ONNX Runtime's order (ties of nearest rounding depend on it).
+      const float r0 = static_cast<float>(s.roi_start), r1 = static_cast<float>(s.roi_end);
+      const float lastf = static_cast<float>(in - 1);
+      const float xf = s.out_len > 1 ? r0 * lastf + (static_cast<float>(j) * (r1 - r0) * lastf) /
+                                                        static_cast<float>(s.out_len - 1)
+                                     : 0.5f * (r0 + r1) * lastf;
+      x = xf;
+      if (!(x >= 0.0 && x <= last)) {
+        outside[j] = 1;
+        for (int64_t k = 0; k < taps; ++k) ij[k] = 0, wj[k] = 0.f;
+        continue;
+      }
+    } else {
+      x = ResizeSourceCoord(s.coord, j, s.scale, in, s.out_len);
+    }
+    if (UsesAntialias(s)) {
+      // A filter window around the source centre (taps past the edge read the edge, or with
+      // exclude_outside are dropped), its weights normalised to sum 1; as ONNX Runtime does it,
+      // in float.
+      float support = 0.f, inv = 0.f;
+      AntialiasSupport(s, support, inv);
+      const float lim = static_cast<float>(in) + support + 4.f;
+      float center = 0.5f + static_cast<float>(x);
+      if (!(center >= -lim)) center = -lim;
+      if (center > lim) center = lim;
+      const int64_t lo = static_cast<int64_t>(std::floor(center - support + 0.5f));
+      int64_t hi = static_cast<int64_t>(std::floor(center + support + 0.5f));
+      hi = lo + std::clamp<int64_t>(hi - lo, 0, taps);
+      float total = 0.f;
+      int64_t k = 0;
+      for (int64_t i = lo; i < hi; ++i) {
+        if (s.exclude_outside && (i < 0 || i >= in)) continue;
+        const float wt = AntialiasFilter(s, (static_cast<float>(i) - center + 0.5f) * inv);
+        ij[k] = std::clamp<int64_t>(i, 0, in - 1);
+        wj[k] = wt;
+        total += wt;
+        ++k;
+      }
+      for (; k < taps; ++k) ij[k] = 0, wj[k] = 0.f;
+      const float norm = total == 0.f ? 1.f : 1.f / total;
+      for (k = 0; k < taps; ++k) wj[k] *= norm;
+      continue;
+    }
+    // Keep the coordinate in a range where the integer conversions cannot overflow.
+    if (!(x >= -4.0)) x = -4.0;
+    if (x > static_cast<double>(in) + 4.0) x = static_cast<double>(in) + 4.0;
+    switch (s.filter) {
+      case ResizeFilter::kNearest: {
+        const double xc = std::clamp(x, 0.0, static_cast<double>(in));
+        ij[0] = std::clamp<int64_t>(RoundNearest(s.rounding, xc, s.scale.value), 0, in - 1);
+        wj[0] = 1.f;
+        break;
+      }
+      case ResizeFilter::kLinear: {
+        const double xc = std::clamp(x, 0.0, last);
+        const int64_t lo = static_cast<int64_t>(xc);
+        ij[0] = lo;
+        ij[1] = std::min(lo + 1, in - 1);
+        wj[1] = static_cast<float>(xc - static_cast<double>(lo));
+        wj[0] = 1.f - wj[1];
+        break;
+      }
+      case ResizeFilter::kCubic: {
+        // Keys cubic over floor(x) - 1 .. floor(x) + 2; indices past the edge read the edge, or
+        // (exclude_outside) get weight 0 and the rest are renormalised.
+        const double fl = std::floor(x);
+        const double r = x - fl;
+        const double a = s.cubic_a;
+        const double c[4] = {
+            ((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+            ((a + 2) * r - (a + 3)) * r * r + 1,
+            ((a + 2) * (1 - r) - (a + 3)) * (1 - r) * (1 - r) + 1,
+            ((a * ((1 - r) + 1) - 5 * a) * ((1 - r) + 1) + 8 * a) * ((1 - r) + 1) - 4 * a,
+        };
+        const int64_t base = static_cast<int64_t>(fl) - 1;
+        double sum = 0.0, cw[4];
+        for (int k = 0; k < 4; ++k) {
+          const int64_t i = base + k;
+          cw[k] = (s.exclude_outside && (i < 0 || i >= in)) ? 0.0 : c[k];
+          sum += cw[k];
+        }
+        for (int k = 0; k < 4; ++k) {
+          ij[k] = std::clamp<int64_t>(base + k, 0, in - 1);
+          wj[k] = static_cast<float>(s.exclude_outside ? (sum != 0.0 ? cw[k] / sum : 0.0) : cw[k]);
+        }
+        break;
+      }
+    }
+  }
+}
+
+void ResizeAxisTaps(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,
+                    int64_t taps, const int64_t* idx, const float* w, const uint8_t* outside, float extrapolation) {
+  if (outer == 0 || out_len == 0 || inner == 0) return;
+  ParallelFor(outer * out_len, inner * (taps + 1), [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / out_len, j = item % out_len;
+      float* d = dst + item * inner;
+      if (outside[j]) {
+        for (int64_t i = 0; i < inner; ++i) d[i] = extrapolation;
+        continue;
+      }
+      const float* base = src + o * in_len * inner;
+      const int64_t* ij = idx + j * taps;
+      const float* wj = w + j * taps;
+      {
+        const float* s0 = base + ij[0] * inner;
+        const float w0 = wj[0];
+        for (int64_t i = 0; i < inner; ++i) d[i] = s0[i] * w0;
+      }
+      for (int64_t k = 1; k < taps; ++k) {
+        const float* sk = base + ij[k] * inner;
+        const float wk = wj[k];
+        for (int64_t i = 0; i < inner; ++i) d[i] += sk[i] * wk;
+      }
     }
   });
 }

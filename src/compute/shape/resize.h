@@ -4,7 +4,10 @@
 
 namespace anvil::shape {
 
-enum class ResizeCoord { kHalfPixel, kHalfPixelSymmetric, kAsymmetric, kAlignCorners, kPytorchHalfPixel, kTfHalfPixelForNN };
+enum class ResizeCoord {
+  kHalfPixel, kHalfPixelSymmetric, kAsymmetric, kAlignCorners, kPytorchHalfPixel, kTfHalfPixelForNN,
+  kTfCropAndResize  // source = roi-relative; only through ResizeTapTable (needs the roi)
+};
 // kLegacy10: Resize revision 10 (asymmetric coordinates; floor when upsampling, ceil when downsampling).
 enum class ResizeNearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kLegacy10 };
 
@@ -40,5 +43,29 @@ void ResizeAxisNearest(const float* src, float* dst, int64_t outer, int64_t in_l
                        int64_t inner, const int64_t* idx);
 void ResizeAxisLinear(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
                       int64_t inner, const int64_t* i0, const int64_t* i1, const float* w);
+
+// ---- General separable path (cubic, tf_crop_and_resize): every output index j of an axis reads
+// `taps` source indices idx[j * taps + k] with weights w[j * taps + k]; outside[j] != 0 means the
+// source coordinate fell outside the input (tf_crop_and_resize) and the output is the
+// extrapolation value instead.
+enum class ResizeFilter { kNearest, kLinear, kCubic };
+struct ResizeAxisSpec {
+  ResizeFilter filter = ResizeFilter::kNearest;
+  ResizeCoord coord = ResizeCoord::kHalfPixel;
+  ResizeNearest rounding = ResizeNearest::kRoundPreferFloor;
+  ResizeScale scale;
+  int64_t in_len = 1, out_len = 1;
+  double roi_start = 0.0, roi_end = 1.0;  // tf_crop_and_resize only
+  float cubic_a = -0.75f;
+  bool exclude_outside = false;
+  bool antialias = false;  // linear / cubic: widen the filter by 1 / scale when downsampling
+};
+int64_t ResizeTapCount(ResizeFilter filter);
+// Taps per output index of the axis `spec` describes (wider with antialias).
+int64_t ResizeTapCount(const ResizeAxisSpec& spec);
+void ResizeTapTable(const ResizeAxisSpec& spec, int64_t* idx, float* w, uint8_t* outside);
+// src is [outer, in_len, inner], dst is [outer, out_len, inner].
+void ResizeAxisTaps(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,
+                    int64_t taps, const int64_t* idx, const float* w, const uint8_t* outside, float extrapolation);
 
 }  // namespace anvil::shape

@@ -45,22 +45,37 @@ Status ResizeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) 
               ElemTypeName(node.InputType(0)));
   auto k = std::make_unique<ResizeKernel>();
   k->opset_ = since;
+  k->upsample_ = node.OpType() == "Upsample";
   const std::string mode = node.String("mode", "nearest");
   if (mode == "nearest") {
     k->mode_ = Mode::kNearest;
-  } else if (mode == "linear") {
+  } else if (mode == "linear" || (k->upsample_ && mode == "bilinear")) {
     k->mode_ = Mode::kLinear;
+  } else if (mode == "cubic" && !k->upsample_ && since >= 11) {
+    k->mode_ = Mode::kCubic;
   } else {
-    return Fail("mode '", mode, "' is not implemented (only nearest and linear)");
+    return Fail("mode '", mode, "' is not supported");
   }
-  if (since < 11) {
-    // Revision 10: asymmetric coordinates, nearest rounds like Upsample.
+  if (k->upsample_ && since < 9) {
+    // Upsample-7: scales attribute, each >= 1.
+    auto sc = node.Floats("scales");
+    ANVIL_CHECK(sc.has_value() && !sc->empty(), "Upsample-7 needs the scales attribute");
+    for (float v : *sc) ANVIL_CHECK(v >= 1.f && std::isfinite(v), "Upsample scale ", v, " must be >= 1 and finite");
+    if (auto s = node.InputShape(0))
+      ANVIL_CHECK(s->size() == sc->size(), "scales has ", sc->size(), " values for input rank ", s->size());
+    k->attr_scales_ = *sc;
     k->coord_ = ResizeCoord::kAsymmetric;
     k->nearest_ = ResizeNearest::kLegacy10;
-    ANVIL_CHECK(node.InputPresent(1), "Resize-10 needs the scales input");
+  } else if (since < 11) {
+    // Resize-10 and Upsample-9: asymmetric coordinates, nearest rounds like Upsample.
+    k->coord_ = ResizeCoord::kAsymmetric;
+    k->nearest_ = ResizeNearest::kLegacy10;
+    ANVIL_CHECK(node.InputPresent(1), node.OpType(), "-", since, " needs the scales input");
     if (auto c = node.ConstantInput(1)) {
       std::vector<float> scales;
       ANVIL_RETURN_IF_ERROR(ReadScales(*c, scales));
+      if (k->upsample_)
+        for (float v : scales) ANVIL_CHECK(v >= 1.f, "Upsample scale ", v, " must be >= 1");
     }
   } else {
     const std::string ctm = node.String("coordinate_transformation_mode", "half_pixel");
@@ -70,16 +85,28 @@ Status ResizeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) 
     else if (ctm == "align_corners") k->coord_ = ResizeCoord::kAlignCorners;
     else if (ctm == "pytorch_half_pixel") k->coord_ = ResizeCoord::kPytorchHalfPixel;
     else if (ctm == "tf_half_pixel_for_nn") k->coord_ = ResizeCoord::kTfHalfPixelForNN;
+    else if (ctm == "tf_crop_and_resize") k->coord_ = ResizeCoord::kTfCropAndResize;
     else return Fail("coordinate_transformation_mode '", ctm, "' is not implemented");
+    if (k->coord_ == ResizeCoord::kTfCropAndResize) {
+      ANVIL_CHECK(node.InputPresent(1), "tf_crop_and_resize needs the roi input");
+      ANVIL_CHECK(node.InputType(1) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "roi must be float, got ",
+                  ElemTypeName(node.InputType(1)));
+    }
+    k->cubic_a_ = node.Float("cubic_coeff_a", -0.75f);
+    k->exclude_outside_ = node.Int("exclude_outside", 0) != 0;
+    k->extrapolation_ = node.Float("extrapolation_value", 0.f);
     const std::string nm = node.String("nearest_mode", "round_prefer_floor");
     if (nm == "round_prefer_floor") k->nearest_ = ResizeNearest::kRoundPreferFloor;
     else if (nm == "round_prefer_ceil") k->nearest_ = ResizeNearest::kRoundPreferCeil;
     else if (nm == "floor") k->nearest_ = ResizeNearest::kFloor;
     else if (nm == "ceil") k->nearest_ = ResizeNearest::kCeil;
     else return Fail("nearest_mode '", nm, "' is not implemented");
-    ANVIL_CHECK(node.Int("antialias", 0) == 0, "antialias=1 is not implemented");
+    k->antialias_ = node.Int("antialias", 0) != 0;
+    ANVIL_CHECK(!k->antialias_ || k->mode_ != Mode::kNearest, "antialias needs mode linear or cubic (as in ORT)");
     const std::string policy = node.String("keep_aspect_ratio_policy", "stretch");
-    ANVIL_CHECK(policy == "stretch", "keep_aspect_ratio_policy '", policy, "' is not implemented (only stretch)");
+    if (policy == "not_larger") k->policy_ = Policy::kNotLarger;
+    else if (policy == "not_smaller") k->policy_ = Policy::kNotSmaller;
+    else ANVIL_CHECK(policy == "stretch", "keep_aspect_ratio_policy '", policy, "' is not implemented");
     const bool has_scales = node.InputPresent(2), has_sizes = node.InputPresent(3);
     ANVIL_CHECK(has_scales || has_sizes, "Resize needs scales or sizes");
     ANVIL_CHECK(since >= 13 || has_scales, "Resize-", since, " needs the scales input");
@@ -123,9 +150,21 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
   // Scales or sizes, over `axes` (all dims when the attribute is absent).
   std::vector<float> scales;
   std::vector<int64_t> sizes;
-  if (opset_ < 11) {
+  std::vector<double> roi;
+  if (upsample_ && opset_ < 9) {
+    scales = attr_scales_;
+    ANVIL_CHECK(static_cast<int64_t>(scales.size()) == rank, "scales has ", scales.size(), " values for input ",
+                ToString(x.shape));
+  } else if (opset_ < 11) {
     ANVIL_RETURN_IF_ERROR(ReadScales(ctx.Input(1), scales));
+    if (upsample_)
+      for (float v : scales) ANVIL_CHECK(v >= 1.f, "Upsample scale ", v, " must be >= 1");
   } else {
+    if (coord_ == ResizeCoord::kTfCropAndResize) {
+      const TensorView r = ctx.Input(1);
+      ANVIL_CHECK(r.shape.size() == 1, "roi must be 1-D, got ", ToString(r.shape));
+      for (int64_t i = 0; i < r.size(); ++i) roi.push_back(r.as<float>()[i]);
+    }
     if (ctx.HasInput(2) && ctx.Input(2).size() > 0) ANVIL_RETURN_IF_ERROR(ReadScales(ctx.Input(2), scales));
     if (ctx.HasInput(3) && ctx.Input(3).size() > 0) ANVIL_RETURN_IF_ERROR(ReadSizes(ctx.Input(3), sizes));
   }
@@ -140,12 +179,33 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
   ANVIL_CHECK(n == axes.size(), scales.empty() ? "sizes" : "scales", " has ", n, " values but ", axes.size(),
               " axes are resized (input ", ToString(x.shape), ")");
 
+  if (coord_ == ResizeCoord::kTfCropAndResize) {
+    ANVIL_CHECK(roi.size() == 2 * n, "roi has ", roi.size(), " values; tf_crop_and_resize needs ", 2 * n);
+  }
   Shape out_shape = x.shape;
   std::vector<shape::ResizeScale> scale(static_cast<size_t>(rank));
+  // keep_aspect_ratio_policy (sizes only): one scale for every named axis.
+  double policy_scale = 0.0;
+  const bool keep_ratio = policy_ != Policy::kStretch && !sizes.empty();
+  if (keep_ratio) {
+    bool first = true;
     for (size_t i = 0; i < n; ++i) {
+      const int64_t in = x.shape[axes[i]];
+      ANVIL_CHECK(in > 0, "keep_aspect_ratio_policy cannot resize the empty axis ", axes[i]);
+      const double r = static_cast<double>(static_cast<float>(sizes[i]) / static_cast<float>(in));
+      if (first || (policy_ == Policy::kNotLarger ? r < policy_scale : r > policy_scale)) policy_scale = r;
+      first = false;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
     const int64_t a = axes[i];
     const int64_t in = x.shape[a];
-    if (!scales.empty()) {
+    if (keep_ratio) {
+      const double o = std::round(policy_scale * static_cast<double>(in));
+      ANVIL_CHECK(o < 9.0e15, "output size ", o, " is too large");
+      out_shape[a] = static_cast<int64_t>(o);
+      scale[a].value = static_cast<float>(policy_scale);
+    } else if (!scales.empty()) {
       scale[a].value = scales[i];
       out_shape[a] = static_cast<int64_t>(std::floor(static_cast<float>(in) * scales[i]));
     } else {
@@ -155,6 +215,14 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
     }
     ANVIL_CHECK(in > 0 || out_shape[a] == 0, "cannot resize the empty axis ", a, " of input ", ToString(x.shape),
                 " to size ", out_shape[a]);
+  }
+  if (mode_ == Mode::kCubic || coord_ == ResizeCoord::kTfCropAndResize || antialias_) {
+    // roi per dim (axes not named keep [0, 1]).
+    std::vector<double> full(static_cast<size_t>(2 * rank), 0.0);
+    for (int64_t a = 0; a < rank; ++a) full[rank + a] = 1.0;
+    if (!roi.empty())
+      for (size_t i = 0; i < n; ++i) full[axes[i]] = roi[i], full[rank + axes[i]] = roi[n + i];
+    return ComputeGeneral(ctx, x, out_shape, scale, full);
   }
   float* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
@@ -242,6 +310,65 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
     } else {
       shape::ResizeAxisLinear(in, dst, outer, t.in, t.out, inner, t.i0, t.i1, t.w);
     }
+    in = dst;
+    cur = next;
+  }
+  return {};
+}
+
+// Cubic and tf_crop_and_resize: one separable tap pass per resized axis.
+Status ResizeKernel::ComputeGeneral(ComputeContext& ctx, const TensorView& x, const Shape& out_shape,
+                                    const std::vector<shape::ResizeScale>& scale,
+                                    const std::vector<double>& roi) const {
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  const int64_t total = NumElements(out_shape);
+  if (total == 0) return {};
+  shape::ResizeFilter filter = mode_ == Mode::kNearest  ? shape::ResizeFilter::kNearest
+                               : mode_ == Mode::kLinear ? shape::ResizeFilter::kLinear
+                                                        : shape::ResizeFilter::kCubic;
+  const bool crop = coord_ == ResizeCoord::kTfCropAndResize;
+  std::vector<int64_t> work;
+  for (int64_t a = 0; a < rank; ++a) {
+    const bool full_roi = roi[a] == 0.0 && roi[rank + a] == 1.0;
+    if (x.shape[a] == out_shape[a] && scale[a].value == 1.0 && (!crop || full_roi)) continue;
+    work.push_back(a);
+  }
+  const float* src = x.as<float>();
+  if (work.empty()) {
+    shape::ParallelCopy(y, src, static_cast<size_t>(total) * sizeof(float));
+    return {};
+  }
+  Shape cur = x.shape;
+  const float* in = src;
+  for (size_t wi = 0; wi < work.size(); ++wi) {
+    const int64_t a = work[wi];
+    shape::ResizeAxisSpec spec;
+    spec.filter = filter;
+    spec.coord = coord_;
+    spec.rounding = nearest_;
+    spec.scale = scale[a];
+    spec.in_len = x.shape[a];
+    spec.out_len = out_shape[a];
+    spec.roi_start = roi[a];
+    spec.roi_end = roi[rank + a];
+    spec.cubic_a = cubic_a_;
+    spec.exclude_outside = exclude_outside_;
+    spec.antialias = antialias_;
+    const int64_t taps = shape::ResizeTapCount(spec);
+    const size_t len = static_cast<size_t>(spec.out_len);
+    int64_t* idx = ctx.Scratch<int64_t>(len * static_cast<size_t>(taps));
+    float* w = ctx.Scratch<float>(len * static_cast<size_t>(taps));
+    uint8_t* outside = ctx.Scratch<uint8_t>(len);
+    shape::ResizeTapTable(spec, idx, w, outside);
+    Shape next = cur;
+    next[a] = spec.out_len;
+    float* dst = wi + 1 < work.size() ? ctx.Scratch<float>(static_cast<size_t>(NumElements(next))) : y;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < a; ++d) outer *= cur[d];
+    for (int64_t d = a + 1; d < rank; ++d) inner *= cur[d];
+    shape::ResizeAxisTaps(in, dst, outer, spec.in_len, spec.out_len, inner, taps, idx, w, outside, extrapolation_);
     in = dst;
     cur = next;
   }

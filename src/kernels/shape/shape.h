@@ -122,17 +122,29 @@ class GatherKernel final : public Kernel {
   int64_t axis_ = 0;
 };
 
-// Resize: modes nearest and linear, any axes (fast paths when only the last two dims change).
+// Resize (and Upsample): modes nearest, linear and cubic, any axes, tf_crop_and_resize with its roi,
+// keep_aspect_ratio_policy (fast paths when only the last two dims change).
 class ResizeKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
-  enum class Mode { kNearest, kLinear };
+  enum class Mode { kNearest, kLinear, kCubic };
+  enum class Policy { kStretch, kNotLarger, kNotSmaller };
 
  private:
+  Status ComputeGeneral(ComputeContext& ctx, const TensorView& x, const Shape& out_shape,
+                        const std::vector<shape::ResizeScale>& scale, const std::vector<double>& roi) const;
+
   int opset_ = 11;
+  bool upsample_ = false;              // the Upsample op (revisions 7 and 9)
+  std::vector<float> attr_scales_;     // Upsample-7's scales attribute
   Mode mode_ = Mode::kNearest;
+  Policy policy_ = Policy::kStretch;
+  float cubic_a_ = -0.75f;
+  bool exclude_outside_ = false;
+  bool antialias_ = false;
+  float extrapolation_ = 0.f;
   shape::ResizeCoord coord_ = shape::ResizeCoord::kHalfPixel;
   shape::ResizeNearest nearest_ = shape::ResizeNearest::kRoundPreferFloor;
   std::vector<int64_t> axes_;  // revision 18+ axes attribute; empty: all axes
