@@ -7,3 +7,5 @@
 #include "kernels/dnnl/dnnl.h"
 #include "kernels/quant/quant.h"
 #include "kernels/recurrent/recurrent.h"
+#include "kernels/elementwise/misc.h"
+#include "kernels/signal/signal.h"
