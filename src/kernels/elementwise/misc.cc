@@ -88,7 +88,10 @@ Status DropoutKernel::Compute(ComputeContext& ctx) const {
   if (n == 0) return {};
   if (!training || ratio == 0.0) {
     ParallelBytes(y, x.data, static_cast<size_t>(n) * ElemSize(type_));
-    if (mask) ParallelFor(n, 1, [&](int64_t b, int64_t e) { std::memset(mask + b, 1, static_cast<size_t>(e - b)); });
+    // ORT's CPU EP writes an all-false mask for revisions 10 and 11 (its identity kernel) and an
+    // all-true one from revision 12; Anvil matches it.
+    const int fill = inputs_ ? 1 : 0;
+    if (mask) ParallelFor(n, 1, [&](int64_t b, int64_t e) { std::memset(mask + b, fill, static_cast<size_t>(e - b)); });
     return {};
   }
   ANVIL_CHECK(ratio >= 0.0 && ratio < 1.0, "Dropout: ratio ", ratio, " is outside [0, 1)");

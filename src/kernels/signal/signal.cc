@@ -162,6 +162,8 @@ Status TfIdfVectorizerKernel::Create(const NodeInfo& node, std::unique_ptr<Kerne
   const std::vector<int64_t> counts = node.Ints("ngram_counts", {});
   const std::vector<int64_t> indexes = node.Ints("ngram_indexes", {});
   ANVIL_CHECK(!counts.empty() && !indexes.empty(), "TfIdfVectorizer needs ngram_counts and ngram_indexes");
+  ANVIL_CHECK(k->max_gram_ <= static_cast<int64_t>(counts.size()), "max_gram_length ", k->max_gram_,
+              " exceeds the ", counts.size(), " n-gram levels of ngram_counts");
   int64_t max_index = -1;
   for (int64_t v : indexes) {
     ANVIL_CHECK(v >= 0 && v < (int64_t{1} << 30), "ngram_indexes value ", v, " is out of range");
