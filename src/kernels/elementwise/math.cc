@@ -7,6 +7,7 @@
 #include "compute/elementwise/math_ops.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -67,7 +68,8 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     k->lambd = node.Float("lambd", 0.5f);
     k->bias = node.Float("bias", 0.0f);
   } else if (op == "IsNaN" || op == "IsInf") {
-    ANVIL_CHECK(t == kF32 || t == kF64, op, ": type ", ElemTypeName(t), " is not supported (float, double)");
+    ANVIL_CHECK(t == kF32 || t == kF64 || (t == ew_kernels::kF16 && (op == "IsNaN" || node.SinceVersion() >= 20)), op,
+                ": type ", ElemTypeName(t), " is not supported (float, double; float16)");
     k->kind = op == "IsNaN" ? MathKernel::Kind::kIsNaN : MathKernel::Kind::kIsInf;
     k->negative = node.Int("detect_negative", 1) != 0;
     k->positive = node.Int("detect_positive", 1) != 0;
@@ -109,7 +111,10 @@ Status MathKernel::Compute(ComputeContext& ctx) const {
   if (kind == Kind::kIsNaN || kind == Kind::kIsInf) {
     uint8_t* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
-    if (type == kF32) {
+    if (type == ew_kernels::kF16) {
+      kind == Kind::kIsNaN ? ew_kernels::HalfIsNaN(x.as<uint16_t>(), y, n)
+                           : ew_kernels::HalfIsInf(x.as<uint16_t>(), y, n, negative, positive);
+    } else if (type == kF32) {
       kind == Kind::kIsNaN ? ew::RunIsNaN(x.as<float>(), y, n) : ew::RunIsInf(x.as<float>(), y, n, negative, positive);
     } else {
       kind == Kind::kIsNaN ? ew::RunIsNaN(x.as<double>(), y, n)

@@ -4,6 +4,7 @@
 
 namespace anvil {
 
+constexpr TypeSet kF16Bit = TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);  // float16 paths of element-wise ops
 constexpr TypeSet kHalfTypes =
     TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16);
 constexpr TypeSet kFixedNumbers = kMovable | TypeBit(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16) |
