@@ -1474,3 +1474,78 @@ def test_softplus_float_accuracy_whole_range():
     for since, opset in schema_revisions("Softplus"):
         check_node("Softplus", [("x", x)], ["y"], opset, reference=[want.astype(F32)], rtol=3e-7, atol=0)
         check_node("Softplus", [("x", np.array([np.inf, -np.inf, np.nan], F32))], ["y"], opset)
+
+
+# ---- float16 paths (computed in float, rounded to nearest even), against ORT's CPU EP ----
+
+def _half_case(op, inputs, opset, out_type=TensorProto.FLOAT16, attrs=None):
+    node = helper.make_node(op, [n for n, _ in inputs], ["y"], **(attrs or {}))
+    graph = helper.make_graph([node], op, [helper.make_tensor_value_info(n, _onnx_type(v.dtype), list(v.shape))
+                                           for n, v in inputs], [helper.make_tensor_value_info("y", out_type, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8 if opset <= 17 else 10
+    feeds = dict(inputs)
+    got = session(model).run(None, feeds)[0]
+    want = session(model, anvil=False).run(None, feeds)[0]
+    assert got.shape == want.shape and got.dtype == want.dtype, (op, got.shape, want.shape)
+    if got.dtype == np.float16:
+        np.testing.assert_allclose(got.astype(F32), want.astype(F32), rtol=1e-3, atol=1e-4, err_msg=f"{op} {opset}")
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=f"{op} {opset}")
+    return got
+
+
+H = np.float16
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_float16_arith(op):
+    for since, opset in schema_revisions(op):
+        a = rand((2, 3, 4), H, seed=1)
+        for b in [rand((2, 3, 4), H, seed=2), rand((4,), H, seed=3), rand((3, 1), H, seed=4), np.array(1.5, H)]:
+            if op == "Div":
+                b = np.where(np.abs(b) < 0.1, H(0.5), b).astype(H)
+            _half_case(op, [("a", a), ("b", b)], opset)
+        _half_case(op, [("a", np.zeros((0, 4), H)), ("b", rand((4,), H))], opset)
+    big = np.array([60000, -60000, 1e-4, np.inf, np.nan], H)
+    _half_case(op, [("a", big), ("b", np.array([2, 2, 1e-4, 1, 1], H))], 14)  # overflow to inf, NaN
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_float16_max_min(op):
+    for since, opset in schema_revisions(op, first_opset=12):
+        a = np.array([1, -2, np.nan, 3, 0.5, -0.0], H)
+        b = np.array([0.5, np.nan, 1, 3, 0.25, 0.0], H)
+        _half_case(op, [("a", a), ("b", b)], opset)
+        _half_case(op, [("a", rand((3, 4), H, 1)), ("b", rand((4,), H, 2)), ("c", rand((3, 1), H, 3))], opset)
+        _half_case(op, [("a", rand((5,), H, 1))], opset)
+
+
+def test_float16_mod_isnan_isinf_elu():
+    a = np.array([5.5, -5.5, 7, -7, 0.25, 3], H)
+    b = np.array([2, 2, -3, -3, 0.1, 1.5], H)
+    for _, opset in schema_revisions("Mod", first_opset=10):
+        _half_case("Mod", [("a", a), ("b", b)], opset, attrs={"fmod": 1})
+    x = np.array([np.nan, np.inf, -np.inf, 0, -1, 65504, 6e-8], H)
+    for _, opset in schema_revisions("IsNaN"):
+        _half_case("IsNaN", [("x", x)], opset, out_type=TensorProto.BOOL)
+    for _, opset in schema_revisions("IsInf", first_opset=20):
+        for neg, pos in [(1, 1), (0, 1), (1, 0)]:
+            _half_case("IsInf", [("x", x)], opset, out_type=TensorProto.BOOL,
+                       attrs={"detect_negative": neg, "detect_positive": pos})
+    for _, opset in schema_revisions("Elu"):
+        _half_case("Elu", [("x", rand((3, 40), H, 5))], opset, attrs={"alpha": 0.7})
+
+
+def test_float16_not_claimed_where_orts_types_stop():
+    # Max/Min take float16 from revision 12 only (ORT's CPU EP registers float and double before).
+    x = np.ones(3, H)
+    for op, opset in [("Max", 11), ("Min", 8)]:
+        node = helper.make_node(op, ["x"], ["y"])
+        out_t = TensorProto.BOOL if op == "IsInf" else TensorProto.FLOAT16
+        graph = helper.make_graph([node], op, [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [3])],
+                                  [helper.make_tensor_value_info("y", out_t, None)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        model.ir_version = 8
+        with pytest.raises(Exception):
+            session(model)

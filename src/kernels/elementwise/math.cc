@@ -83,8 +83,9 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     }
     ANVIL_CHECK(entry != nullptr, "no math function for ", op);
     const bool with_double = entry->with_double && !(op == "Mish" && since >= 22);
-    ANVIL_CHECK(t == kF32 || (with_double && t == kF64), op, "-", since, ": type ", ElemTypeName(t),
-                " is not supported");
+    const bool with_half = op == "Elu";  // float16 computed in float (the ops ORT's CPU EP runs in float16)
+    ANVIL_CHECK(t == kF32 || (with_double && t == kF64) || (with_half && t == ew_kernels::kF16), op, "-", since,
+                ": type ", ElemTypeName(t), " is not supported");
     k->kind = MathKernel::Kind::kMath;
     ew::MathOp m = entry->math;
     if (op == "Gelu") {
@@ -125,6 +126,23 @@ Status MathKernel::Compute(ComputeContext& ctx) const {
   void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (n == 0) return {};
+  if (type == ew_kernels::kF16 && kind == Kind::kMath) {
+    float* in = ctx.Scratch<float>(static_cast<size_t>(n));
+    float* res = ctx.Scratch<float>(static_cast<size_t>(n));
+    const uint16_t* px = x.as<uint16_t>();
+    uint16_t* py = static_cast<uint16_t*>(y);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) in[i] = ew::HalfToFloat(px[i]);
+    });
+    ew::MathParams p;
+    p.alpha = alpha;
+    p.gamma = gamma;
+    ew::RunMath(static_cast<ew::MathOp>(op), p, in, res, n);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) py[i] = ew::FloatToHalf(res[i]);
+    });
+    return {};
+  }
   return DispatchNumeric(type, [&](auto zero) -> Status {
     using T = decltype(zero);
     const T* px = x.as<T>();
