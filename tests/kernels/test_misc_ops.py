@@ -254,3 +254,36 @@ def test_tfidf_not_claimed():
                 dict(base, mode="TF", max_gram_length=3))  # more levels than ngram_counts has
     not_claimed("TfIdfVectorizer", [("x", np.ones((1, 2, 2), I64))], [("y", TensorProto.FLOAT)], 9,
                 dict(base, mode="TF"))
+
+
+# ---- TensorScatter
+
+@pytest.mark.parametrize("since,opset", schema_revisions("TensorScatter"))
+@pytest.mark.parametrize("dtype", [F32, np.float16, I64, np.int8, np.bool_], ids=lambda t: np.dtype(t).name)
+def test_tensor_scatter(since, opset, dtype):
+    r = rng(8)
+    def arr(shape):
+        v = r.integers(0, 2 if dtype == np.bool_ else 100, shape)
+        return v.astype(dtype)
+    t = onnx_type(dtype)
+    past, upd = arr((2, 3, 8, 4)), arr((2, 3, 3, 4))
+    for mode, idx in [("linear", [0, 5]), ("circular", [6, 7]), ("linear", None)]:
+        ins = [("p", past), ("u", upd), ("w", None if idx is None else np.array(idx, I64))]
+        both("TensorScatter", ins, [("y", t)], opset, {"mode": mode}, exact=True)
+    # another axis (negative counted from the end), a 3-D cache
+    both("TensorScatter", [("p", arr((2, 6, 5))), ("u", arr((2, 2, 5))), ("w", np.array([1, 4], I64))], [("y", t)],
+         opset, {"axis": 1}, exact=True)
+    both("TensorScatter", [("p", arr((2, 4, 6))), ("u", arr((2, 4, 3))), ("w", np.array([5, 0], I64))], [("y", t)],
+         opset, {"axis": -1, "mode": "circular"}, exact=True)
+    both("TensorScatter", [("p", arr((2, 4, 6))), ("u", arr((2, 4, 0))), ("w", np.array([5, 0], I64))], [("y", t)],
+         opset, {"axis": -1}, exact=True)
+
+
+def test_tensor_scatter_errors():
+    past, upd = np.zeros((2, 8, 4), F32), np.ones((2, 3, 4), F32)
+    run_error("TensorScatter", [("p", past), ("u", upd), ("w", np.array([0, 6], I64))], [("y", TensorProto.FLOAT)], 24,
+              match="does not fit")
+    run_error("TensorScatter", [("p", past), ("u", upd), ("w", np.array([-1, 0], I64))], [("y", TensorProto.FLOAT)],
+              24, match="write index")
+    not_claimed("TensorScatter", [("p", past), ("u", upd)], [("y", TensorProto.FLOAT)], 24, {"axis": 0})
+    not_claimed("TensorScatter", [("p", past), ("u", upd)], [("y", TensorProto.FLOAT)], 24, {"mode": "ring"})

@@ -1,4 +1,4 @@
-// Dropout, BitCast, Det.
+// Dropout, BitCast, Det, TensorScatter.
 #include "kernels/elementwise/misc.h"
 
 #include <cmath>
@@ -197,6 +197,82 @@ Status DetKernel::Compute(ComputeContext& ctx) const {
         }
       }
       y[item] = static_cast<float>(det);
+    }
+  });
+  return {};
+}
+
+// ---- TensorScatter
+
+Status TensorScatterKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_CHECK(node.InputPresent(0) && node.InputPresent(1), "TensorScatter needs past_cache and update");
+  const ElemType t = node.InputType(0);
+  ANVIL_CHECK((TypeBit(t) & (kBitCastTypes | kBool)) && ElemSize(t) > 0, "TensorScatter: type ", ElemTypeName(t),
+              " is not supported");
+  ANVIL_CHECK(node.InputType(1) == t, "TensorScatter: update has another type than past_cache");
+  if (node.InputPresent(2)) {
+    ANVIL_CHECK(node.InputType(2) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "TensorScatter: write_indices must be int64");
+  }
+  auto k = std::make_unique<TensorScatterKernel>();
+  k->axis_ = node.Int("axis", -2);
+  const std::string mode = node.String("mode", "linear");
+  ANVIL_CHECK(mode == "linear" || mode == "circular", "TensorScatter: mode '", mode, "' is not linear or circular");
+  k->circular_ = mode == "circular";
+  if (auto s = node.InputShape(0)) {
+    const int64_t r = static_cast<int64_t>(s->size());
+    int64_t a = 0;
+    ANVIL_CHECK(NormalizeAxis(k->axis_, r, a) && a >= 1, "TensorScatter: axis ", k->axis_,
+                " must name a dimension after the batch for rank ", r);
+  }
+  if (out) *out = std::move(k);
+  return {};
+}
+
+Status TensorScatterKernel::Compute(ComputeContext& ctx) const {
+  const TensorView past = ctx.Input(0), upd = ctx.Input(1);
+  const int64_t r = static_cast<int64_t>(past.shape.size());
+  int64_t axis = 0;
+  ANVIL_CHECK(NormalizeAxis(axis_, r, axis) && axis >= 1, "TensorScatter: axis ", axis_, " is out of range for ",
+              ToString(past.shape));
+  ANVIL_CHECK(upd.shape.size() == past.shape.size(), "TensorScatter: update ", ToString(upd.shape),
+              " and past_cache ", ToString(past.shape), " differ in rank");
+  for (int64_t d = 0; d < r; ++d) {
+    ANVIL_CHECK(d == axis ? upd.shape[d] <= past.shape[d] : upd.shape[d] == past.shape[d], "TensorScatter: update ",
+                ToString(upd.shape), " does not fit past_cache ", ToString(past.shape), " along axis ", axis);
+  }
+  const int64_t batch = past.shape[0], max_len = past.shape[axis], len = upd.shape[axis];
+  std::vector<int64_t> where(static_cast<size_t>(batch), 0);
+  if (ctx.HasInput(2)) {
+    const TensorView w = ctx.Input(2);
+    ANVIL_CHECK(w.size() == batch, "TensorScatter: write_indices has ", w.size(), " values for a batch of ", batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t v = w.as<int64_t>()[b];
+      ANVIL_CHECK(v >= 0 && (circular_ ? (v < max_len || len == 0) : v <= max_len - len), "TensorScatter: write index ",
+                  v, " (batch ", b, ") does not fit ", len, " values into a cache of ", max_len);
+      where[b] = v;
+    }
+  }
+  void* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, past.shape, &y));
+  const size_t es = ElemSize(past.type);
+  const int64_t total = past.size();
+  if (total == 0) return {};
+  ParallelBytes(y, past.data, static_cast<size_t>(total) * es);
+  if (upd.size() == 0) return {};
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= past.shape[d];
+  for (int64_t d = axis + 1; d < r; ++d) inner *= past.shape[d];
+  const int64_t per_batch = outer / batch;
+  const size_t row = static_cast<size_t>(inner) * es;
+  char* out = static_cast<char*>(y);
+  const char* src = static_cast<const char*>(upd.data);
+  ParallelFor(outer, len * inner, [&](int64_t ob, int64_t oe) {
+    for (int64_t o = ob; o < oe; ++o) {
+      const int64_t start = where[o / per_batch];
+      for (int64_t s = 0; s < len; ++s) {
+        const int64_t at = circular_ ? (start + s) % max_len : start + s;
+        std::memcpy(out + (static_cast<size_t>(o * max_len + at)) * row, src + static_cast<size_t>(o * len + s) * row, row);
+      }
     }
   });
   return {};

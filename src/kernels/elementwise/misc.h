@@ -1,4 +1,4 @@
-// Dropout (inference, and training with a random mask), BitCast, Det; the Cast type set.
+// Dropout (inference, and training with a random mask), BitCast, Det, TensorScatter; the Cast type set.
 #pragma once
 #include "kernels/kernel.h"
 
@@ -45,6 +45,18 @@ class DetKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
+};
+
+// TensorScatter: present = past with `update` written along `axis` at each batch's write index
+// (linear: must fit; circular: modulo the cache length).
+class TensorScatterKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  int64_t axis_ = -2;
+  bool circular_ = false;
 };
 
 }  // namespace anvil
