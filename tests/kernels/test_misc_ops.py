@@ -287,3 +287,24 @@ def test_tensor_scatter_errors():
               24, match="write index")
     not_claimed("TensorScatter", [("p", past), ("u", upd)], [("y", TensorProto.FLOAT)], 24, {"axis": 0})
     not_claimed("TensorScatter", [("p", past), ("u", upd)], [("y", TensorProto.FLOAT)], 24, {"mode": "ring"})
+
+
+# ---- BatchNormalization, training_mode=1 (the kernel is src/kernels/nn/batchnorm.cc)
+
+@pytest.mark.parametrize("since,opset", schema_revisions("BatchNormalization", first_opset=14))
+def test_batchnorm_training_mode(since, opset):
+    r = rng(9)
+    for shape in [(2, 3, 4, 5), (4, 3), (1, 2, 7), (0, 3, 2)]:
+        c = shape[1]
+        x = (r.standard_normal(shape) * 3 + 1).astype(F32)
+        s, b = r.uniform(0.5, 1.5, c).astype(F32), r.standard_normal(c).astype(F32)
+        m, v = r.standard_normal(c).astype(F32), r.uniform(0.5, 2, c).astype(F32)
+        ins = [("x", x), ("s", s), ("b", b), ("m", m), ("v", v)]
+        if shape[0] == 0:
+            continue  # ORT's CPU EP divides by the empty batch
+        for outs in [[("y", TensorProto.FLOAT), ("rm", TensorProto.FLOAT), ("rv", TensorProto.FLOAT)]]:
+            both("BatchNormalization", ins, outs, opset, {"training_mode": 1, "momentum": 0.7, "epsilon": 1e-3},
+                 rtol=1e-4, atol=1e-5)
+        both("BatchNormalization", ins, [("y", TensorProto.FLOAT), ("rm", TensorProto.FLOAT),
+                                         ("rv", TensorProto.FLOAT)], opset, {"training_mode": 1},
+             initializers={"s": s, "b": b, "m": m, "v": v}, rtol=1e-4, atol=1e-5)
