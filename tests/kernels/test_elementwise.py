@@ -1549,3 +1549,12 @@ def test_float16_not_claimed_where_orts_types_stop():
         model.ir_version = 8
         with pytest.raises(Exception):
             session(model)
+
+
+def test_float16_equal():
+    a = np.array([1, -0.0, np.nan, 3, 0.5, 65504, 1.0009765625], H)
+    b = np.array([1, 0.0, np.nan, 2, 0.5, np.inf, 1.0], H)
+    for _, opset in schema_revisions("Equal", first_opset=13):
+        _half_case("Equal", [("a", a), ("b", b)], opset, out_type=TensorProto.BOOL)
+        _half_case("Equal", [("a", rand((3, 4), H, 1).round()), ("b", rand((4,), H, 2).round())], opset,
+                   out_type=TensorProto.BOOL)
