@@ -8,3 +8,5 @@
 #include "kernels/quant/quant.h"
 #include "kernels/recurrent/recurrent.h"
 #include "kernels/vision/vision.h"
+#include "kernels/elementwise/misc.h"
+#include "kernels/signal/signal.h"

@@ -536,6 +536,105 @@ def test_cast_attributes_and_special_values():
                output_types=[TensorProto.FLOAT], reference=[c.astype(F32)])
 
 
+
+# ---- Cast with float16 / bfloat16 and the wider integer types (compared with ORT's CPU EP) ----
+
+def _onnx_type(dtype):
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def _cast_pair(src, to_type, x, opset):
+    """One Cast node, x of numpy type `src`, to onnx type `to_type`: Anvil vs ORT's CPU EP, bit-exact."""
+    node = helper.make_node("Cast", ["x"], ["y"], to=to_type)
+    graph = helper.make_graph([node], "cast", [helper.make_tensor_value_info("x", _onnx_type(src), list(x.shape))],
+                              [helper.make_tensor_value_info("y", to_type, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8 if opset <= 17 else 10
+    got = session(model).run(None, {"x": x})[0]
+    want = session(model, anvil=False).run(None, {"x": x})[0]
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if got.dtype.kind == "f":
+        gb = got.view(np.uint16 if got.itemsize == 2 else (np.uint32 if got.itemsize == 4 else np.uint64))
+        wb = want.view(gb.dtype)
+        nan = np.isnan(want)
+        np.testing.assert_array_equal(np.isnan(got), nan)
+        np.testing.assert_array_equal(gb[~nan], wb[~nan], err_msg=f"Cast {np.dtype(src).name}->{to_type}")
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=f"Cast {np.dtype(src).name}->{to_type}")
+
+
+HALF_EDGES = np.array([0.0, -0.0, 1.0, -1.0, 65504.0, 65519.0, 65520.0, -65520.0, 1e6, 6.1035156e-05, 6.0e-05,
+                       5.96e-08, 2.98e-08, 2.99e-08, 1e-9, 1.0009765625, 1.00048828125, 1.00146484375, 2049.0,
+                       2051.0, np.inf, -np.inf, np.nan, 3.14159265, -2.71828, 1e-3, 0.5, 123.456], F32)
+
+WIDE_INTS = [np.int16, np.uint16, np.uint32, np.uint64]
+
+
+@pytest.mark.parametrize("since,opset", schema_revisions("Cast"))
+def test_cast_float16_rounding_and_specials(since, opset):
+    r = rng(since)
+    x = np.concatenate([HALF_EDGES, r.uniform(-70000, 70000, 2000).astype(F32),
+                        (r.standard_normal(2000) * 1e-5).astype(F32)])
+    _cast_pair(F32, TensorProto.FLOAT16, x, opset)  # ties to even, overflow -> inf, subnormals, NaN
+    _cast_pair(np.float64, TensorProto.FLOAT16, x.astype(np.float64), opset)
+    h = np.arange(0, 65536, dtype=np.uint16).view(np.float16)  # every float16 value
+    for to in [TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT32, TensorProto.INT64, TensorProto.INT8,
+               TensorProto.UINT8, TensorProto.BOOL, TensorProto.FLOAT16]:
+        finite = h[np.isfinite(h)] if to not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.BOOL,
+                                                  TensorProto.FLOAT16) else h
+        if to in (TensorProto.INT8, TensorProto.UINT8):
+            finite = finite[np.abs(finite.astype(F32)) < 128]  # out-of-range narrowing is implementation-defined
+        _cast_pair(np.float16, to, finite, opset)
+    for src in [np.int32, np.int64, np.int8, np.uint8, np.bool_]:
+        v = (r.integers(0, 2, 50) if src == np.bool_ else r.integers(-100, 100, 50)).astype(src)
+        _cast_pair(src, TensorProto.FLOAT16, v, opset)
+    _cast_pair(np.float16, TensorProto.FLOAT16, np.zeros((0, 3), np.float16), opset)
+
+
+@pytest.mark.parametrize("since,opset", [r for r in schema_revisions("Cast") if r[0] >= 13])
+def test_cast_bfloat16(since, opset):
+    """bfloat16 cannot leave a session through numpy: chains x -> bfloat16 -> target on both sides."""
+    r = rng(7)
+    x = np.concatenate([HALF_EDGES, np.array([3.4e38, -3.4e38, 1e-40], F32), r.uniform(-1e5, 1e5, 1000).astype(F32)])
+    bits = np.arange(0, 65536, 7, dtype=np.uint16)  # every 7th bfloat16 bit pattern (BitCast, revision 26)
+    sources = [(x, TensorProto.FLOAT, "Cast"), (x.astype(np.float64), TensorProto.DOUBLE, "Cast"),
+               (np.arange(-50, 50, dtype=I32), TensorProto.INT32, "Cast"),
+               (np.clip(x, -6e4, 6e4).astype(np.float16), TensorProto.FLOAT16, "Cast")]
+    if opset >= 26:
+        sources.append((bits, TensorProto.UINT16, "BitCast"))
+    for xin, src_t, first in sources:
+        for to in [TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT32, TensorProto.BOOL, TensorProto.FLOAT16]:
+            nodes = [helper.make_node(first, ["x"], ["b"], to=TensorProto.BFLOAT16),
+                     helper.make_node("Cast", ["b"], ["y"], to=to)]
+            graph = helper.make_graph(nodes, "bf", [helper.make_tensor_value_info("x", src_t, list(xin.shape))],
+                                      [helper.make_tensor_value_info("y", to, None)])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+            model.ir_version = 10
+            got = session(model).run(None, {"x": xin})[0]
+            want = session(model, anvil=False).run(None, {"x": xin})[0]
+            if to == TensorProto.INT32:  # out-of-range float -> int is implementation-defined
+                ref = session(model, anvil=False).run(None, {"x": xin})[0]
+                f = np.asarray(xin, np.float64) if src_t != TensorProto.UINT16 else None
+                keep = np.ones(want.shape, bool) if f is None else (np.abs(f) < 2**31)
+                if f is None:
+                    keep = (bits.astype(np.uint32) << 16).view(F32)
+                    keep = np.isfinite(keep) & (np.abs(keep) < 2**31)
+                np.testing.assert_array_equal(got[keep], ref[keep])
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=f"{src_t} -> bfloat16 -> {to}")
+
+
+@pytest.mark.parametrize("src", WIDE_INTS + [F32, np.float64, I32, I64], ids=lambda t: np.dtype(t).name)
+def test_cast_wide_integer_types(src):
+    r = rng(3)
+    if np.dtype(src).kind == "f":
+        x = r.uniform(0, 60000, 300).astype(src)
+    else:
+        x = r.integers(0, np.iinfo(src).max if np.dtype(src).itemsize <= 2 else 2**31, 300).astype(src)
+    for to in WIDE_INTS + [F32, np.float64, I32, I64, np.float16]:
+        _cast_pair(src, _onnx_type(to), x, 21)
+
+
 def test_whole_graph_runs_on_anvil():
     """A small PaddleOCR-like chain: the session fails to build unless every node is claimed."""
     x = rand((1, 4, 5, 6), F32, seed=3)
@@ -864,7 +963,7 @@ def test_unsupported_types_are_not_claimed():
     be built, with fallback enabled it runs on the CPU EP."""
     NP_TO_ONNX.setdefault(np.dtype(np.float16), TensorProto.FLOAT16)
     d = np.array([1.0, -2.0], np.float16)
-    for op, inputs, out in [("Abs", [("x", d)], None), ("Max", [("a", d), ("b", d)], None),
+    for op, inputs, out in [("Abs", [("x", d)], None), ("Sqrt", [("x", d)], None),
                             ("Less", [("a", d), ("b", d)], [TensorProto.BOOL])]:
         model = make_node_model(op, inputs, ["y"], 13, output_types=out)
         with pytest.raises(Exception):
@@ -1375,3 +1474,87 @@ def test_softplus_float_accuracy_whole_range():
     for since, opset in schema_revisions("Softplus"):
         check_node("Softplus", [("x", x)], ["y"], opset, reference=[want.astype(F32)], rtol=3e-7, atol=0)
         check_node("Softplus", [("x", np.array([np.inf, -np.inf, np.nan], F32))], ["y"], opset)
+
+
+# ---- float16 paths (computed in float, rounded to nearest even), against ORT's CPU EP ----
+
+def _half_case(op, inputs, opset, out_type=TensorProto.FLOAT16, attrs=None):
+    node = helper.make_node(op, [n for n, _ in inputs], ["y"], **(attrs or {}))
+    graph = helper.make_graph([node], op, [helper.make_tensor_value_info(n, _onnx_type(v.dtype), list(v.shape))
+                                           for n, v in inputs], [helper.make_tensor_value_info("y", out_type, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8 if opset <= 17 else 10
+    feeds = dict(inputs)
+    got = session(model).run(None, feeds)[0]
+    want = session(model, anvil=False).run(None, feeds)[0]
+    assert got.shape == want.shape and got.dtype == want.dtype, (op, got.shape, want.shape)
+    if got.dtype == np.float16:
+        np.testing.assert_allclose(got.astype(F32), want.astype(F32), rtol=1e-3, atol=1e-4, err_msg=f"{op} {opset}")
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=f"{op} {opset}")
+    return got
+
+
+H = np.float16
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_float16_arith(op):
+    for since, opset in schema_revisions(op):
+        a = rand((2, 3, 4), H, seed=1)
+        for b in [rand((2, 3, 4), H, seed=2), rand((4,), H, seed=3), rand((3, 1), H, seed=4), np.array(1.5, H)]:
+            if op == "Div":
+                b = np.where(np.abs(b) < 0.1, H(0.5), b).astype(H)
+            _half_case(op, [("a", a), ("b", b)], opset)
+        _half_case(op, [("a", np.zeros((0, 4), H)), ("b", rand((4,), H))], opset)
+    big = np.array([60000, -60000, 1e-4, np.inf, np.nan], H)
+    _half_case(op, [("a", big), ("b", np.array([2, 2, 1e-4, 1, 1], H))], 14)  # overflow to inf, NaN
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_float16_max_min(op):
+    for since, opset in schema_revisions(op, first_opset=12):
+        a = np.array([1, -2, np.nan, 3, 0.5, -0.0], H)
+        b = np.array([0.5, np.nan, 1, 3, 0.25, 0.0], H)
+        _half_case(op, [("a", a), ("b", b)], opset)
+        _half_case(op, [("a", rand((3, 4), H, 1)), ("b", rand((4,), H, 2)), ("c", rand((3, 1), H, 3))], opset)
+        _half_case(op, [("a", rand((5,), H, 1))], opset)
+
+
+def test_float16_mod_isnan_isinf_elu():
+    a = np.array([5.5, -5.5, 7, -7, 0.25, 3], H)
+    b = np.array([2, 2, -3, -3, 0.1, 1.5], H)
+    for _, opset in schema_revisions("Mod", first_opset=10):
+        _half_case("Mod", [("a", a), ("b", b)], opset, attrs={"fmod": 1})
+    x = np.array([np.nan, np.inf, -np.inf, 0, -1, 65504, 6e-8], H)
+    for _, opset in schema_revisions("IsNaN"):
+        _half_case("IsNaN", [("x", x)], opset, out_type=TensorProto.BOOL)
+    for _, opset in schema_revisions("IsInf", first_opset=20):
+        for neg, pos in [(1, 1), (0, 1), (1, 0)]:
+            _half_case("IsInf", [("x", x)], opset, out_type=TensorProto.BOOL,
+                       attrs={"detect_negative": neg, "detect_positive": pos})
+    for _, opset in schema_revisions("Elu"):
+        _half_case("Elu", [("x", rand((3, 40), H, 5))], opset, attrs={"alpha": 0.7})
+
+
+def test_float16_not_claimed_where_orts_types_stop():
+    # Max/Min take float16 from revision 12 only (ORT's CPU EP registers float and double before).
+    x = np.ones(3, H)
+    for op, opset in [("Max", 11), ("Min", 8)]:
+        node = helper.make_node(op, ["x"], ["y"])
+        out_t = TensorProto.BOOL if op == "IsInf" else TensorProto.FLOAT16
+        graph = helper.make_graph([node], op, [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [3])],
+                                  [helper.make_tensor_value_info("y", out_t, None)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        model.ir_version = 8
+        with pytest.raises(Exception):
+            session(model)
+
+
+def test_float16_equal():
+    a = np.array([1, -0.0, np.nan, 3, 0.5, 65504, 1.0009765625], H)
+    b = np.array([1, 0.0, np.nan, 2, 0.5, np.inf, 1.0], H)
+    for _, opset in schema_revisions("Equal", first_opset=13):
+        _half_case("Equal", [("a", a), ("b", b)], opset, out_type=TensorProto.BOOL)
+        _half_case("Equal", [("a", rand((3, 4), H, 1).round()), ("b", rand((4,), H, 2).round())], opset,
+                   out_type=TensorProto.BOOL)

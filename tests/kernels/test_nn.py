@@ -682,16 +682,14 @@ def test_batchnorm_mixed_constant_parameters():
 
 
 @pytest.mark.parametrize("opset", [14, 15])
-def test_batchnorm_training_mode_declined(opset):
+def test_batchnorm_training_mode(opset):
     x = rand(4, 3, 5, 5)
     names = ["scale", "B", "mean", "var"]
     params = bn_params(3)
     inputs = [("x", x)] + list(zip(names, params))
     model = make_node_model("BatchNormalization", inputs, ["y", "running_mean", "running_var"], opset,
                             attrs={"training_mode": 1}, initializers=dict(zip(names, params)))
-    with pytest.raises(Exception, match="fallback"):
-        session(model)  # Anvil did not claim the node, and there is no CPU fallback
-    got = session(model, fallback=True).run(None, {"x": x})
+    got = session(model).run(None, {"x": x})  # Anvil runs training mode (no CPU fallback)
     want = run_cpu(model, inputs)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

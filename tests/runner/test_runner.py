@@ -90,9 +90,12 @@ def two_input_model(tmp_path):
 
 
 def unsupported_model(tmp_path):
-    """Relu -> Det: Det is not one of Anvil's ops (it is not in PaddleOCR), so it needs the CPU EP."""
+    """Relu -> Det of float16: Anvil's Det takes float only, so this one needs the CPU EP."""
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="the_relu"),
-                               helper.make_node("Det", ["r"], ["d"], name="the_det")], "det",
+                               helper.make_node("Cast", ["r"], ["h"], name="the_cast", to=TensorProto.FLOAT16),
+                               helper.make_node("Det", ["h"], ["dh"], name="the_det"),
+                               helper.make_node("Cast", ["dh"], ["d"], name="the_cast_back", to=TensorProto.FLOAT)],
+                              "det",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
                               [helper.make_tensor_value_info("d", TensorProto.FLOAT, None)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
@@ -215,9 +218,9 @@ def test_placement_shows_anvil(relu):
 def test_fallback_disabled_by_default_and_allowed_on_request(tmp_path):
     model = unsupported_model(tmp_path)
     line = error(1, model, mentions=("Det", "--allow-fallback"))
-    assert "1 of 2 nodes" in line
+    assert "1 of 4 nodes" in line
     p = ok(model, "--allow-fallback", "--placement", "--compare")
-    assert f"placement: 1 of 2 nodes on {EP}" in p.stdout
+    assert f"placement: 3 of 4 nodes on {EP}" in p.stdout
     assert re.search(r"CPUExecutionProvider\s+1 nodes: Det 1", p.stdout), p.stdout
     assert "'the_det' (Det on CPUExecutionProvider)" in p.stdout
     assert "compare: PASS" in p.stdout

@@ -59,24 +59,21 @@ void ScatterBlocks(T* out, const T* updates, const int64_t* offsets, int64_t n, 
   for (int64_t i = 0; i < n; ++i) ReduceInto(out + offsets[i] * block, updates + i * block, block, r);
 }
 
-// CumSum along the middle axis of an [outer, len, inner] tensor.
+// CumSum (or, with product, CumProd) along the middle axis of an [outer, len, inner] tensor.
 template <typename T>
-void CumSum(T* y, const T* x, int64_t outer, int64_t len, int64_t inner, bool exclusive, bool reverse) {
+void CumSum(T* y, const T* x, int64_t outer, int64_t len, int64_t inner, bool exclusive, bool reverse,
+            bool product = false) {
   ParallelFor(outer * inner, len, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t o = item / inner, i = item % inner;
       const T* xs = x + o * len * inner + i;
       T* ys = y + o * len * inner + i;
-      T acc = T(0);
+      T acc = product ? T(1) : T(0);
       for (int64_t s = 0; s < len; ++s) {
         const int64_t t = reverse ? len - 1 - s : s;
-        if (exclusive) {
-          ys[t * inner] = acc;
-          acc = WrapAdd(acc, xs[t * inner]);
-        } else {
-          acc = WrapAdd(acc, xs[t * inner]);
-          ys[t * inner] = acc;
-        }
+        if (exclusive) ys[t * inner] = acc;
+        acc = product ? WrapMul(acc, xs[t * inner]) : WrapAdd(acc, xs[t * inner]);
+        if (!exclusive) ys[t * inner] = acc;
       }
     }
   });

@@ -10,6 +10,7 @@
 #include "compute/elementwise/unary_simd.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -34,6 +35,7 @@ bool IsArithType(int since, ElemType t) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:  // computed in float (half_ops.h)
       return true;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
@@ -134,6 +136,14 @@ Status ArithKernel::CreateFor(ArithOp op, const NodeInfo& node, std::unique_ptr<
 
 Status ArithKernel::Compute(ComputeContext& ctx) const {
   const TensorView a = ctx.Input(0), b = ctx.Input(1);
+  if (type_ == ew_kernels::kF16) {
+    switch (op_) {
+      case ArithOp::kAdd: return ew_kernels::HalfBinary(ctx, a, b, 2, [](float x, float z) { return x + z; });
+      case ArithOp::kSub: return ew_kernels::HalfBinary(ctx, a, b, 2, [](float x, float z) { return x - z; });
+      case ArithOp::kMul: return ew_kernels::HalfBinary(ctx, a, b, 2, [](float x, float z) { return x * z; });
+      case ArithOp::kDiv: return ew_kernels::HalfBinary(ctx, a, b, 4, [](float x, float z) { return x / z; });
+    }
+  }
   return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
     using T = decltype(zero);
     return RunArith<T>(op_, ctx, a, b);

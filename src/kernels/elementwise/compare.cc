@@ -6,6 +6,7 @@
 #include "compute/elementwise/binary_loops.h"
 #include "compute/elementwise/broadcast.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -34,7 +35,7 @@ bool Supported(CompareOp op, int since, ElemType t) {
   const bool numeric = ew_kernels::IsNumericType(t);
   switch (op) {
     case CompareOp::kEqual:
-      return t == kB8 || t == kI32 || t == kI64 || (since >= 11 && numeric);
+      return t == kB8 || t == kI32 || t == kI64 || (since >= 11 && numeric) || (since >= 13 && t == ew_kernels::kF16);
     case CompareOp::kGreater:
     case CompareOp::kLess:
       return since >= 9 ? numeric : (t == kF32 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
@@ -97,6 +98,9 @@ Status CompareKernel::CreateFor(CompareOp op, const NodeInfo& node, std::unique_
 Status CompareKernel::Compute(ComputeContext& ctx) const {
   const TensorView a = ctx.Input(0), b = ctx.Input(1);
   if (type_ == kB8) return Logical(op_, ctx, a, b);
+  if (type_ == ew_kernels::kF16 && op_ == CompareOp::kEqual) {  // as floats: NaN != NaN, -0 == +0
+    return Run<uint16_t>(ctx, a, b, [](uint16_t x, uint16_t z) { return ew::HalfToFloat(x) == ew::HalfToFloat(z); });
+  }
   return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
     using T = decltype(zero);
     return Ordered<T>(op_, ctx, a, b);

@@ -7,6 +7,7 @@
 #include "compute/elementwise/math_ops.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -67,7 +68,8 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     k->lambd = node.Float("lambd", 0.5f);
     k->bias = node.Float("bias", 0.0f);
   } else if (op == "IsNaN" || op == "IsInf") {
-    ANVIL_CHECK(t == kF32 || t == kF64, op, ": type ", ElemTypeName(t), " is not supported (float, double)");
+    ANVIL_CHECK(t == kF32 || t == kF64 || (t == ew_kernels::kF16 && (op == "IsNaN" || node.SinceVersion() >= 20)), op,
+                ": type ", ElemTypeName(t), " is not supported (float, double; float16)");
     k->kind = op == "IsNaN" ? MathKernel::Kind::kIsNaN : MathKernel::Kind::kIsInf;
     k->negative = node.Int("detect_negative", 1) != 0;
     k->positive = node.Int("detect_positive", 1) != 0;
@@ -81,8 +83,9 @@ Status MathKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
     }
     ANVIL_CHECK(entry != nullptr, "no math function for ", op);
     const bool with_double = entry->with_double && !(op == "Mish" && since >= 22);
-    ANVIL_CHECK(t == kF32 || (with_double && t == kF64), op, "-", since, ": type ", ElemTypeName(t),
-                " is not supported");
+    const bool with_half = op == "Elu";  // float16 computed in float (the ops ORT's CPU EP runs in float16)
+    ANVIL_CHECK(t == kF32 || (with_double && t == kF64) || (with_half && t == ew_kernels::kF16), op, "-", since,
+                ": type ", ElemTypeName(t), " is not supported");
     k->kind = MathKernel::Kind::kMath;
     ew::MathOp m = entry->math;
     if (op == "Gelu") {
@@ -109,7 +112,10 @@ Status MathKernel::Compute(ComputeContext& ctx) const {
   if (kind == Kind::kIsNaN || kind == Kind::kIsInf) {
     uint8_t* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
-    if (type == kF32) {
+    if (type == ew_kernels::kF16) {
+      kind == Kind::kIsNaN ? ew_kernels::HalfIsNaN(x.as<uint16_t>(), y, n)
+                           : ew_kernels::HalfIsInf(x.as<uint16_t>(), y, n, negative, positive);
+    } else if (type == kF32) {
       kind == Kind::kIsNaN ? ew::RunIsNaN(x.as<float>(), y, n) : ew::RunIsInf(x.as<float>(), y, n, negative, positive);
     } else {
       kind == Kind::kIsNaN ? ew::RunIsNaN(x.as<double>(), y, n)
@@ -120,6 +126,23 @@ Status MathKernel::Compute(ComputeContext& ctx) const {
   void* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (n == 0) return {};
+  if (type == ew_kernels::kF16 && kind == Kind::kMath) {
+    float* in = ctx.Scratch<float>(static_cast<size_t>(n));
+    float* res = ctx.Scratch<float>(static_cast<size_t>(n));
+    const uint16_t* px = x.as<uint16_t>();
+    uint16_t* py = static_cast<uint16_t*>(y);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) in[i] = ew::HalfToFloat(px[i]);
+    });
+    ew::MathParams p;
+    p.alpha = alpha;
+    p.gamma = gamma;
+    ew::RunMath(static_cast<ew::MathOp>(op), p, in, res, n);
+    ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) py[i] = ew::FloatToHalf(res[i]);
+    });
+    return {};
+  }
   return DispatchNumeric(type, [&](auto zero) -> Status {
     using T = decltype(zero);
     const T* px = x.as<T>();

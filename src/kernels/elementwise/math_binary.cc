@@ -9,6 +9,7 @@
 #include "compute/elementwise/broadcast.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -103,7 +104,7 @@ Status MathBinaryKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* o
     k->kind = Kind::kPRelu;
   } else if (op == "Mod") {
     const bool fmod = node.Int("fmod", 0) != 0;
-    const bool is_float = t == kF32 || t == kF64;
+    const bool is_float = t == kF32 || t == kF64 || t == ew_kernels::kF16;
     ANVIL_CHECK(is_float || IsIntType(t), "Mod: type ", ElemTypeName(t), " is not supported");
     ANVIL_CHECK(!is_float || fmod, "Mod: fmod must be 1 for floating-point inputs");
     k->kind = fmod ? Kind::kFmod : Kind::kModInt;
@@ -131,6 +132,9 @@ Status MathBinaryKernel::Compute(ComputeContext& ctx) const {
   if (kind == Kind::kBoolXor) {
     return Binary<uint8_t>(ctx, a, b, 1,
                            [](uint8_t x, uint8_t z) { return static_cast<uint8_t>((x != 0) != (z != 0)); });
+  }
+  if (type == ew_kernels::kF16 && kind == Kind::kFmod) {
+    return ew_kernels::HalfBinary(ctx, a, b, 10, [](float x, float z) { return std::fmod(x, z); });
   }
   return DispatchAll(type, [&](auto zero) -> Status {
     using T = decltype(zero);

@@ -11,6 +11,7 @@
 #include "compute/elementwise/broadcast.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
+#include "kernels/elementwise/half_ops.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace anvil {
@@ -56,7 +57,8 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
   const bool ints = t == kI32 || t == kI64 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 ||
                     t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 ||
                     t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
-  const bool ok = t == kF32 || (since >= 8 && t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) || (since >= 12 && ints);
+  const bool ok = t == kF32 || (since >= 8 && t == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) ||
+                  (since >= 12 && (ints || t == ew_kernels::kF16));
   ANVIL_CHECK(ok, name, "-", since, ": type ", ElemTypeName(t), " is not supported");
   for (size_t i = 1; i < n; ++i) {
     ANVIL_CHECK(node.InputType(i) == t, name, ": input ", i, " has type ", ElemTypeName(node.InputType(i)),
@@ -68,6 +70,10 @@ Status MinMaxKernel::CreateFor(bool is_max, const NodeInfo& node, std::unique_pt
 }
 
 Status MinMaxKernel::Compute(ComputeContext& ctx) const {
+  if (type_ == ew_kernels::kF16) {
+    return is_max_ ? ew_kernels::FoldInputs<uint16_t>("Max", ctx, ew_kernels::HalfMaxOf{})
+                   : ew_kernels::FoldInputs<uint16_t>("Min", ctx, ew_kernels::HalfMinOf{});
+  }
   return ew_kernels::DispatchNumeric(type_, [&](auto zero) {
     using T = decltype(zero);
     return FoldFor<T>(is_max_, ctx);

@@ -26,9 +26,11 @@ Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
     ANVIL_CHECK(node.InputType(i) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "BatchNormalization: ",
                 kParamNames[i - 1], " must be float");
   }
-  ANVIL_CHECK(node.Int("training_mode", 0) == 0,
-              "BatchNormalization: training_mode=1 is not supported (inference only)");
-  for (size_t i = 1; i < node.OutputCount(); ++i) {
+  // training_mode=1 (revision 14+): batch statistics, outputs Y and the running mean and variance
+  // (batchnorm_training.cc).
+  const bool training = node.Int("training_mode", 0) != 0;
+  ANVIL_CHECK(!training || node.SinceVersion() >= 14, "BatchNormalization: training before revision 14");
+  for (size_t i = training ? 3 : 1; i < node.OutputCount(); ++i) {
     ANVIL_CHECK(node.OutputType(i) == ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED,
                 "BatchNormalization: only the Y output is supported (inference mode), node requests output ", i);
   }
@@ -41,6 +43,12 @@ Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
   }
   auto k = std::make_unique<BatchNormKernel>();
   k->epsilon_ = node.Float("epsilon", 1e-5f);
+  k->training_ = training;
+  k->momentum_ = node.Float("momentum", 0.9f);
+  if (training) {
+    if (out) *out = std::move(k);
+    return {};
+  }
   std::optional<TensorView> params[4];
   bool all_constant = true;
   for (int p = 0; p < 4; ++p) {
@@ -63,6 +71,7 @@ Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
 }
 
 Status BatchNormKernel::Compute(ComputeContext& ctx) const {
+  if (training_) return BatchNormTrainingCompute(ctx, epsilon_, momentum_);
   TensorView x = ctx.Input(0);
   ANVIL_CHECK(x.shape.size() >= 2, "BatchNormalization: input ", ToString(x.shape), " must have rank >= 2");
   const int64_t channels = x.shape[1];

@@ -10,6 +10,9 @@
 
 namespace anvil {
 
+// BatchNormalization with training_mode=1: Y, running mean and running variance.
+Status BatchNormTrainingCompute(ComputeContext& ctx, float epsilon, float momentum);
+
 // BatchNormalization, inference mode: y = x * mult[c] + offset[c], channels at dim 1.
 class BatchNormKernel final : public Kernel {
  public:
@@ -18,6 +21,8 @@ class BatchNormKernel final : public Kernel {
 
  private:
   float epsilon_ = 1e-5f;
+  bool training_ = false;  // training_mode=1: batch statistics (batchnorm_training.cc)
+  float momentum_ = 0.9f;
   bool precomputed_ = false;  // mult_/offset_ hold the constant parameters folded
   std::vector<float> mult_, offset_;
 };

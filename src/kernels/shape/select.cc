@@ -169,12 +169,17 @@ Status TopKKernel::Compute(ComputeContext& ctx) const {
 // ---- CumSum
 
 Status CumSumKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateFor(false, node, out);
+}
+
+Status CumSumKernel::CreateFor(bool product, const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   const ElemType t = node.InputType(0);
   ANVIL_CHECK(shape_detail::IsNumeric(t), "type ", ElemTypeName(t), " is not supported");
   ANVIL_CHECK(shape_detail::IsIndexType(node.InputType(1)), "axis must be int32 or int64");
   auto k = std::make_unique<CumSumKernel>();
   k->exclusive_ = node.Int("exclusive", 0) != 0;
   k->reverse_ = node.Int("reverse", 0) != 0;
+  k->product_ = product;
   if (out) *out = std::move(k);
   return {};
 }
@@ -194,7 +199,7 @@ Status CumSumKernel::Compute(ComputeContext& ctx) const {
   AroundAxis(x.shape, axis, outer, len, inner);
   return VisitNumeric(x.type, [&](auto tag) {
     using T = decltype(tag);
-    shape::CumSum(static_cast<T*>(y), x.as<T>(), outer, len, inner, exclusive_, reverse_);
+    shape::CumSum(static_cast<T*>(y), x.as<T>(), outer, len, inner, exclusive_, reverse_, product_);
     return Status{};
   });
 }

@@ -322,14 +322,22 @@ class TopKKernel final : public Kernel {
   int64_t k_attr_ = -1;
 };
 
-class CumSumKernel final : public Kernel {
+class CumSumKernel : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  static Status CreateFor(bool product, const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
   bool exclusive_ = false;
   bool reverse_ = false;
+  bool product_ = false;
+};
+
+// CumProd: CumSum's loop with a product.
+class CumProdKernel final : public CumSumKernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) { return CreateFor(true, node, out); }
 };
 
 class CompressKernel final : public Kernel {
