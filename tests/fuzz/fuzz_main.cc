@@ -344,7 +344,12 @@ std::optional<Structured> Decode(FuzzedDataProvider& fdp) {
     };
     switch (spec.type) {
       case fuzz::kAttrFloat: a.f = FuzzFloat(fdp); break;
-      case fuzz::kAttrInt: a.i = FuzzInt(fdp); break;
+      case fuzz::kAttrInt:
+        a.i = FuzzInt(fdp);
+        // Excluded: ORT 1.29 crashes (SEGV in its GatherND shape inference at session creation,
+        // std::terminate in its CPU kernel) on a negative batch_dims, with no Anvil involved.
+        if (std::strcmp(row.op, "GatherND") == 0 && a.i < 0) a.i = 0;
+        break;
       case fuzz::kAttrString:
         a.s = fdp.ConsumeIntegralInRange(0, 7) == 0 ? fdp.ConsumeRandomLengthString(8) : fdp.PickValueInArray(kStrings);
         break;
