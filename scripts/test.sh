@@ -3,7 +3,9 @@
 #   1. the EP tests through ORT's C++ API (ctest),
 #   2. the Python package tests in fresh venvs (pinned, newest and a too-old onnxruntime),
 #   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner, and the
-#      ONNX backend test cases (tests/backend).
+#      ONNX backend test cases (tests/backend), the fuzz regressions (tests/fuzz);
+#   4. a short fuzz run (scripts/fuzz.sh: clang, ASan and UBSan; ANVIL_FUZZ_SECONDS per target,
+#      default 30; 0 skips it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/versions.sh"
@@ -23,6 +25,12 @@ fi
 echo "== kernels, kernel list, models, runner, ONNX backend cases"
 cd "$top"
 ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
-  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner tests/backend -q -p no:cacheprovider \
+  "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner tests/backend tests/fuzz -q -p no:cacheprovider \
   || status=1
+
+fuzz_secs=${ANVIL_FUZZ_SECONDS:-30}
+if [ "$fuzz_secs" -gt 0 ]; then
+  echo "== fuzzing (libFuzzer, ASan, UBSan), ${fuzz_secs} s per target"
+  "$top/scripts/fuzz.sh" "$fuzz_secs" || status=1
+fi
 exit $status

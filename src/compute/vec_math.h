@@ -24,7 +24,7 @@ namespace anvil {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
-  const float xc = x > kHi ? kHi : (x < kLo ? kLo : x);
+  const float xc = x > kHi ? kHi : (x >= kLo ? x : kLo);  // NaN -> kLo: the int cast below stays defined
   const float n = std::floor(xc * kLog2e + 0.5f);
   float r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;
