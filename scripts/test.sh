@@ -3,7 +3,8 @@
 #   1. the EP tests through ORT's C++ API (ctest),
 #   2. the Python package tests in fresh venvs (pinned, newest and a too-old onnxruntime),
 #   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner, and the
-#      ONNX backend test cases (tests/backend).
+#      ONNX backend test cases (tests/backend),
+#   4. the sanitizer runs (scripts/test_sanitizers.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/versions.sh"
@@ -25,4 +26,11 @@ cd "$top"
 ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
   "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner tests/backend -q -p no:cacheprovider \
   || status=1
+
+# 4. The C++ EP tests and the Python kernel and concurrency tests again under ASan+UBSan and TSan
+#    (their own build trees: build-asan, build-tsan).
+if [ -x "$top/scripts/test_sanitizers.sh" ]; then
+  echo "== sanitizers (ASan+UBSan, TSan)"
+  "$top/scripts/test_sanitizers.sh" || status=1
+fi
 exit $status
