@@ -65,7 +65,7 @@ Status ReshapeKernel::Compute(ComputeContext& ctx) const {
       continue;
     }
     ANVIL_CHECK(d >= 0, "shape ", ToString(shape), " has an invalid dim ", d);
-    known *= d;
+    known = NumElements(Shape{known, d});  // saturating: dims read from a tensor can overflow int64
   }
   if (infer >= 0) {
     ANVIL_CHECK(known != 0 && x.size() % known == 0, "cannot reshape input ", ToString(x.shape), " (", x.size(),
