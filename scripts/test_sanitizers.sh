@@ -8,8 +8,8 @@
 #               shape and concurrency tests and the unregister-while-alive lifetime test, with the
 #               ASan plugin loaded into the venv's Python (LD_PRELOAD of the sanitizer runtimes;
 #               leak checking off there: CPython itself does not free everything at exit);
-#   TSan:       the C++ Concurrency.* tests and tests/runtime/test_concurrency.py (8 threads on one
-#               session) with the TSan plugin in Python.
+#   TSan:       the C++ Concurrency.* tests (8 threads running one session; see below for why not
+#               the Python concurrency test).
 # Sanitizer reports go to log files (one per process) under each build dir's sanitizer-logs/; any
 # report or failing test makes the script fail, and the summary says which tool found what.
 # Suppressions (tests/sanitizers/*.supp) cover only code that is not Anvil's.
@@ -70,10 +70,9 @@ echo "   built in $(( $(date +%s) - start )) s"
 
 libasan=$(runtime asan)
 libubsan=$(runtime ubsan)
-libtsan=$(runtime tsan)
 common_ubsan="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
-# allocator_may_return_null: a request past what the machine has (tests/runtime/test_huge_shapes.py)
-# must come back as a failed allocation, which ORT turns into an error, not as an ASan abort.
+# allocator_may_return_null: a malloc past what the machine has must come back as a failed
+# allocation, which ORT turns into an error, not as an ASan abort.
 common_asan="allocator_may_return_null=1:detect_stack_use_after_return=1:check_initialization_order=1"
 
 cd "$top"
@@ -88,11 +87,14 @@ step "ASan+UBSan+LSan: C++ EP tests (ctest)" "$logs/ctest" \
   ctest --test-dir "$asan_dir" --output-on-failure -j 2
 py_tests=(tests/kernels tests/runtime/test_huge_shapes.py tests/runtime/test_concurrency.py
           "tests/runtime/test_lifetime.py::test_unregister_while_a_session_is_alive_then_run_and_release")
+# The 256TiB cases of test_huge_shapes.py are left out here: ORT allocates with the throwing
+# operator new, which under ASan reports out-of-memory and aborts whatever allocator_may_return_null
+# says (a property of the ASan runtime, not of Anvil; they run in the normal test command).
 step "ASan+UBSan: Python kernel, huge-shape, concurrency and lifetime tests" "$logs/python" \
   env LD_PRELOAD="$libasan $libubsan" ANVIL_LIB="$asan_dir/libanvil_ep.so" \
       ASAN_OPTIONS="$common_asan:detect_leaks=0:log_path=$logs/python/asan" \
       UBSAN_OPTIONS="$common_ubsan:log_path=$logs/python/ubsan" \
-  "$py" -m pytest "${py_tests[@]}" -q -p no:cacheprovider
+  "$py" -m pytest "${py_tests[@]}" -k "not 256TiB" -q -p no:cacheprovider
 
 # --- TSan --------------------------------------------------------------------------------------
 logs=$tsan_dir/sanitizer-logs
@@ -100,10 +102,12 @@ tsan="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$supp/tsa
 step "TSan: C++ Concurrency.* tests" "$logs/ctest" \
   env TSAN_OPTIONS="$tsan:log_path=$logs/ctest/tsan" \
   ctest --test-dir "$tsan_dir" --output-on-failure -R "make_test_models|Concurrency\\."
-step "TSan: tests/runtime/test_concurrency.py (8 threads on one session)" "$logs/python" \
-  env LD_PRELOAD="$libtsan" ANVIL_LIB="$tsan_dir/libanvil_ep.so" \
-      TSAN_OPTIONS="$tsan:log_path=$logs/python/tsan" \
-  "$py" -m pytest tests/runtime/test_concurrency.py -q -p no:cacheprovider
+# Not tests/runtime/test_concurrency.py under TSan: inside Python, ORT (statically linked into
+# onnxruntime_pybind11_state, uninstrumented) allocates a pool task's state on one thread and frees
+# it on another, synchronised by atomics TSan cannot see; the resulting reports are ORT's and no
+# suppression can drop them without also hiding Anvil's (called_from_lib also drops ORT's mutex
+# operations, which then makes false races appear in Anvil's kernels). That file runs in the
+# normal test command and above under ASan; the C++ test runs 8 threads on one session.
 
 echo "== sanitizers: $(( $(date +%s) - start )) s in all"
 if [ ${#failures[@]} -gt 0 ]; then
