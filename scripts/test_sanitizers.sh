@@ -29,7 +29,7 @@ build() {  # build <dir> <sanitizers>
     cmake -S "$top" -B "$1" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DANVIL_SANITIZE="$2" \
       -DANVIL_PYTHON="$py" >/dev/null
   fi
-  cmake --build "$1" -j "$(nproc)" | tail -1
+  cmake --build "$1" -j "$(nproc)" >"$1/build.log" 2>&1 || { tail -40 "$1/build.log"; exit 1; }
 }
 
 runtime() {  # the compiler's shared sanitizer runtime, e.g. runtime asan
