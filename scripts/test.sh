@@ -4,7 +4,8 @@
 #   2. the Python package tests in fresh venvs (pinned, newest and a too-old onnxruntime),
 #   3. pytest: kernel unit tests, the kernel-list check, the PaddleOCR models, the runner, and the
 #      ONNX backend test cases (tests/backend), the fuzz regressions (tests/fuzz);
-#   4. a short fuzz run (scripts/fuzz.sh: clang, ASan and UBSan; ANVIL_FUZZ_SECONDS per target,
+#   4. the sanitizer runs (scripts/test_sanitizers.sh);
+#   5. a short fuzz run (scripts/fuzz.sh: clang, ASan and UBSan; ANVIL_FUZZ_SECONDS per target,
 #      default 30; 0 skips it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,14 @@ ANVIL_LIB="$build/libanvil_ep.so" ANVIL_RUNNER="$build/anvil_run" \
   "$ANVIL_CACHE/venv/bin/python" -m pytest tests/kernels tests/conformance tests/runtime tests/models tests/runner tests/backend tests/fuzz -q -p no:cacheprovider \
   || status=1
 
+# 4. The C++ EP tests and the Python kernel and concurrency tests again under ASan+UBSan and TSan
+#    (their own build trees: build-asan, build-tsan).
+if [ -x "$top/scripts/test_sanitizers.sh" ]; then
+  echo "== sanitizers (ASan+UBSan, TSan)"
+  "$top/scripts/test_sanitizers.sh" || status=1
+fi
+
+# 5. Fuzzing: both libFuzzer targets for a short time each.
 fuzz_secs=${ANVIL_FUZZ_SECONDS:-30}
 if [ "$fuzz_secs" -gt 0 ]; then
   echo "== fuzzing (libFuzzer, ASan, UBSan), ${fuzz_secs} s per target"

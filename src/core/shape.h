@@ -145,10 +145,19 @@ class Shape {
   std::unique_ptr<int64_t[]> heap_;
 };
 
+// The product of the dims, saturated: a shape whose element count does not fit in int64_t (dims
+// fed from a tensor can be anything) gives kTooManyElements instead of a wrapped count, unless a
+// dim is 0 (then the count is 0, exactly). ComputeContext::Output refuses such shapes, so a kernel
+// that allocates its outputs before looping never sees one.
+constexpr int64_t kTooManyElements = INT64_MAX;
 inline int64_t NumElements(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
+  bool saturated = false;
+  for (int64_t d : s) {
+    if (d == 0) return 0;
+    if (!saturated && __builtin_mul_overflow(n, d, &n)) saturated = true;
+  }
+  return saturated ? kTooManyElements : n;
 }
 
 inline std::string ToString(const Shape& s) {

@@ -98,8 +98,17 @@ size_t ComputeContext::OutputCount() const {
 
 Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
   for (int64_t d : shape) ANVIL_CHECK(d >= 0, "output ", i, " would have a negative dimension ", ToString(shape));
+  // Dims computed from tensors (Reshape, Expand, Tile, ConstantOfShape, ...) can multiply past
+  // int64_t: refuse here, once, before any kernel loops over a wrapped count.
+  ANVIL_CHECK(NumElements(shape) != kTooManyElements, "output ", i, " would have shape ", ToString(shape),
+              ": more than 2^63-1 elements");
   OrtValue* v = nullptr;
-  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetOutput(ctx_, i, shape.data(), shape.size(), &v));
+  if (OrtStatus* st = Ort::GetApi().KernelContext_GetOutput(ctx_, i, shape.data(), shape.size(), &v)) {
+    // ORT checks the byte size and fails cleanly when the allocator cannot provide it.
+    const std::string why = Ort::GetApi().GetErrorMessage(st);
+    Ort::GetApi().ReleaseStatus(st);
+    return Fail("cannot allocate output ", i, " of shape ", ToString(shape), ": ", why);
+  }
   ANVIL_CHECK(v != nullptr, "output ", i, " is not available");
   *data = nullptr;
   Ort::ThrowOnError(Ort::GetApi().GetTensorMutableData(v, data));
