@@ -65,7 +65,8 @@ Status ReshapeKernel::Compute(ComputeContext& ctx) const {
       continue;
     }
     ANVIL_CHECK(d >= 0, "shape ", ToString(shape), " has an invalid dim ", d);
-    ANVIL_CHECK(!__builtin_mul_overflow(known, d, &known), "shape ", ToString(shape), " has more elements than int64 holds");
+    ANVIL_CHECK(!__builtin_mul_overflow(known, d, &known), "cannot reshape input ", ToString(x.shape), " to ", ToString(shape),
+                ": it has more elements than int64 holds");
   }
   if (infer >= 0) {
     ANVIL_CHECK(known != 0 && x.size() % known == 0, "cannot reshape input ", ToString(x.shape), " (", x.size(),
