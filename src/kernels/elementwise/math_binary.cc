@@ -29,22 +29,11 @@ bool IsUnsignedShiftType(ElemType t) {
          t == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
 }
 
+// DispatchNumeric plus bool.
 template <typename F>
 Status DispatchAll(ElemType t, F&& f) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return f(float{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return f(double{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return f(int8_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return f(int16_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return f(int32_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return f(int64_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return f(uint8_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return f(uint16_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return f(uint32_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return f(uint64_t{});
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return f(bool{});
-    default: return Fail("unexpected type ", ElemTypeName(t));
-  }
+  if (t == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL) return f(bool{});
+  return ew_kernels::DispatchNumeric(t, std::forward<F>(f));
 }
 
 template <typename T, typename Op>

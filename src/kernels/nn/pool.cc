@@ -100,6 +100,20 @@ Status PoolAttributes::Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_
   return {};
 }
 
+// The common start of a pooling call: geometry, the output, the tap tables. *y stays null when
+// the output is empty (nothing to compute).
+static Status StartPool(ComputeContext& ctx, const PoolAttributes& a, const TensorView& x, nn::PoolGeometry& g,
+                        const nn::PoolTaps* taps[3], float** y) {
+  Shape out_shape;
+  ANVIL_RETURN_IF_ERROR(a.Geometry(x.shape, g, out_shape));
+  float* out = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &out));
+  if (NumElements(out_shape) == 0) return {};
+  TapTables(ctx, g, taps);
+  *y = out;
+  return {};
+}
+
 Status AveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   PoolAttributes attrs;
   ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs));
@@ -115,13 +129,10 @@ Status AveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* 
 Status AveragePoolKernel::Compute(ComputeContext& ctx) const {
   TensorView x = ctx.Input(0);
   nn::PoolGeometry g;
-  Shape out_shape;
-  ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
-  float* y = nullptr;
-  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
-  if (NumElements(out_shape) == 0) return {};
   const nn::PoolTaps* taps[3];
-  TapTables(ctx, g, taps);
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(StartPool(ctx, attrs_, x, g, taps, &y));
+  if (y == nullptr) return {};
   nn::AveragePool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, count_include_pad_);
   return {};
 }
@@ -179,13 +190,10 @@ Status LpPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) 
 Status LpPoolKernel::Compute(ComputeContext& ctx) const {
   TensorView x = ctx.Input(0);
   nn::PoolGeometry g;
-  Shape out_shape;
-  ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
-  float* y = nullptr;
-  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
-  if (NumElements(out_shape) == 0) return {};
   const nn::PoolTaps* taps[3];
-  TapTables(ctx, g, taps);
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(StartPool(ctx, attrs_, x, g, taps, &y));
+  if (y == nullptr) return {};
   nn::LpPool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, p_);
   return {};
 }
