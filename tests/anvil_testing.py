@@ -140,12 +140,12 @@ def max_ort_opset():
     return int(os.environ.get("ANVIL_MAX_OPSET", "26"))
 
 
-def run_profiled(model, feeds, fallback=False, optimization=None):
+def run_profiled(model, feeds, fallback=False, optimization=None, options=None):
     """Runs `model` (a ModelProto or a path) on Anvil with profiling; returns (outputs,
     {(op type, provider)} of every node that ran, subgraph nodes included). ORT's
     session.disable_cpu_ep_fallback covers only the main graph: a subgraph node Anvil does not
     claim runs on ORT's CPU EP silently, and only the profile shows it. `optimization`: an
-    ort.GraphOptimizationLevel (default ORT's)."""
+    ort.GraphOptimizationLevel (default ORT's); `options`: Anvil's EP options."""
     import json
     import tempfile
     ensure_registered()
@@ -155,7 +155,7 @@ def run_profiled(model, feeds, fallback=False, optimization=None):
         so.graph_optimization_level = optimization
     if not fallback:
         so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-    so.add_provider_for_devices(anvil_devices(), {})
+    so.add_provider_for_devices(anvil_devices(), dict(options or {}))
     with tempfile.TemporaryDirectory() as tmp:
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(tmp, "anvil")

@@ -19,6 +19,14 @@
 // every session (and every node) that packs them; "0": each kernel keeps its own packed copy, or
 // hands it to ORT's pre-packed weight cache where ORT offers one.
 #define ANVIL_OPTION_SHARE_WEIGHTS "share_weights"
+// "1" (default): an anchor node (Conv, ConvTranspose) and the element-wise chain after it run as
+// one kernel, the chain applied to the anchor's output before it is stored (src/fusion/patterns.inc
+// lists the fusions); "0": every node runs alone.
+#define ANVIL_OPTION_FUSE "fuse"
+// "dispatch": the dispatch log on stderr: per node, claimed, declined (and why) or fused (and
+// into which group); per kernel plan, the implementation that runs (oneDNN's impl_info_str), the
+// layouts and reorders, and where a fused tail runs. "" (default): nothing.
+#define ANVIL_OPTION_LOG "log"
 
 // OrtEpDevice metadata keys.
 #define ANVIL_META_CPU_FEATURES "anvil.cpu_features"

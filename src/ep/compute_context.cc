@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstring>
 
 #include "ep/node_info_ort.h"
@@ -62,29 +63,81 @@ OrtAllocator* ScratchAllocator::Get(OrtKernelContext* ctx, const OrtMemoryInfo* 
   return a;
 }
 
-ComputeContext::ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator)
-    : ctx_(ctx), config_(config), scratch_allocator_(scratch_allocator) {}
+const char* PostOpName(PostOp::Kind kind) {
+  using K = PostOp::Kind;
+  switch (kind) {
+    case K::kRelu: return "relu";
+    case K::kClip: return "clip";
+    case K::kSigmoid: return "sigmoid";
+    case K::kTanh: return "tanh";
+    case K::kHardSigmoid: return "hardsigmoid";
+    case K::kHardSwish: return "hardswish";
+    case K::kSwish: return "swish";
+    case K::kElu: return "elu";
+    case K::kLinear: return "linear";
+    case K::kAbs: return "abs";
+    case K::kGeluErf: return "gelu_erf";
+    case K::kGeluTanh: return "gelu_tanh";
+    case K::kAdd: return "add";
+    case K::kSub: return "sub";
+    case K::kMul: return "mul";
+    case K::kDiv: return "div";
+    case K::kMax: return "max";
+    case K::kMin: return "min";
+  }
+  return "?";
+}
+
+ComputeContext::ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator,
+                               const std::vector<InputBinding>* bindings)
+    : ctx_(ctx), config_(config), bindings_(bindings), scratch_allocator_(scratch_allocator) {}
 
 ComputeContext::~ComputeContext() {
   for (size_t i = 0; i < scratch_count_; ++i) allocator_->Free(allocator_, scratch_[i]);
   for (void* p : overflow_) allocator_->Free(allocator_, p);
 }
 
+void ComputeContext::Explain(const std::string& message) const {
+  if (!config_.log_dispatch) return;
+  std::fprintf(stderr, "anvil dispatch: %s: %s\n", where_ ? where_->c_str() : "kernel", message.c_str());
+}
+
 size_t ComputeContext::InputCount() const {
+  if (bindings_) return bindings_->size();
   size_t n = 0;
   Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx_, &n));
   return n;
 }
 
 bool ComputeContext::HasInput(size_t i) const {
-  if (i >= InputCount()) return false;
+  size_t index = i;
+  if (bindings_) {
+    if (i >= bindings_->size()) return false;
+    const InputBinding& b = (*bindings_)[i];
+    if (b.index < 0) return b.constant.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    index = static_cast<size_t>(b.index);
+  }
+  size_t n = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx_, &n));
+  if (index >= n) return false;
   const OrtValue* v = nullptr;
-  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, i, &v));
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, index, &v));
   return v != nullptr;
 }
 
 TensorView ComputeContext::Input(size_t i) const {
-  if (i >= InputCount()) return {};
+  if (bindings_) {
+    if (i >= bindings_->size()) return {};
+    const InputBinding& b = (*bindings_)[i];
+    return b.index >= 0 ? ContextInput(static_cast<size_t>(b.index)) : b.constant;
+  }
+  return ContextInput(i);
+}
+
+TensorView ComputeContext::ContextInput(size_t i) const {
+  size_t n = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx_, &n));
+  if (i >= n) return {};
   const OrtValue* v = nullptr;
   Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, i, &v));
   return v ? ViewOf(v) : TensorView{};

@@ -2,11 +2,14 @@
 
 #include <anvil/anvil.h>
 
+#include <cstdio>
+#include <set>
 #include <vector>
 
 #include "ep/boundary.h"
 #include "ep/factory.h"
 #include "ep/node_info_ort.h"
+#include "fusion/group_kernel.h"
 
 namespace anvil {
 
@@ -25,8 +28,9 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
   GetKernelRegistry = GetKernelRegistryImpl;
   GetPreferredDataLayout = GetPreferredDataLayoutImpl;
   IsConcurrentRunSupported = IsConcurrentRunSupportedImpl;
-  // Compile stays null for now: Anvil runs single nodes through its kernel registry. Fused node
-  // groups (EpGraphSupportInfo_AddNodesToFuse + Compile) are the planned home of element-wise fusion.
+  // Single nodes run through the kernel registry; fused groups (src/fusion) through Compile.
+  Compile = CompileImpl;
+  ReleaseNodeComputeInfos = ReleaseNodeComputeInfosImpl;
 }
 
 AnvilEp::~AnvilEp() { factory_.Unref(); }
@@ -61,14 +65,17 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
   Ort::ThrowOnError(api.Graph_GetNumNodes(graph, &count));
   std::vector<const OrtNode*> nodes(count);
   if (count) Ort::ThrowOnError(api.Graph_GetNodes(graph, nodes.data(), count));
+  // 1. Which nodes Anvil can run on its own: a kernel whose Create accepts the node.
+  std::set<const OrtNode*> claimable;
   for (const OrtNode* node : nodes) {
     GraphNodeInfo info(node);
     const OrtKernelDef* def = nullptr;
     Ort::ThrowOnError(Ort::GetEpApi().EpGraphSupportInfo_LookUpKernel(support, node, &def));
     if (def == nullptr) {
-      Log(ORT_LOGGING_LEVEL_INFO, "Anvil has no kernel for " + info.OpType() + " (schema revision " +
-                                      std::to_string(info.SinceVersion()) + ") with these types; node '" +
-                                      info.Name() + "' goes to another EP");
+      const std::string why = "Anvil has no kernel for " + info.OpType() + " (schema revision " +
+                              std::to_string(info.SinceVersion()) + ") with these types";
+      Log(ORT_LOGGING_LEVEL_INFO, why + "; node '" + info.Name() + "' goes to another EP");
+      Dispatch(info.OpType() + " node '" + info.Name() + "': declined: " + why);
       continue;
     }
     const char* domain = Ort::GetEpApi().KernelDef_GetDomain(def);
@@ -77,11 +84,99 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     Status ok = entry->create(info, nullptr);
     if (!ok.ok()) {
       Log(ORT_LOGGING_LEVEL_INFO, "Anvil declines " + info.OpType() + " node '" + info.Name() + "': " + ok.message());
+      Dispatch(info.OpType() + " node '" + info.Name() + "': declined: " + ok.message());
       continue;
     }
+    claimable.insert(node);
+  }
+  // 2. Fused groups among them (src/fusion/patterns.inc), run through Compile.
+  std::set<const OrtNode*> fused;
+  if (config_.fuse) {
+    auto can_claim = [&](const OrtNode* n) { return claimable.count(n) > 0; };
+    auto accepts = [&](const OrtNode* anchor, const std::vector<PostOp>& steps) {
+      GraphNodeInfo info(anchor);
+      const char* domain = nullptr;
+      if (OrtStatus* st = api.Node_GetDomain(anchor, &domain)) {
+        api.ReleaseStatus(st);
+        return false;
+      }
+      const KernelEntry* entry = FindKernel(domain ? domain : "", info.OpType().c_str(), info.SinceVersion());
+      std::unique_ptr<Kernel> k;
+      return entry && entry->create && entry->create(info, &k).ok() && k->Fuse(steps).ok();
+    };
+    for (fusion::Group& g : fusion::FindGroups(nodes, can_claim, accepts)) {
+      OrtNodeFusionOptions options{};
+      options.ort_version_supported = ORT_API_VERSION;
+      options.drop_constant_initializers = true;  // CompileGroup packs or copies them
+      Ort::ThrowOnError(Ort::GetEpApi().EpGraphSupportInfo_AddNodesToFuse(support, g.nodes.data(), g.nodes.size(), &options));
+      Log(ORT_LOGGING_LEVEL_INFO, "Anvil fuses " + std::to_string(g.nodes.size()) + " nodes: " + g.description);
+      Dispatch("fused group of " + std::to_string(g.nodes.size()) + " nodes: " + g.description + " (anchor output '" +
+               g.anchor_output + "')");
+      for (const OrtNode* n : g.nodes) fused.insert(n);
+      g.nodes.clear();  // the OrtNodes are this call's
+      groups_[g.anchor_output] = std::move(g);
+    }
+  }
+  // 3. Everything else Anvil can run, one node at a time through the kernel registry.
+  for (const OrtNode* node : nodes) {
+    if (!claimable.count(node) || fused.count(node)) continue;
     Ort::ThrowOnError(Ort::GetEpApi().EpGraphSupportInfo_AddSingleNode(support, node));
+    if (config_.log_dispatch) {
+      GraphNodeInfo info(node);
+      Dispatch(info.OpType() + " node '" + info.Name() + "': claimed");
+    }
   }
   return {};
+}
+
+OrtStatus* ORT_API_CALL AnvilEp::CompileImpl(OrtEp* self, const OrtGraph** graphs, const OrtNode** fused_nodes,
+                                             size_t count, OrtNodeComputeInfo** node_compute_infos,
+                                             OrtNode** ep_context_nodes) noexcept {
+  for (size_t i = 0; i < count; ++i) {
+    node_compute_infos[i] = nullptr;
+    if (ep_context_nodes) ep_context_nodes[i] = nullptr;
+  }
+  return Guard("Compile", [&] {
+    return static_cast<AnvilEp*>(self)->CompileGroups(graphs, fused_nodes, count, node_compute_infos);
+  });
+}
+
+Status AnvilEp::CompileGroups(const OrtGraph** graphs, const OrtNode** fused_nodes, size_t count,
+                              OrtNodeComputeInfo** out) {
+  for (size_t i = 0; i < count; ++i) {
+    // The group's key is its anchor's output: find which of the graph's node outputs it is.
+    size_t n = 0;
+    Ort::ThrowOnError(Ort::GetApi().Graph_GetNumNodes(graphs[i], &n));
+    std::vector<const OrtNode*> nodes(n);
+    if (n) Ort::ThrowOnError(Ort::GetApi().Graph_GetNodes(graphs[i], nodes.data(), n));
+    const fusion::Group* group = nullptr;
+    for (const OrtNode* node : nodes) {
+      size_t outs = 0;
+      Ort::ThrowOnError(Ort::GetApi().Node_GetNumOutputs(node, &outs));
+      std::vector<const OrtValueInfo*> values(outs);
+      if (outs) Ort::ThrowOnError(Ort::GetApi().Node_GetOutputs(node, values.data(), outs));
+      if (outs == 0) continue;
+      auto it = groups_.find(fusion::ValueName(values[0]));
+      if (it != groups_.end()) group = &it->second;
+    }
+    Status s = group ? fusion::CompileGroup(graphs[i], fused_nodes[i], *group, config_, weight_cache_, &out[i])
+                     : Fail("Anvil was asked to compile a node group it did not claim");
+    if (!s.ok()) {
+      ReleaseNodeComputeInfosImpl(this, out, i);
+      for (size_t j = 0; j < i; ++j) out[j] = nullptr;
+      return s;
+    }
+  }
+  return {};
+}
+
+void ORT_API_CALL AnvilEp::ReleaseNodeComputeInfosImpl(OrtEp*, OrtNodeComputeInfo** infos, size_t count) noexcept {
+  for (size_t i = 0; i < count; ++i)
+    if (infos[i]) fusion::ReleaseGroup(infos[i]);
+}
+
+void AnvilEp::Dispatch(const std::string& message) const {
+  if (config_.log_dispatch) std::fprintf(stderr, "anvil dispatch: %s\n", message.c_str());
 }
 
 void AnvilEp::Log(OrtLoggingLevel level, const std::string& message) const {

@@ -1,9 +1,12 @@
 // One Anvil EP instance per session: options, GetCapability, the kernel registry.
 #pragma once
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "ep/ort_api.h"
 #include "ep/weight_cache.h"
+#include "fusion/matcher.h"
 #include "kernels/kernel.h"
 
 namespace anvil {
@@ -27,15 +30,23 @@ class AnvilEp : public OrtEp {
   static OrtStatus* ORT_API_CALL GetKernelRegistryImpl(OrtEp* self, const OrtKernelRegistry** registry) noexcept;
   static OrtStatus* ORT_API_CALL GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDataLayout* layout) noexcept;
   static OrtStatus* ORT_API_CALL IsConcurrentRunSupportedImpl(OrtEp* self, bool* supported) noexcept;
+  static OrtStatus* ORT_API_CALL CompileImpl(OrtEp* self, const OrtGraph** graphs, const OrtNode** fused_nodes,
+                                             size_t count, OrtNodeComputeInfo** node_compute_infos,
+                                             OrtNode** ep_context_nodes) noexcept;
+  static void ORT_API_CALL ReleaseNodeComputeInfosImpl(OrtEp* self, OrtNodeComputeInfo** infos, size_t count) noexcept;
 
   Status ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support);
+  Status CompileGroups(const OrtGraph** graphs, const OrtNode** fused_nodes, size_t count, OrtNodeComputeInfo** out);
   void Log(OrtLoggingLevel level, const std::string& message) const;
+  void Dispatch(const std::string& message) const;  // the dispatch log (option log=dispatch)
 
   AnvilEpFactory& factory_;  // referenced (Ref in the constructor, Unref in the destructor)
   Ort::MemoryInfo cpu_memory_;
   EpConfig config_;
   const OrtLogger& logger_;
   std::shared_ptr<PackedWeightCache> weight_cache_;
+  // Fused groups GetCapability handed to ORT, by anchor output, until Compile builds them.
+  std::unordered_map<std::string, fusion::Group> groups_;
 };
 
 }  // namespace anvil

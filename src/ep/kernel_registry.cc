@@ -62,6 +62,7 @@ struct KernelAdapter : OrtKernelImpl {
       OrtTaskRunner runner(context, self->config.threads);
       ScopedTaskRunner on_ort_pool(&runner);
       ComputeContext ctx(context, self->config, self->scratch_allocator);
+      ctx.set_where(&self->where);
       Status s = self->kernel->Compute(ctx);
       if (!s.ok()) return Fail("Anvil ", self->Where(), ": ", s.message());
       return s;

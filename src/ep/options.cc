@@ -12,6 +12,8 @@ const std::vector<OptionSpec>& KnownOptions() {
   static const std::vector<OptionSpec> specs = {
       {ANVIL_OPTION_THREADS, "an integer from 0 to 1024: the most threads of the session's pool one kernel splits its work for (0: the physical cores)"},
       {ANVIL_OPTION_SHARE_WEIGHTS, "0 or 1: hold identical packed weights once for all sessions (1, the default) or once per kernel (0)"},
+      {ANVIL_OPTION_LOG, "'dispatch' (the dispatch log on stderr: what Anvil claims, fuses and runs) or '' (none, the default)"},
+      {ANVIL_OPTION_FUSE, "0 or 1: run an anchor node and the element-wise chain after it as one kernel (1, the default; src/fusion/patterns.inc) or every node alone (0)"},
   };
   return specs;
 }
@@ -61,6 +63,15 @@ Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entr
       int share = 1;
       valid = ParseInt(value, 0, 1, share);
       config.share_weights = share != 0;
+    }
+    if (name == ANVIL_OPTION_LOG) {
+      valid = value == "dispatch" || value.empty();
+      config.log_dispatch = value == "dispatch";
+    }
+    if (name == ANVIL_OPTION_FUSE) {
+      int fuse = 1;
+      valid = ParseInt(value, 0, 1, fuse);
+      config.fuse = fuse != 0;
     }
     if (!valid) return Fail("Anvil: option '", key, "' has value '", value, "'; accepted: ", spec->accepted);
   }

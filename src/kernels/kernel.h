@@ -89,6 +89,8 @@ struct EpConfig {
   int threads = 1;
   const char* threads_source = "default";     // where the thread count came from, for the log
   bool share_weights = true;                  // packed weights go through the factory's cache
+  bool fuse = true;                           // fused groups (src/fusion) claimed through Compile
+  bool log_dispatch = false;                  // option log=dispatch: Explain() lines on stderr
   const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
 };
 
@@ -106,10 +108,20 @@ class ScratchAllocator {
   std::atomic<OrtAllocator*> allocator_{nullptr};
 };
 
+// Where one of a kernel's inputs comes from when the kernel runs inside a fused group
+// (src/fusion): an input of the fused node, or a constant the group holds (data == nullptr and
+// index < 0: the optional input is missing).
+struct InputBinding {
+  int64_t index = -1;  // the fused node's input, or -1
+  TensorView constant;
+};
+
 // Per-call access to inputs, outputs and scratch memory.
 class ComputeContext {
  public:
-  ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator);
+  // `bindings` (a fused group's, may be null) maps the kernel's inputs to the context's.
+  ComputeContext(OrtKernelContext* ctx, const EpConfig& config, ScratchAllocator& scratch_allocator,
+                 const std::vector<InputBinding>* bindings = nullptr);
   ~ComputeContext();
   ComputeContext(const ComputeContext&) = delete;
   ComputeContext& operator=(const ComputeContext&) = delete;
@@ -131,10 +143,19 @@ class ComputeContext {
   template <typename T>
   T* Scratch(size_t count) { return static_cast<T*>(Scratch(count * sizeof(T))); }
   const EpConfig& config() const { return config_; }
+  // The dispatch log (option log=dispatch): one line on stderr about how this node runs, e.g.
+  // the implementation a plan chose. Kernels call it when they build a plan, never per call.
+  bool explaining() const { return config_.log_dispatch; }
+  void Explain(const std::string& message) const;
+  void set_where(const std::string* where) { where_ = where; }  // "Conv node 'x'", for Explain
 
  private:
+  TensorView ContextInput(size_t i) const;  // the kernel context's input i (empty if missing)
+
   OrtKernelContext* ctx_;
   const EpConfig& config_;
+  const std::vector<InputBinding>* bindings_;
+  const std::string* where_ = nullptr;
   ScratchAllocator& scratch_allocator_;
   OrtAllocator* allocator_ = nullptr;
   // Scratch buffers of this call: a few inline, more in overflow_ (rare), freed at the end.
@@ -166,10 +187,53 @@ class PackSink {
   std::vector<std::vector<uint8_t>> identities_;
 };
 
+// An element-wise step a kernel applies to its output before storing it: the tail of a fused
+// group (src/fusion/patterns.inc). Unary steps compute y = f(y); binary steps combine y with a
+// float tensor that broadcasts into y's shape without expanding it: the kernel's input `operand`
+// (a fused group appends its operands after the anchor node's own inputs).
+struct PostOp {
+  enum class Kind : uint8_t {
+    // unary
+    kRelu,         // y < 0 ? alpha * y : y (alpha 0: Relu; LeakyRelu)
+    kClip,         // min(max(y, alpha), beta)
+    kSigmoid,
+    kTanh,
+    kHardSigmoid,  // max(0, min(1, alpha * y + beta))
+    kHardSwish,    // y * max(0, min(1, alpha * y + beta))
+    kSwish,        // y * sigmoid(alpha * y)
+    kElu,          // y < 0 ? alpha * (exp(y) - 1) : y
+    kLinear,       // alpha * y + beta
+    kAbs,
+    kGeluErf,
+    kGeluTanh,
+    // binary, y = y op operand
+    kAdd,
+    kSub,
+    kMul,
+    kDiv,
+    kMax,
+    kMin,
+  };
+  Kind kind = Kind::kLinear;
+  float alpha = 1.f, beta = 0.f;
+  size_t operand = 0;
+  bool binary() const { return kind >= Kind::kAdd; }
+};
+const char* PostOpName(PostOp::Kind kind);
+constexpr size_t kMaxPostOps = 16;  // steps in one fused tail
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Compute(ComputeContext& ctx) const = 0;
+
+  // Optional slot for fused groups: apply `ops` to the output (output 0) before it is stored.
+  // Called once, before PrePack and Compute; a kernel that cannot refuses, and the group is not
+  // formed (fusion checks this at claim time on a throwaway kernel).
+  virtual Status Fuse(const std::vector<PostOp>& ops) {
+    (void)ops;
+    return Fail("this kernel takes no fused element-wise steps");
+  }
 
   // Optional slot: pack the constant input `input_index` into memory from `sink` and set packed.
   // The packed bytes must depend only on the weight's value (ORT shares them across sessions

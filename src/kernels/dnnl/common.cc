@@ -1,5 +1,6 @@
 #include "kernels/dnnl/common.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace anvil::dnnl_kernels {
@@ -28,6 +29,88 @@ Status ReadPacked(const std::vector<const void*>& buffers, const std::vector<siz
   out->data = buffers[1];
   out->valid = true;
   return {};
+}
+
+}  // namespace anvil::dnnl_kernels
+
+namespace anvil::dnnl_kernels {
+
+bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
+                  int first_index, DnnlTail* out, bool sum_first, size_t count) {
+  count = std::min(count, post.size());
+  using K = PostOp::Kind;
+  using A = dnnl::algorithm;
+  *out = DnnlTail{};
+  auto binary = [&](A alg, const memory::desc& md, int step) {
+    out->binaries.push_back({first_index + out->ops.len(), step});
+    out->operand_mds.push_back(md);
+    out->ops.append_binary(alg, md);
+  };
+  if (sum_first) {
+    if (!CanSumFirst(post, operands, dst)) return false;
+    out->ops.append_sum(1.f);
+    out->sum_first = true;
+  }
+  for (size_t i = sum_first ? 1 : 0; i < count; ++i) {
+    const PostOp& op = post[i];
+    if (op.binary()) {
+      A alg;
+      switch (op.kind) {
+        case K::kAdd: alg = A::binary_add; break;
+        case K::kSub: alg = A::binary_sub; break;
+        case K::kMul: alg = A::binary_mul; break;
+        case K::kDiv: alg = A::binary_div; break;
+        case K::kMax: alg = A::binary_max; break;
+        case K::kMin: alg = A::binary_min; break;
+        default: return false;
+      }
+      const Shape& s = operands[i].shape;
+      if (s.size() > dst.size()) return false;
+      memory::dims d(dst.size() - s.size(), 1);
+      d.insert(d.end(), s.begin(), s.end());
+      if (DropsNan(op)) return false;
+      binary(alg, dnnl_util::RowMajor(d), static_cast<int>(i));
+      continue;
+    }
+    if (DropsNan(op)) return false;
+    A alg;
+    switch (op.kind) {
+      case K::kRelu: alg = A::eltwise_relu; break;
+      case K::kSigmoid: alg = A::eltwise_logistic; break;
+      case K::kTanh: alg = A::eltwise_tanh; break;
+      case K::kHardSwish: alg = A::eltwise_hardswish; break;
+      case K::kSwish: alg = A::eltwise_swish; break;
+      case K::kElu: alg = A::eltwise_elu; break;
+      case K::kLinear: alg = A::eltwise_linear; break;
+      case K::kAbs: alg = A::eltwise_abs; break;
+      case K::kGeluErf: alg = A::eltwise_gelu_erf; break;
+      case K::kGeluTanh: alg = A::eltwise_gelu_tanh; break;
+      default: return false;
+    }
+    out->ops.append_eltwise(alg, op.alpha, op.beta);
+  }
+  return out->binaries.size() <= kMaxTailOperands;
+}
+
+bool DropsNan(const PostOp& op) {
+  using K = PostOp::Kind;
+  return (op.kind == K::kRelu && op.alpha == 0.f) || op.kind == K::kClip || op.kind == K::kHardSigmoid ||
+         op.kind == K::kMax || op.kind == K::kMin;
+}
+
+size_t DnnlTailSteps(const std::vector<PostOp>& post) {
+  size_t n = 0;
+  while (n < post.size() && !DropsNan(post[n])) ++n;
+  return n;
+}
+
+bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst) {
+  if (post.empty() || post[0].kind != PostOp::Kind::kAdd) return false;
+  const Shape& s = operands[0].shape;
+  if (s.size() != dst.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] != dst[i]) return false;
+  return true;
 }
 
 }  // namespace anvil::dnnl_kernels

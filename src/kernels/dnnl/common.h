@@ -58,4 +58,48 @@ int BindBiasAndScratchpad(ComputeContext& ctx, std::array<dnnl_exec_arg_t, N>& a
   return nargs;
 }
 
+// A fused group's element-wise tail (PostOp) as oneDNN post-ops on an output of logical dims
+// `dst`; binary steps read their operand (of shape operands[i].shape, right-aligned to dst) as
+// a plain tensor. Returns false when a step has no oneDNN form.
+struct DnnlTail {
+  dnnl::post_ops ops;
+  // The first step (an Add of a tensor of the output's shape) as oneDNN's sum post-op: the
+  // caller puts the operand into the destination before the primitive runs.
+  bool sum_first = false;
+  struct BinaryArg {
+    int index;  // the post-op's position in `ops`
+    int step;   // the PostOp whose operand it reads
+  };
+  std::vector<BinaryArg> binaries;
+  std::vector<memory::desc> operand_mds;  // per binary: its operand's layout
+};
+// Lowers post[0, count) (all of it by default).
+bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
+                  int first_index, DnnlTail* out, bool sum_first = false, size_t count = kMaxPostOps);
+// oneDNN's eltwise Relu, Clip and HardSigmoid and its binary Max and Min take max/min in an order
+// that turns a NaN into the other operand; Anvil's kernels, like ORT's, keep the NaN.
+bool DropsNan(const PostOp& op);
+// How many leading steps of a tail may go to oneDNN: up to the first that drops NaN (the rest
+// runs in Anvil's pass).
+size_t DnnlTailSteps(const std::vector<PostOp>& post);
+// Whether a tail may start with the sum post-op: its first step adds a tensor of dims `dst`.
+bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst);
+
+// Binds a tail's operands for one call: appends {DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | SRC_1, m}
+// per binary post-op to args. `mems` are the plan's memory objects over tail.operand_mds.
+template <size_t N>
+int BindTail(const TensorView* operands, const DnnlTail& tail, const std::vector<memory>& mems,
+             std::array<dnnl_exec_arg_t, N>& args, int nargs) {
+  for (size_t b = 0; b < tail.binaries.size(); ++b) {
+    const DnnlTail::BinaryArg& a = tail.binaries[b];
+    mems[b].set_data_handle(const_cast<void*>(operands[a.step].data));
+    args[nargs++] = {DNNL_ARG_ATTR_MULTIPLE_POST_OP(a.index) | DNNL_ARG_SRC_1, mems[b].get()};
+  }
+  return nargs;
+}
+
+// The most binary post-ops a tail may have (the argument arrays are fixed-size): its tensor
+// tensor operands.
+constexpr size_t kMaxTailOperands = 8;
+
 }  // namespace anvil::dnnl_kernels

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compute/parallel.h"
+#include "fusion/post_ops.h"
 #include "kernels/dnnl/common.h"
 #include "kernels/dnnl/dnnl.h"
 #include "kernels/dnnl/matmul_plan.h"
@@ -316,6 +317,15 @@ struct Plan {
   dnnl::reorder src_r, dst_r, wei_r;
   memory src_user_m, src_m, wei_user_m, wei_m, dst_m, dst_user_m, bias_m, scratch_m;
   size_t scratchpad = 0;
+  std::string impl;  // oneDNN's implementation (impl_info_str)
+  // A fused tail: its first dnnl_steps steps as oneDNN post-ops (tail_in_dnnl), the rest applied
+  // by ApplyPostOps after the run.
+  bool tail_in_dnnl = false;
+  size_t dnnl_steps = 0;
+  dnnl_kernels::DnnlTail tail;
+  std::vector<memory> operand_m;
+  dnnl::reorder sum_r;  // tail.sum_first with a reordered output: the operand into dst_md
+  memory sum_src_m;
 };
 
 template <typename PD>
@@ -348,6 +358,7 @@ template <typename PD>
 memory::desc TakePrimitive(const PD& pd, bool has_bias, Plan* plan, bool* reference_impl) {
   *reference_impl = std::strncmp(pd.impl_info_str(), "ref", 3) == 0;
   if (plan) {
+    plan->impl = pd.impl_info_str();
     FillPlan(pd, has_bias, plan);
     plan->prim = dnnl::primitive(pd);
   }
@@ -355,9 +366,10 @@ memory::desc TakePrimitive(const PD& pd, bool has_bias, Plan* plan, bool* refere
 }
 
 memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc& src_md, const memory::desc& dst_md,
-                       const memory::desc& bias_md, Plan* plan, bool* reference_impl) {
+                       const memory::desc& bias_md, const dnnl::post_ops* post, Plan* plan, bool* reference_impl) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (post != nullptr && post->len() > 0) attr.set_post_ops(*post);
   const memory::desc wei_md = du::Any(g.wei);
   const bool has_bias = bias_md.get_ndims() > 0;
   const dnnl::engine& eng = du::CpuEngine();
@@ -374,8 +386,9 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
 }
 
 // Creates the primitive (and with `plan`, everything to run it); returns its weight layout.
+// `post`: oneDNN post-ops to attach (a fused tail), or null.
 memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias, const memory::desc& wei_user,
-                            Plan* plan) {
+                            const dnnl::post_ops* post, Plan* plan) {
   memory::desc src_user = du::RowMajor(g.src), dst_user = du::RowMajor(g.dst);
   memory::desc bias_md = has_bias ? du::RowMajor({g.out_channels}) : memory::desc();
   if (plan) {  // plan->g already holds g (DoCompute computes it in place)
@@ -384,19 +397,20 @@ memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias
     plan->wei_user = wei_user;
   }
   bool reference_impl = false;
-  if (UsePlainActivations(a, g)) return BuildWith(a, g, src_user, dst_user, bias_md, plan, &reference_impl);
+  if (UsePlainActivations(a, g)) return BuildWith(a, g, src_user, dst_user, bias_md, post, plan, &reference_impl);
   if (UseBlockedActivations(a, g)) {
     const memory::format_tag tag = BlockedTag(g.src.size());
     try {
       memory::desc wei = BuildWith(a, g, memory::desc(g.src, memory::data_type::f32, tag),
-                                   memory::desc(g.dst, memory::data_type::f32, tag), bias_md, plan, &reference_impl);
+                                   memory::desc(g.dst, memory::data_type::f32, tag), bias_md, post, plan,
+                                   &reference_impl);
       if (!reference_impl) return wei;
     } catch (const dnnl::error&) {
       // no implementation for that layout
     }
   }
   // Let oneDNN choose.
-  return BuildWith(a, g, du::Any(g.src), du::Any(g.dst), bias_md, plan, &reference_impl);
+  return BuildWith(a, g, du::Any(g.src), du::Any(g.dst), bias_md, post, plan, &reference_impl);
 }
 
 // y[n, m, o] = dst[n, m, o + offset] where inside dst, else bias[m] (or 0).
@@ -430,7 +444,8 @@ void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) 
   });
 }
 
-Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y) {
+Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y,
+           const PostOpOperands& operands) {
   du::ScopedPrimitiveThreads threads(p.threads);
   p.src_user_m.set_data_handle(const_cast<float*>(x));
   const memory* src = &p.src_user_m;
@@ -453,8 +468,18 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
     p.dst_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.dst_md));
     out = &p.dst_m;
   }
-  std::array<dnnl_exec_arg_t, 5> args{{{DNNL_ARG_SRC, src->get()}, {DNNL_ARG_WEIGHTS, w->get()}, {DNNL_ARG_DST, out->get()}}};
-  const int nargs = dnnl_kernels::BindBiasAndScratchpad(ctx, args, 3, p.bias_m, bias, p.scratch_m, p.scratchpad);
+  std::array<dnnl_exec_arg_t, 5 + dnnl_kernels::kMaxTailOperands> args{
+      {{DNNL_ARG_SRC, src->get()}, {DNNL_ARG_WEIGHTS, w->get()}, {DNNL_ARG_DST, out->get()}}};
+  int nargs = dnnl_kernels::BindBiasAndScratchpad(ctx, args, 3, p.bias_m, bias, p.scratch_m, p.scratchpad);
+  if (p.tail_in_dnnl) nargs = dnnl_kernels::BindTail(operands.data(), p.tail, p.operand_m, args, nargs);
+  if (p.tail_in_dnnl && p.tail.sum_first) {  // the sum post-op adds to what the output holds
+    if (p.dst_reorder) {
+      p.sum_src_m.set_data_handle(const_cast<void*>(operands[0].data));
+      du::ExecuteReorder(p.sum_r, p.sum_src_m, *out);
+    } else {
+      std::memcpy(plain_out, operands[0].data, p.dst_user.get_size());
+    }
+  }
   du::Execute(p.prim, args, nargs);
   if (p.dst_reorder) du::ExecuteReorder(p.dst_r, p.dst_m, p.dst_user_m);
   if (p.g.crop) CropCopy(p.g, plain_out, bias, y);
@@ -534,6 +559,21 @@ void ScatterPatches(const Shape& x, const Shape& w, const float* t, const float*
   });
 }
 
+// One dispatch-log line about a plan (option log=dispatch).
+std::string Describe(const Plan& p, const Shape& x, const Shape& w, size_t tail_steps) {
+  std::string s = "X " + ToString(x) + ", W " + ToString(w) + ": ";
+  if (p.impl.empty()) return s + (p.g.bias_only ? "nothing to convolve (bias only)" : "one matrix product (oneDNN matmul) + Anvil's patch scatter");
+  s += p.impl;
+  s += p.src_reorder ? "; activations reordered in" : "; activations read as they are";
+  s += p.dst_reorder ? ", reordered out" : ", written as they are";
+  if (p.wei_reorder) s += "; weights reordered on every call (not pre-packed in this layout)";
+  if (tail_steps)
+    s += "; fused tail of " + std::to_string(tail_steps) + " steps: " + std::to_string(p.dnnl_steps) +
+         (p.tail.sum_first ? " as oneDNN post-ops (an Add as sum), " : " as oneDNN post-ops, ") +
+         std::to_string(tail_steps - p.dnnl_steps) + " in one Anvil pass";
+  return s;
+}
+
 class ConvKernelImpl : public Kernel {
  public:
   ConvKernelImpl(ConvAttrs a, bool has_bias, std::optional<Shape> x_shape, std::optional<Shape> w_shape)
@@ -573,7 +613,15 @@ class ConvKernelImpl : public Kernel {
       // The layout the primitive wants when Compute runs it on all threads (the EP installs a
       // runner with the session's thread count while pre-packing).
       du::ScopedPrimitiveThreads creating(du::MostThreads());
-      want = BuildPrimitive(a_, g, has_bias_, plain, nullptr);
+      // With the fused tail's unary steps attached (binary ones need their operands' shapes):
+      // oneDNN may pick another weight layout with post-ops, and a mismatch costs a reorder per call.
+      std::vector<PostOp> unary;
+      for (const PostOp& op : post_)
+        if (!op.binary()) unary.push_back(op);
+      dnnl_kernels::DnnlTail tail;
+      const bool with_tail = !unary.empty() && dnnl_kernels::MakeDnnlTail(unary, nullptr, g.dst, 0, &tail, false,
+                                                                          dnnl_kernels::DnnlTailSteps(unary));
+      want = BuildPrimitive(a_, g, has_bias_, plain, with_tail ? &tail.ops : nullptr, nullptr);
       return {};
     });
     if (!s.ok()) return {};  // not packed: Compute reorders per call
@@ -595,6 +643,15 @@ class ConvKernelImpl : public Kernel {
     return du::Catch(a_.transpose ? "ConvTranspose" : "Conv", [&]() -> Status { return DoCompute(ctx); });
   }
 
+  Status Fuse(const std::vector<PostOp>& ops) override {
+    ANVIL_CHECK(ops.size() <= kMaxPostOps, "a fused tail of ", ops.size(), " steps is too long");
+    size_t binaries = 0;
+    for (const PostOp& op : ops) binaries += op.binary();
+    ANVIL_CHECK(binaries <= dnnl_kernels::kMaxTailOperands, "a fused tail with ", binaries, " tensor operands");
+    post_ = ops;
+    return {};
+  }
+
  private:
   // The steady state: look up this shape's plan (geometry, primitive, memory objects), bind this
   // call's buffers, run. Everything shape-dependent is computed once, when the plan is built.
@@ -604,6 +661,12 @@ class ConvKernelImpl : public Kernel {
     const bool has_bias = has_bias_ && ctx.HasInput(2);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(x.shape) && key.Add(w_shape) && key.Add(has_bias), "shape too large for the plan key");
+    PostOpOperands operands;
+    if (!post_.empty()) {
+      GatherPostOpOperands(post_, ctx, &operands);
+      for (size_t i = 0; i < post_.size(); ++i)
+        if (post_[i].binary()) ANVIL_CHECK(key.Add(operands[i].shape), "shape too large for the plan key");
+    }
     du::PlanPool<Plan>::Lease plan;
     ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](Plan* fresh) -> Status {
       ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &fresh->g));
@@ -623,7 +686,36 @@ class ConvKernelImpl : public Kernel {
         return {};
       }
       memory::desc wei_user = packed_.valid ? packed_.md : PlainWeightDesc(a_, w_shape);
-      BuildPrimitive(a_, g, has_bias, wei_user, fresh);
+      // A fused tail goes into the primitive as post-ops unless that makes oneDNN fall back to
+      // its reference code (or it has no oneDNN form, or the output is cropped afterwards).
+      // A residual Add first in the tail may also go in as oneDNN's sum post-op (the operand is
+      // put into the output first), which more implementations take than a binary post-op.
+      const size_t steps = dnnl_kernels::DnnlTailSteps(post_);
+      if (steps > 0 && !g.crop && CheckPostOpOperands(post_, operands, g.y).ok()) {
+        for (bool sum_first : {false, true}) {
+          if (!dnnl_kernels::MakeDnnlTail(post_, operands.data(), g.dst, 0, &fresh->tail, sum_first, steps)) continue;
+          try {
+            BuildPrimitive(a_, g, has_bias, wei_user, &fresh->tail.ops, fresh);
+            // oneDNN's reference code, and its GEMM-based convolution (which applies post-ops
+            // with scalar reference code, 10x slower than Anvil's pass), do not take the tail.
+            fresh->tail_in_dnnl = fresh->impl.rfind("ref", 0) != 0 && fresh->impl.find("gemm") == std::string::npos;
+          } catch (const dnnl::error&) {
+            fresh->tail_in_dnnl = false;
+          }
+          if (fresh->tail_in_dnnl) break;
+        }
+        if (fresh->tail_in_dnnl) {
+          fresh->dnnl_steps = steps;
+          for (const memory::desc& md : fresh->tail.operand_mds) fresh->operand_m.push_back(du::Unbound(md));
+          if (fresh->tail.sum_first && fresh->dst_reorder) {
+            const dnnl::engine& eng = du::CpuEngine();
+            fresh->sum_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, fresh->dst_user, eng, fresh->dst_md));
+            fresh->sum_src_m = du::Unbound(fresh->dst_user);
+          }
+        }
+      }
+      if (!fresh->tail_in_dnnl) BuildPrimitive(a_, g, has_bias, wei_user, nullptr, fresh);
+      if (ctx.explaining()) ctx.Explain(Describe(*fresh, x.shape, w_shape, post_.size()));
       return {};
     }, &plan));
     const Geometry& g = plan->g;
@@ -634,6 +726,7 @@ class ConvKernelImpl : public Kernel {
                   g.out_channels, "]");
       bias = b.as<float>();
     }
+    if (!post_.empty()) ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(post_, operands, g.y));
     float* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, g.y, &y));
     const int64_t total = NumElements(g.y);
@@ -641,15 +734,15 @@ class ConvKernelImpl : public Kernel {
     if (g.bias_only) {
       const int64_t plane = total / (g.y[0] * g.y[1]);
       for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
-      return {};
-    }
-    if (patch_scatter_) {
+    } else if (patch_scatter_) {
       float* t = static_cast<float*>(dnnl_kernels::ScratchFor(ctx, plan->patches.dst_md));
       dnnl_kernels::RunMatmul(ctx, plan->patches, static_cast<const float*>(w_data), x.data, nullptr, t);
       ScatterPatches(x.shape, w_shape, t, bias, y);
-      return {};
+    } else {
+      ANVIL_RETURN_IF_ERROR(Run(ctx, *plan, x.as<float>(), w_data, bias, y, operands));
     }
-    return Run(ctx, *plan, x.as<float>(), w_data, bias, y);
+    if (plan->dnnl_steps < post_.size()) ApplyPostOps(post_, operands, g.y, y, plan->dnnl_steps);
+    return {};
   }
 
   ConvAttrs a_;
@@ -657,6 +750,7 @@ class ConvKernelImpl : public Kernel {
   std::optional<Shape> x_shape_, w_shape_;
   bool patch_scatter_ = false;  // ConvTranspose run as one matrix product (IsPatchScatter)
   PackedWeight packed_;
+  std::vector<PostOp> post_;  // a fused group's element-wise tail (Fuse)
   mutable du::PlanPool<Plan> plans_;
 };
 

@@ -1,0 +1,413 @@
+#include "fusion/matcher.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <set>
+
+#include "ep/node_info_ort.h"
+
+namespace anvil::fusion {
+namespace {
+
+const OrtApi& Api() { return Ort::GetApi(); }
+
+bool Ok(OrtStatus* st) {
+  if (st == nullptr) return true;
+  Api().ReleaseStatus(st);
+  return false;
+}
+
+std::vector<const OrtValueInfo*> Inputs(const OrtNode* node) {
+  size_t n = 0;
+  if (!Ok(Api().Node_GetNumInputs(node, &n))) return {};
+  std::vector<const OrtValueInfo*> v(n);
+  if (n && !Ok(Api().Node_GetInputs(node, v.data(), n))) return {};
+  return v;
+}
+
+std::vector<const OrtValueInfo*> Outputs(const OrtNode* node) {
+  size_t n = 0;
+  if (!Ok(Api().Node_GetNumOutputs(node, &n))) return {};
+  std::vector<const OrtValueInfo*> v(n);
+  if (n && !Ok(Api().Node_GetOutputs(node, v.data(), n))) return {};
+  return v;
+}
+
+std::string OpType(const OrtNode* node) {
+  const char* s = nullptr;
+  return Ok(Api().Node_GetOperatorType(node, &s)) && s ? s : "";
+}
+
+std::string Domain(const OrtNode* node) {
+  const char* s = nullptr;
+  return Ok(Api().Node_GetDomain(node, &s)) && s ? s : "";
+}
+
+int Since(const OrtNode* node) {
+  int v = 0;
+  return Ok(Api().Node_GetSinceVersion(node, &v)) ? v : 0;
+}
+
+// Consumer nodes of a value (a node using it twice appears twice; implicit uses by a subgraph
+// node count), or nullopt when ORT cannot say.
+std::optional<std::vector<const OrtNode*>> Consumers(const OrtValueInfo* value) {
+  size_t n = 0;
+  if (!Ok(Api().ValueInfo_GetValueNumConsumers(value, &n))) return std::nullopt;
+  std::vector<const OrtNode*> nodes(n);
+  std::vector<int64_t> indices(n);
+  if (n && !Ok(Api().ValueInfo_GetValueConsumers(value, nodes.data(), indices.data(), n))) return std::nullopt;
+  return nodes;
+}
+
+bool IsGraphOutput(const OrtValueInfo* value) {
+  bool out = true;
+  return !Ok(Api().ValueInfo_IsGraphOutput(value, &out)) || out;
+}
+
+// Type and shape with symbolic dim names ("" where a dim has none).
+struct ValueType {
+  ElemType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  bool has_shape = false;
+  std::vector<int64_t> dims;
+  std::vector<std::string> symbols;
+};
+
+ValueType TypeOf(const OrtValueInfo* value) {
+  ValueType out;
+  const OrtTypeInfo* ti = nullptr;
+  if (!Ok(Api().GetValueInfoTypeInfo(value, &ti)) || ti == nullptr) return out;
+  const OrtTensorTypeAndShapeInfo* tensor = nullptr;
+  if (!Ok(Api().CastTypeInfoToTensorInfo(ti, &tensor)) || tensor == nullptr) return out;
+  Ok(Api().GetTensorElementType(tensor, &out.type));
+  if (!Api().TensorTypeAndShape_HasShape(tensor)) return out;
+  size_t rank = 0;
+  if (!Ok(Api().GetDimensionsCount(tensor, &rank))) return out;
+  out.dims.resize(rank);
+  std::vector<const char*> names(rank, nullptr);
+  if (rank && (!Ok(Api().GetDimensions(tensor, out.dims.data(), rank)) ||
+               !Ok(Api().GetSymbolicDimensions(tensor, names.data(), rank))))
+    return out;
+  for (const char* s : names) out.symbols.emplace_back(s ? s : "");
+  out.has_shape = true;
+  return out;
+}
+
+// Whether tensor operand t broadcasts into x without widening it, as far as the graph says:
+// rank at most x's, and per (right-aligned) dim: t's is 1, or equal to x's (the same known
+// size or the same symbolic name), or both unknown. (Both unknown is a bet that the graph does
+// not widen there; if it does at run time the group fails cleanly: CheckPostOpOperands.)
+bool FitsInto(const ValueType& t, const ValueType& x) {
+  if (!t.has_shape || !x.has_shape || t.dims.size() > x.dims.size()) return false;
+  const size_t lead = x.dims.size() - t.dims.size();
+  for (size_t i = 0; i < t.dims.size(); ++i) {
+    const int64_t td = t.dims[i], xd = x.dims[i + lead];
+    const std::string& ts = t.symbols[i];
+    const std::string& xs = x.symbols[i + lead];
+    if (td == 1) continue;
+    if (td >= 0 && td == xd) continue;
+    if (td < 0 && xd < 0 && (ts.empty() || xs.empty() || ts == xs)) continue;
+    return false;
+  }
+  return true;
+}
+
+// The value of a constant float scalar (one element, any rank).
+std::optional<float> ScalarConstant(const OrtValueInfo* value) {
+  if (value == nullptr) return std::nullopt;
+  bool constant = false;
+  if (!Ok(Api().ValueInfo_IsConstantInitializer(value, &constant)) || !constant) return std::nullopt;
+  const OrtValue* v = nullptr;
+  if (!Ok(Api().ValueInfo_GetInitializerValue(value, &v)) || v == nullptr) return std::nullopt;
+  TensorView t = ViewOf(v);
+  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t.size() != 1 || t.data == nullptr) return std::nullopt;
+  return *t.as<float>();
+}
+
+// ---- the pattern list's vocabulary ----
+
+enum class ArgKind : uint8_t { kNone, kX, kY, kK, kC, kT };
+struct Arg {
+  ArgKind kind = ArgKind::kNone;
+  float value = 0.f;  // kK
+};
+constexpr Arg X{ArgKind::kX};
+constexpr Arg Y{ArgKind::kY};
+constexpr Arg C{ArgKind::kC};
+constexpr Arg T{ArgKind::kT};
+constexpr Arg K(float v) { return Arg{ArgKind::kK, v}; }
+
+struct Step {
+  const char* op;
+  std::vector<Arg> args;
+};
+Step S(const char* op, Arg a) { return Step{op, {a}}; }
+Step S(const char* op, Arg a, Arg b) { return Step{op, {a, b}}; }
+Step S(const char* op, Arg a, Arg b, Arg c) { return Step{op, {a, b, c}}; }
+
+// What the emitter sees of a match.
+struct Match {
+  std::vector<const OrtNode*> nodes;  // per step
+  std::vector<float> c;               // captured constants (C), in order
+  bool has_tensor = false;
+  const OrtValueInfo* tensor = nullptr;
+  float Attr(size_t step, const char* name, float dflt) const {
+    return GraphNodeInfo(nodes[step]).Float(name).value_or(dflt);
+  }
+};
+
+struct Emitted {
+  bool binary = false;
+  PostOp op;
+};
+Emitted Unary(PostOp::Kind kind, float alpha, float beta) {
+  Emitted e;
+  e.op.kind = kind;
+  e.op.alpha = alpha;
+  e.op.beta = beta;
+  return e;
+}
+Emitted Binary(PostOp::Kind kind) {
+  Emitted e;
+  e.binary = true;
+  e.op.kind = kind;
+  return e;
+}
+
+using EmitFn = Emitted (*)(const Match& m);
+struct Pattern {
+  const char* name;
+  std::vector<Step> steps;
+  EmitFn emit;
+};
+
+const std::vector<Pattern>& Patterns() {
+#define ANVIL_ANCHOR(op)
+#define ANVIL_PATTERN(name, emitted, ...) \
+  Pattern{name, {__VA_ARGS__}, [](const Match& m) -> Emitted { (void)m; return emitted; }},
+  using enum PostOp::Kind;
+  static const std::vector<Pattern> patterns = {
+#include "fusion/patterns.inc"
+  };
+#undef ANVIL_PATTERN
+#undef ANVIL_ANCHOR
+  return patterns;
+}
+
+bool IsAnchor(const std::string& op) {
+  static const std::set<std::string> anchors = {
+#define ANVIL_ANCHOR(op) op,
+#define ANVIL_PATTERN(name, emitted, ...)
+#include "fusion/patterns.inc"
+#undef ANVIL_PATTERN
+#undef ANVIL_ANCHOR
+  };
+  return anchors.count(op) > 0;
+}
+
+bool Near(float a, float b) { return std::fabs(a - b) <= 1e-6f * std::max(1.f, std::fabs(b)); }
+
+// A constant input of a step node: the input's scalar, Clip's bounds (attributes before
+// opset 11, a missing input = no bound).
+std::optional<float> StepConstant(const OrtNode* node, const std::vector<const OrtValueInfo*>& in, size_t j) {
+  const bool clip = OpType(node) == "Clip";
+  if (clip && Since(node) < 11) {
+    GraphNodeInfo info(node);
+    if (j == 1) return info.Float("min").value_or(std::numeric_limits<float>::lowest());
+    if (j == 2) return info.Float("max").value_or(std::numeric_limits<float>::max());
+  }
+  if (j >= in.size() || in[j] == nullptr) {
+    if (clip && j == 1) return -std::numeric_limits<float>::infinity();
+    if (clip && j == 2) return std::numeric_limits<float>::infinity();
+    return std::nullopt;
+  }
+  return ScalarConstant(in[j]);
+}
+
+class Matcher {
+ public:
+  Matcher(const std::function<bool(const OrtNode*)>& claimable, const std::set<const OrtNode*>& taken)
+      : claimable_(claimable), taken_(taken) {}
+
+  // Tries `p` at value x (of type xt); on success fills the match, the nodes and the output.
+  bool Try(const Pattern& p, const OrtValueInfo* x, const ValueType& xt, Match* m, const OrtValueInfo** out) {
+    *m = Match{};
+    x_type_ = &xt;
+    const OrtValueInfo* y = nullptr;
+    std::set<const OrtNode*> inside;
+    for (size_t s = 0; s < p.steps.size(); ++s) {
+      const Step& step = p.steps[s];
+      // The step's node consumes Y (or X for the first step).
+      const OrtValueInfo* from = s == 0 ? x : y;
+      std::optional<std::vector<const OrtNode*>> cons = Consumers(from);
+      if (!cons) return false;
+      const OrtNode* found = nullptr;
+      for (const OrtNode* c : *cons) {
+        if (inside.count(c) || taken_.count(c) || OpType(c) != step.op || !Domain(c).empty()) continue;
+        Match trial = *m;
+        if (!BindArgs(c, step, x, y, &trial)) continue;
+        found = c;
+        *m = trial;
+        break;
+      }
+      if (found == nullptr || !claimable_(found)) return false;
+      std::vector<const OrtValueInfo*> outs = Outputs(found);
+      if (outs.size() != 1 || outs[0] == nullptr) return false;
+      // Element-wise on x with scalars or fitting tensors: the step's output has x's shape.
+      if (TypeOf(outs[0]).type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return false;
+      inside.insert(found);
+      m->nodes.push_back(found);
+      y = outs[0];
+    }
+    // Inner values (x and every step output but the last) are used only inside the pattern.
+    std::vector<const OrtValueInfo*> inner = {x};
+    for (size_t s = 0; s + 1 < m->nodes.size(); ++s) inner.push_back(Outputs(m->nodes[s])[0]);
+    for (const OrtValueInfo* v : inner) {
+      if (IsGraphOutput(v)) return false;
+      std::optional<std::vector<const OrtNode*>> cons = Consumers(v);
+      if (!cons) return false;
+      for (const OrtNode* c : *cons)
+        if (!inside.count(c)) return false;
+    }
+    *out = y;
+    return true;
+  }
+
+ private:
+  // Matches a node's inputs against a step's arguments (both orders for commutative ops).
+  bool BindArgs(const OrtNode* node, const Step& step, const OrtValueInfo* x, const OrtValueInfo* y, Match* m) {
+    std::vector<const OrtValueInfo*> in = Inputs(node);
+    const std::string op = step.op;
+    const bool commutative = op == "Add" || op == "Mul" || op == "Max" || op == "Min";
+    if (step.args.size() == 1 && in.size() != 1) return false;
+    if (op == "Clip") {
+      if (in.size() > 3) return false;
+    } else if (in.size() != step.args.size()) {
+      return false;
+    }
+    if (BindInOrder(node, step, in, x, y, m, false)) return true;
+    return commutative && in.size() == 2 && BindInOrder(node, step, in, x, y, m, true);
+  }
+
+  bool BindInOrder(const OrtNode* node, const Step& step, const std::vector<const OrtValueInfo*>& in,
+                   const OrtValueInfo* x, const OrtValueInfo* y, Match* m, bool swapped) {
+    Match trial = *m;
+    for (size_t j = 0; j < step.args.size(); ++j) {
+      const size_t k = swapped ? 1 - j : j;
+      const OrtValueInfo* v = k < in.size() ? in[k] : nullptr;
+      const Arg& a = step.args[j];
+      switch (a.kind) {
+        case ArgKind::kNone: return false;
+        case ArgKind::kX:
+          if (v != x) return false;
+          break;
+        case ArgKind::kY:
+          if (y == nullptr || v != y) return false;
+          break;
+        case ArgKind::kK: {
+          if (v != nullptr && TypeOf(v).dims.size() > x_type_->dims.size()) return false;  // would add dims
+          std::optional<float> c = StepConstant(node, in, k);
+          if (!c || !Near(*c, a.value)) return false;
+          break;
+        }
+        case ArgKind::kC: {
+          if (v != nullptr && TypeOf(v).dims.size() > x_type_->dims.size()) return false;
+          std::optional<float> c = StepConstant(node, in, k);
+          if (!c) return false;
+          trial.c.push_back(*c);
+          break;
+        }
+        case ArgKind::kT: {
+          if (v == nullptr || v == x || v == y || trial.has_tensor) return false;
+          const ValueType vt = TypeOf(v);
+          if (vt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !FitsInto(vt, *x_type_)) return false;
+          trial.has_tensor = true;
+          trial.tensor = v;
+          break;
+        }
+      }
+    }
+    *m = trial;
+    return true;
+  }
+
+  const std::function<bool(const OrtNode*)>& claimable_;
+  const std::set<const OrtNode*>& taken_;
+  const ValueType* x_type_ = nullptr;  // the anchor output's type and shape
+};
+
+// Merges consecutive linear steps: a2 * (a1 * y + b1) + b2.
+void MergeLinear(std::vector<PostOp>& steps) {
+  std::vector<PostOp> out;
+  for (const PostOp& s : steps) {
+    if (!out.empty() && s.kind == PostOp::Kind::kLinear && out.back().kind == PostOp::Kind::kLinear) {
+      PostOp& p = out.back();
+      p.beta = s.alpha * p.beta + s.beta;
+      p.alpha = s.alpha * p.alpha;
+      continue;
+    }
+    out.push_back(s);
+  }
+  steps = std::move(out);
+}
+
+}  // namespace
+
+std::string ValueName(const OrtValueInfo* value) {
+  const char* s = nullptr;
+  return value && Ok(Api().GetValueInfoName(value, &s)) && s ? s : "";
+}
+
+std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
+                              const std::function<bool(const OrtNode*)>& claimable,
+                              const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts) {
+  std::vector<Group> groups;
+  std::set<const OrtNode*> taken;
+  for (const OrtNode* anchor : nodes) {
+    if (taken.count(anchor) || !Domain(anchor).empty() || !IsAnchor(OpType(anchor)) || !claimable(anchor)) continue;
+    std::vector<const OrtValueInfo*> outs = Outputs(anchor);
+    if (outs.size() != 1 || outs[0] == nullptr) continue;
+    const ValueType xt = TypeOf(outs[0]);
+    if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape) continue;
+    Group g;
+    g.nodes.push_back(anchor);
+    g.anchor_output = ValueName(outs[0]);
+    g.description = OpType(anchor);
+    taken.insert(anchor);
+    Matcher matcher(claimable, taken);
+    const OrtValueInfo* x = outs[0];
+    bool grew = true;
+    while (grew && g.steps.size() < kMaxPostOps) {
+      grew = false;
+      for (const Pattern& p : Patterns()) {
+        Match m;
+        const OrtValueInfo* next = nullptr;
+        if (!matcher.Try(p, x, xt, &m, &next)) continue;
+        Emitted e = p.emit(m);
+        std::vector<PostOp> trial = g.steps;
+        if (e.binary) e.op.operand = g.operand_values.size();
+        trial.push_back(e.op);
+        if (!accepts(anchor, trial)) continue;
+        g.steps = std::move(trial);
+        if (e.binary) g.operand_values.push_back(ValueName(m.tensor));
+        for (const OrtNode* n : m.nodes) {
+          g.nodes.push_back(n);
+          taken.insert(n);
+        }
+        g.description += std::string(" + ") + p.name;
+        x = next;
+        grew = true;
+        break;
+      }
+    }
+    if (g.steps.empty()) {
+      taken.erase(anchor);
+      continue;
+    }
+    MergeLinear(g.steps);
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+}  // namespace anvil::fusion

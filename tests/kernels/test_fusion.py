@@ -1,0 +1,387 @@
+"""Fused groups (src/fusion/patterns.inc): an anchor (Conv, ConvTranspose) and the element-wise
+chain after it run as one kernel through OrtEp::Compile.
+
+Every pattern is built after a convolution and checked three ways: the group really ran as one
+fused node (ORT's profile shows a single Anvil node, the fused one, and none of the pattern's ops);
+its output matches ORT's CPU EP; and it matches Anvil's unfused path (option fuse=0). Near misses
+(an inner value used elsewhere, a bound that is not a constant, a broadcast that widens the
+output) must not fuse, and must still be right.
+
+Tolerance: rtol 1e-4, atol 1e-4, as for the convolutions alone (tests/kernels/test_dnnl.py):
+oneDNN's post-ops compute sigmoid, tanh, erf and exp with their own approximations (a few ulp),
+far below that, while a wrong step, order or operand gives O(1) errors."""
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import onnxruntime as ort
+from anvil_testing import run_cpu, run_profiled, session
+
+RTOL = 1e-4
+ATOL = 1e-4
+rng = np.random.default_rng(7)
+
+
+def f32(*shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def const(name, value):
+    return numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)
+
+
+class Graph:
+    """A small graph builder: a Conv anchor on input x, then whatever a case adds."""
+
+    def __init__(self, c_in=4, c_out=8, hw=10, kernel=3, group=1, transpose=False, opset=17):
+        self.nodes, self.inits, self.inputs, self.feeds = [], [], [], {}
+        self.opset = opset
+        self.add_input("x", f32(1, c_in, hw, hw))
+        w_shape = (c_in, c_out // group, kernel, kernel) if transpose else (c_out, c_in // group, kernel, kernel)
+        self.inits += [const("W", f32(*w_shape, scale=0.3)), const("B", f32(c_out))]
+        if transpose:
+            self.node("ConvTranspose", ["x", "W", "B"], "conv", strides=[2, 2] if kernel == 2 else [1, 1], group=group)
+        else:
+            self.node("Conv", ["x", "W", "B"], "conv", pads=[kernel // 2] * 4, group=group)
+        self.c_out = c_out
+        self.counter = 0
+
+    def add_input(self, name, value):
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(value.shape)))
+        self.feeds[name] = value
+
+    def constant(self, value):
+        self.counter += 1
+        name = f"k{self.counter}"
+        self.inits.append(const(name, value))
+        return name
+
+    def node(self, op, inputs, output, **attrs):
+        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    def model(self, outputs):
+        graph = helper.make_graph(self.nodes, "fusion", self.inputs,
+                                  [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+                                  initializer=self.inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        return m
+
+
+def run_three_ways(model, feeds, optimization=None):
+    """(fused outputs, ops that ran as their own node, number of fused nodes that ran)."""
+    outs, ran = run_profiled(model, feeds, optimization=optimization)
+    singles = {op for op, provider in ran if not op.startswith("AnvilExecutionProvider_")}
+    fused = sum(1 for op, _ in ran if op.startswith("AnvilExecutionProvider_"))
+    assert all(provider == "AnvilExecutionProvider" for _, provider in ran), ran
+    want = run_cpu(model, feeds.items())
+    unfused = session(model, options={"fuse": "0"}).run(None, feeds)
+    for got, w, u in zip(outs, want, unfused):
+        np.testing.assert_allclose(got, w, rtol=RTOL, atol=ATOL, err_msg="fused vs ORT's CPU EP")
+        np.testing.assert_allclose(got, u, rtol=RTOL, atol=ATOL, err_msg="fused vs Anvil unfused")
+    return outs, singles, fused
+
+
+# ---- the patterns: each adds its nodes after value `x` and returns its output ----
+
+def hardswish_div(g, x):
+    a = g.node("Add", [x, g.constant(3.0)], "hs_a")
+    c = g.node("Clip", [a, g.constant(0.0), g.constant(6.0)], "hs_c")
+    m = g.node("Mul", [x, c], "hs_m")
+    return g.node("Div", [m, g.constant(6.0)], "hs")
+
+
+def hardswish_div_first(g, x):
+    a = g.node("Add", [g.constant(3.0), x], "hs_a")  # constant first: Add matches either order
+    c = g.node("Clip", [a, g.constant(0.0), g.constant(6.0)], "hs_c")
+    d = g.node("Div", [c, g.constant(6.0)], "hs_d")
+    return g.node("Mul", [d, x], "hs")
+
+
+def hardswish_mul_sixth(g, x):
+    a = g.node("Add", [x, g.constant(3.0)], "hs_a")
+    c = g.node("Clip", [a, g.constant(0.0), g.constant(6.0)], "hs_c")
+    m = g.node("Mul", [x, c], "hs_m")
+    return g.node("Mul", [m, g.constant(1.0 / 6.0)], "hs")
+
+
+def hardswish_hardsigmoid(g, x):
+    h = g.node("HardSigmoid", [x], "hs_h", alpha=0.25, beta=0.45)
+    return g.node("Mul", [x, h], "hs")
+
+
+def silu(g, x):
+    s = g.node("Sigmoid", [x], "si_s")
+    return g.node("Mul", [s, x], "si")
+
+
+def gelu_erf(g, x):
+    d = g.node("Div", [x, g.constant(1.4142135381698608)], "ge_d")
+    e = g.node("Erf", [d], "ge_e")
+    a = g.node("Add", [e, g.constant(1.0)], "ge_a")
+    m = g.node("Mul", [x, a], "ge_m")
+    return g.node("Mul", [m, g.constant(0.5)], "ge")
+
+
+def unary(op, **attrs):
+    def build(g, x):
+        return g.node(op, [x], f"u_{op}", **attrs)
+    build.__name__ = op
+    return build
+
+
+def clip(g, x):
+    return g.node("Clip", [x, g.constant(-0.5), g.constant(0.7)], "clip")
+
+
+def clip_max_only(g, x):
+    return g.node("Clip", [x, "", g.constant(0.7)], "clip")
+
+
+def affine(g, x):  # PaddleOCR's learnable affine blocks: Mul and Add by scalars (merged into one step)
+    m = g.node("Mul", [g.constant([1.9]), x], "af_m")
+    a = g.node("Add", [m, g.constant([0.8])], "af_a")
+    s = g.node("Sub", [a, g.constant(0.25)], "af_s")
+    r = g.node("Sub", [g.constant(2.0), s], "af_r")
+    return g.node("Div", [r, g.constant(1.5)], "af")
+
+
+def residual(g, x):
+    g.add_input("r", f32(1, g.c_out, 10, 10))
+    return g.node("Add", [x, "r"], "res")
+
+
+def residual_relu(g, x):
+    return unary("Relu")(g, residual(g, x))
+
+
+def residual_first(g, x):  # the operand first: Add matches either order
+    g.add_input("r", f32(1, g.c_out, 10, 10))
+    return g.node("Add", ["r", x], "res")
+
+
+def channel_mul_const(g, x):
+    return g.node("Mul", [x, g.constant(f32(g.c_out, 1, 1))], "cm")
+
+
+def channel_mul_input(g, x):  # squeeze-and-excitation: a per-channel scale from elsewhere
+    g.add_input("s", f32(1, g.c_out, 1, 1))
+    return g.node("Mul", [x, "s"], "cm")
+
+
+def sub_div_tensor(g, x):
+    g.add_input("t", f32(1, g.c_out, 10, 10))
+    g.add_input("d", (np.abs(f32(1, 1, 10, 10)) + 0.5).astype(np.float32))
+    s = g.node("Sub", [x, "t"], "st")
+    return g.node("Div", [s, "d"], "dt")
+
+
+def max_min_tensor(g, x):
+    g.add_input("t", f32(1, g.c_out, 10, 10))
+    m = g.node("Max", [x, "t"], "mx")
+    return g.node("Min", [g.constant(0.5), m], "mn")  # a scalar constant operand: a binary step too
+
+
+def det_block(g, x):  # PaddleOCR det: affine, exported HardSwish, affine
+    m = g.node("Mul", [g.constant([1.9]), x], "d_m")
+    a = g.node("Add", [m, g.constant([0.8])], "d_a")
+    h = hardswish_div(g, a)
+    m2 = g.node("Mul", [g.constant([0.6]), h], "d_m2")
+    return g.node("Add", [m2, g.constant([-0.5])], "d_out")
+
+
+PATTERNS = [
+    (hardswish_div, {"Add", "Clip", "Mul", "Div"}),
+    (hardswish_div_first, {"Add", "Clip", "Mul", "Div"}),
+    (hardswish_mul_sixth, {"Add", "Clip", "Mul"}),
+    (hardswish_hardsigmoid, {"HardSigmoid", "Mul"}),
+    (silu, {"Sigmoid", "Mul"}),
+    (gelu_erf, {"Div", "Erf", "Add", "Mul"}),
+    (unary("Relu"), {"Relu"}),
+    (unary("LeakyRelu", alpha=0.2), {"LeakyRelu"}),
+    (clip, {"Clip"}),
+    (clip_max_only, {"Clip"}),
+    (unary("Sigmoid"), {"Sigmoid"}),
+    (unary("Tanh"), {"Tanh"}),
+    (unary("HardSigmoid", alpha=0.3, beta=0.4), {"HardSigmoid"}),
+    (unary("HardSwish"), {"HardSwish"}),
+    (unary("Elu", alpha=0.7), {"Elu"}),
+    (unary("Abs"), {"Abs"}),
+    (affine, {"Mul", "Add", "Sub", "Div"}),
+    (residual, {"Add"}),
+    (residual_relu, {"Add", "Relu"}),
+    (residual_first, {"Add"}),
+    (channel_mul_const, {"Mul"}),
+    (channel_mul_input, {"Mul"}),
+    (sub_div_tensor, {"Sub", "Div"}),
+    (max_min_tensor, {"Max", "Min"}),
+    (det_block, {"Mul", "Add", "Clip", "Div"}),
+]
+
+# Anchors and the oneDNN implementation families they reach on this CPU: a 3x3 convolution
+# (jit, the tail as oneDNN post-ops), a 1x1 one (oneDNN's GEMM convolution, the tail in Anvil's
+# pass), a depthwise one, a ConvTranspose run as one matrix product (kernel 2, stride 2) and a
+# general one.
+ANCHORS = {
+    "conv3x3": dict(c_in=8, c_out=16, kernel=3),
+    "conv1x1": dict(c_in=8, c_out=16, kernel=1),
+    "depthwise": dict(c_in=16, c_out=16, kernel=3, group=16),
+    "convtranspose_patches": dict(c_in=8, c_out=16, kernel=2, transpose=True, hw=5),
+    "convtranspose": dict(c_in=8, c_out=16, kernel=3, transpose=True, hw=8),
+}
+
+
+@pytest.mark.parametrize("pattern,ops", PATTERNS, ids=[p.__name__ for p, _ in PATTERNS])
+@pytest.mark.parametrize("anchor", ["conv3x3", "conv1x1"])
+def test_pattern_fuses(pattern, ops, anchor):
+    g = Graph(**ANCHORS[anchor])
+    y = pattern(g, "conv")
+    # ORT's basic optimizations fold a constant per-channel Mul into the Conv's weights before
+    # Anvil sees the graph; without them the group holds the constant operand itself.
+    level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL if pattern is channel_mul_const else None
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, level)
+    assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
+
+
+@pytest.mark.parametrize("anchor", list(ANCHORS))
+@pytest.mark.parametrize("pattern", [residual_relu, hardswish_div, silu, channel_mul_input, affine],
+                         ids=lambda p: p.__name__)
+def test_anchor_paths(anchor, pattern):
+    kw = ANCHORS[anchor]
+    g = Graph(**kw)
+    if pattern in (residual_relu, channel_mul_input):
+        # operands sized to the anchor's output
+        out_hw = {"convtranspose_patches": 10, "convtranspose": 10}.get(anchor, kw.get("hw", 10))
+        name = "r" if pattern is residual_relu else "s"
+        shape = (1, kw["c_out"], out_hw, out_hw) if pattern is residual_relu else (1, kw["c_out"], 1, 1)
+        g.add_input(name, f32(*shape))
+        y = g.node("Add" if pattern is residual_relu else "Mul", ["conv", name], "t")
+        if pattern is residual_relu:
+            y = g.node("Relu", [y], "t2")
+    else:
+        y = pattern(g, "conv")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_chain_of_patterns_and_two_groups():
+    # Conv -> affine -> HardSwish -> residual Add -> Relu, then a second Conv group on top.
+    g = Graph(c_in=8, c_out=8, kernel=3)
+    h = det_block(g, "conv")
+    g.add_input("r", f32(1, 8, 10, 10))
+    y = unary("Relu")(g, g.node("Add", [h, "r"], "res"))
+    g.inits += [const("W2", f32(8, 8, 1, 1, scale=0.3))]
+    g.node("Conv", [y, "W2"], "conv2")
+    z = silu(g, "conv2")
+    _, singles, fused = run_three_ways(g.model([z]), g.feeds)
+    assert fused == 2 and not singles, f"ran {singles} and {fused} fused"
+
+
+# ---- near misses: must not fuse (or fuse less), must stay right ----
+
+def test_anchor_output_used_elsewhere_is_not_fused():
+    g = Graph()
+    y = unary("Relu")(g, "conv")
+    _, singles, fused = run_three_ways(g.model([y, "conv"]), g.feeds)  # conv is also a graph output
+    assert fused == 0 and singles == {"Conv", "Relu"}
+
+
+def test_inner_value_with_an_extra_consumer_stops_the_pattern():
+    # The HardSwish's Clip output also feeds a second output: the exported HardSwish cannot fuse;
+    # Conv + (x + 3) still may, and the rest runs node by node.
+    g = Graph()
+    x = "conv"
+    a = g.node("Add", [x, g.constant(3.0)], "hs_a")
+    c = g.node("Clip", [a, g.constant(0.0), g.constant(6.0)], "hs_c")
+    m = g.node("Mul", [x, c], "hs_m")
+    y = g.node("Div", [m, g.constant(6.0)], "hs")
+    extra = g.node("Neg", [c], "extra")
+    _, singles, fused = run_three_ways(g.model([y, extra]), g.feeds)
+    assert {"Clip", "Mul", "Div", "Neg"} <= singles, singles
+
+
+def test_bound_that_is_not_a_constant_is_not_a_hardswish():
+    g = Graph()
+    g.add_input("lo", np.array(0.0, dtype=np.float32))
+    a = g.node("Add", ["conv", g.constant(3.0)], "hs_a")
+    c = g.node("Clip", [a, "lo", g.constant(6.0)], "hs_c")
+    m = g.node("Mul", ["conv", c], "hs_m")
+    y = g.node("Div", [m, g.constant(6.0)], "hs")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert "Clip" in singles, singles
+
+
+def test_operand_that_widens_the_output_is_not_fused():
+    # Conv output [1,8,1,1] (a 10x10 kernel, no padding) plus a [1,8,4,4] tensor: the Add's output
+    # is larger than the anchor's, so it cannot be the anchor's tail.
+    g = Graph(kernel=1)
+    g.nodes, g.inits = [], []
+    g.inits += [const("W", f32(8, 4, 10, 10, scale=0.1))]
+    g.node("Conv", ["x", "W"], "conv")
+    g.add_input("t", f32(1, 8, 4, 4))
+    y = g.node("Add", ["conv", "t"], "wide")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 0 and singles == {"Conv", "Add"}, singles
+
+
+@pytest.mark.parametrize("anchor", ["conv3x3", "conv1x1"])
+@pytest.mark.parametrize("pattern", [unary("Relu"), clip, unary("HardSigmoid", alpha=0.3, beta=0.4), residual_relu,
+                                     max_min_tensor, hardswish_div, silu, unary("LeakyRelu", alpha=0.2)],
+                         ids=lambda p: p.__name__)
+def test_nan_and_inf_propagate_as_in_ort(anchor, pattern):
+    # oneDNN's Relu, Clip, HardSigmoid, Max and Min post-ops turn NaN into a bound; ORT's kernels
+    # (and Anvil's) keep it, so those steps run in Anvil's pass. Inf must come out the same too.
+    g = Graph(**ANCHORS[anchor])
+    y = pattern(g, "conv")
+    model = g.model([y])
+    x = g.feeds["x"].copy()
+    x.flat[::13] = np.nan
+    x.flat[5::17] = np.inf
+    x.flat[7::19] = -np.inf
+    feeds = dict(g.feeds, x=x)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    want = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    got = session(model).run(None, feeds)[0]
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=RTOL, atol=ATOL)
+
+
+def test_fuse_option_off_runs_every_node():
+    g = Graph()
+    y = residual_relu(g, "conv")
+    model = g.model([y])
+    got, ran = run_profiled(model, g.feeds, options={"fuse": "0"})
+    assert {op for op, _ in ran} == {"Conv", "Add", "Relu"}, ran
+    np.testing.assert_allclose(got[0], run_cpu(model, g.feeds.items())[0], rtol=RTOL, atol=ATOL)
+
+
+def test_dynamic_shapes_fuse_by_symbol():
+    # H and W symbolic: the Add's operand has the same symbols, so the group still forms; a new
+    # spatial size per run builds a new plan.
+    g = Graph()
+    g.inputs[0] = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "h", "w"])
+    g.inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 8, "h", "w"]))
+    y = unary("Relu")(g, g.node("Add", ["conv", "r"], "res"))
+    model = g.model([y])
+    for hw in (6, 13):
+        feeds = {"x": f32(1, 4, hw, hw), "r": f32(1, 8, hw, hw)}
+        _, singles, fused = run_three_ways(model, feeds)
+        assert fused == 1 and not singles
+
+
+def test_operand_of_the_wrong_shape_at_run_time_is_a_clean_error():
+    # Symbolic dims that the model then contradicts: the fused group must fail cleanly, as ORT does.
+    g = Graph()
+    g.inputs[0] = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "h", "w"])
+    g.inputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 8, "h", "w"]))
+    y = g.node("Add", ["conv", "r"], "res")
+    sess = session(g.model([y]))
+    with pytest.raises(Exception) as err:
+        sess.run(None, {"x": f32(1, 4, 6, 6), "r": f32(1, 8, 5, 5)})
+    assert "broadcast" in str(err.value) or "shape" in str(err.value)
