@@ -23,6 +23,11 @@
 // one kernel, the chain applied to the anchor's output before it is stored (src/fusion/patterns.inc
 // lists the fusions); "0": every node runs alone.
 #define ANVIL_OPTION_FUSE "fuse"
+// "nhwc" (default): Anvil asks ORT's layout transformer for its convolutions channels-last
+// (oneDNN's fastest layout for them); ORT rewrites them into its internal NHWC domain and keeps
+// the graph channels-last between them, with Transposes only where the layout changes.
+// "nchw": every op in the model's own layout.
+#define ANVIL_OPTION_LAYOUT "layout"
 // "dispatch": the dispatch log on stderr: per node, claimed, declined (and why) or fused (and
 // into which group); per kernel plan, the implementation that runs (oneDNN's impl_info_str), the
 // layouts and reorders, and where a fused tail runs. "" (default): nothing.

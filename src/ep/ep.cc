@@ -27,6 +27,7 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
   GetCapability = GetCapabilityImpl;
   GetKernelRegistry = GetKernelRegistryImpl;
   GetPreferredDataLayout = GetPreferredDataLayoutImpl;
+  ShouldConvertDataLayoutForOp = ShouldConvertDataLayoutForOpImpl;
   IsConcurrentRunSupported = IsConcurrentRunSupportedImpl;
   // Single nodes run through the kernel registry; fused groups (src/fusion) through Compile.
   Compile = CompileImpl;
@@ -42,10 +43,22 @@ OrtStatus* ORT_API_CALL AnvilEp::GetKernelRegistryImpl(OrtEp* self, const OrtKer
   return Guard("GetKernelRegistry", [&] { return static_cast<AnvilEp*>(self)->factory_.Registry(registry); });
 }
 
-OrtStatus* ORT_API_CALL AnvilEp::GetPreferredDataLayoutImpl(OrtEp*, OrtEpDataLayout* layout) noexcept {
-  // NCHW for now. Returning NHWC makes ORT hand layout-sensitive ops over in its internal NHWC
-  // domain, which needs Anvil's NHWC kernels registered first.
-  *layout = OrtEpDataLayout::OrtEpDataLayout_NCHW;
+OrtStatus* ORT_API_CALL AnvilEp::GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDataLayout* layout) noexcept {
+  // NHWC makes ORT's layout transformer hand the ops ShouldConvertDataLayoutForOpImpl names over
+  // in its internal NHWC domain (kernels.inc registers them there too).
+  *layout = static_cast<AnvilEp*>(self)->config_.nhwc ? OrtEpDataLayout::OrtEpDataLayout_NHWC
+                                                      : OrtEpDataLayout::OrtEpDataLayout_NCHW;
+  return nullptr;
+}
+
+OrtStatus* ORT_API_CALL AnvilEp::ShouldConvertDataLayoutForOpImpl(OrtEp*, const char* domain, const char* op_type,
+                                                                   OrtEpDataLayout target, int* should_convert) noexcept {
+  // Exactly the ops with an NHWC kernel in kernels.inc; everything else stays as the model has it
+  // (element-wise ops between convolutions take whatever layout ORT's transpose optimizer gives them).
+  static const std::set<std::string> nhwc_ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
+                                                 "GlobalMaxPool"};
+  const bool ours = (domain == nullptr || domain[0] == 0) && op_type != nullptr && nhwc_ops.count(op_type) > 0;
+  *should_convert = target == OrtEpDataLayout::OrtEpDataLayout_NHWC && ours ? 1 : 0;
   return nullptr;
 }
 
@@ -82,6 +95,11 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     const KernelEntry* entry = FindKernel(domain, info.OpType().c_str(), info.SinceVersion());
     if (entry == nullptr) continue;  // registered by someone else: cannot happen for our registry
     Status ok = entry->create(info, nullptr);
+    // With layout=nhwc ORT would convert this node to its NHWC domain, where Anvil has no Indices.
+    if (ok.ok() && config_.nhwc && info.OpType() == "MaxPool" && info.OutputCount() >= 2 &&
+        info.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED)
+      ok = Fail("a MaxPool with its Indices output runs on ORT when layout=nhwc (Anvil's channels-last MaxPool has "
+                "no Indices); layout=nchw runs it on Anvil");
     if (!ok.ok()) {
       Log(ORT_LOGGING_LEVEL_INFO, "Anvil declines " + info.OpType() + " node '" + info.Name() + "': " + ok.message());
       Dispatch(info.OpType() + " node '" + info.Name() + "': declined: " + ok.message());

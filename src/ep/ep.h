@@ -29,6 +29,8 @@ class AnvilEp : public OrtEp {
                                                    OrtEpGraphSupportInfo* support) noexcept;
   static OrtStatus* ORT_API_CALL GetKernelRegistryImpl(OrtEp* self, const OrtKernelRegistry** registry) noexcept;
   static OrtStatus* ORT_API_CALL GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDataLayout* layout) noexcept;
+  static OrtStatus* ORT_API_CALL ShouldConvertDataLayoutForOpImpl(OrtEp* self, const char* domain, const char* op_type,
+                                                                  OrtEpDataLayout target, int* should_convert) noexcept;
   static OrtStatus* ORT_API_CALL IsConcurrentRunSupportedImpl(OrtEp* self, bool* supported) noexcept;
   static OrtStatus* ORT_API_CALL CompileImpl(OrtEp* self, const OrtGraph** graphs, const OrtNode** fused_nodes,
                                              size_t count, OrtNodeComputeInfo** node_compute_infos,

@@ -13,6 +13,7 @@ const std::vector<OptionSpec>& KnownOptions() {
       {ANVIL_OPTION_THREADS, "an integer from 0 to 1024: the most threads of the session's pool one kernel splits its work for (0: the physical cores)"},
       {ANVIL_OPTION_SHARE_WEIGHTS, "0 or 1: hold identical packed weights once for all sessions (1, the default) or once per kernel (0)"},
       {ANVIL_OPTION_LOG, "'dispatch' (the dispatch log on stderr: what Anvil claims, fuses and runs) or '' (none, the default)"},
+      {ANVIL_OPTION_LAYOUT, "'nhwc' (convolutions channels-last through ORT's layout transformer, the default) or 'nchw' (the model's layout)"},
       {ANVIL_OPTION_FUSE, "0 or 1: run an anchor node and the element-wise chain after it as one kernel (1, the default; src/fusion/patterns.inc) or every node alone (0)"},
   };
   return specs;
@@ -67,6 +68,10 @@ Status ParseOptions(const std::vector<std::pair<std::string, std::string>>& entr
     if (name == ANVIL_OPTION_LOG) {
       valid = value == "dispatch" || value.empty();
       config.log_dispatch = value == "dispatch";
+    }
+    if (name == ANVIL_OPTION_LAYOUT) {
+      valid = value == "nhwc" || value == "nchw";
+      config.nhwc = value == "nhwc";
     }
     if (name == ANVIL_OPTION_FUSE) {
       int fuse = 1;

@@ -364,7 +364,10 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
   std::vector<Group> groups;
   std::set<const OrtNode*> taken;
   for (const OrtNode* anchor : nodes) {
-    if (taken.count(anchor) || !Domain(anchor).empty() || !IsAnchor(OpType(anchor)) || !claimable(anchor)) continue;
+    const std::string domain = Domain(anchor);
+    if (taken.count(anchor) || (!domain.empty() && domain != "com.ms.internal.nhwc") || !IsAnchor(OpType(anchor)) ||
+        !claimable(anchor))
+      continue;
     std::vector<const OrtValueInfo*> outs = Outputs(anchor);
     if (outs.size() != 1 || outs[0] == nullptr) continue;
     const ValueType xt = TypeOf(outs[0]);

@@ -90,6 +90,7 @@ struct EpConfig {
   const char* threads_source = "default";     // where the thread count came from, for the log
   bool share_weights = true;                  // packed weights go through the factory's cache
   bool fuse = true;                           // fused groups (src/fusion) claimed through Compile
+  bool nhwc = true;                           // layout=nhwc: ORT hands Conv over channels-last
   bool log_dispatch = false;                  // option log=dispatch: Explain() lines on stderr
   const OrtMemoryInfo* cpu_memory = nullptr;  // owned by the EP
 };

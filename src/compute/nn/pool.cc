@@ -336,4 +336,96 @@ void LpPool(const float* x, float* y, int64_t channels, const PoolGeometry& g, c
   });
 }
 
+namespace {
+
+// Calls fn(yo, xo_of_tap) for every output position of rows [b, e) (a row: batch, out0, out1),
+// with the taps inside the input.
+template <typename Start, typename Tap, typename Finish>
+void ForEachWindowNhwc(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
+                       int64_t b, int64_t e, Start start, Tap tap, Finish finish) {
+  const int64_t c = channels;
+  for (int64_t row = b; row < e; ++row) {
+    const int64_t oh = row % g.out[1];
+    const int64_t od = (row / g.out[1]) % g.out[0];
+    const int64_t n = row / (g.out[0] * g.out[1]);
+    const PoolTaps td = taps[0][od], th = taps[1][oh];
+    for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+      const PoolTaps tw = taps[2][ow];
+      float* yo = y + (row * g.out[2] + ow) * c;
+      start(yo);
+      for (int64_t a = 0; a < td.valid; ++a) {
+        const int64_t id = td.first + a * g.dilation[0];
+        for (int64_t bb = 0; bb < th.valid; ++bb) {
+          const int64_t ih = th.first + bb * g.dilation[1];
+          const float* xr = x + ((n * g.in[0] + id) * g.in[1] + ih) * g.in[2] * c;
+          for (int64_t t = 0; t < tw.valid; ++t) tap(yo, xr + (tw.first + t * g.dilation[2]) * c);
+        }
+      }
+      finish(yo, td, th, tw);
+    }
+  }
+}
+
+}  // namespace
+
+void AveragePoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, const PoolGeometry& g,
+                     const PoolTaps* const taps[3], bool count_include_pad) {
+  const int64_t rows = batch * g.out[0] * g.out[1];
+  const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t c = channels;
+  ParallelFor(rows, g.out[2] * win * c + 1, [&](int64_t b, int64_t e) {
+    ForEachWindowNhwc(
+        x, y, c, g, taps, b, e, [&](float* yo) { std::fill(yo, yo + c, 0.f); },
+        [&](float* __restrict yo, const float* __restrict xo) {
+#pragma omp simd
+          for (int64_t k = 0; k < c; ++k) yo[k] += xo[k];
+        },
+        [&](float* yo, const PoolTaps& td, const PoolTaps& th, const PoolTaps& tw) {
+          const int64_t count = count_include_pad ? td.padded * th.padded * tw.padded : td.valid * th.valid * tw.valid;
+          const float div = static_cast<float>(count);
+          for (int64_t k = 0; k < c; ++k) yo[k] = count > 0 ? yo[k] / div : 0.f;
+        });
+  });
+}
+
+void MaxPoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, const PoolGeometry& g,
+                 const PoolTaps* const taps[3]) {
+  const int64_t rows = batch * g.out[0] * g.out[1];
+  const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int64_t c = channels;
+  ParallelFor(rows, g.out[2] * win * c + 1, [&](int64_t b, int64_t e) {
+    ForEachWindowNhwc(
+        x, y, c, g, taps, b, e, [&](float* yo) { std::fill(yo, yo + c, kMaxInit); },
+        [&](float* __restrict yo, const float* __restrict xo) {
+#pragma omp simd
+          for (int64_t k = 0; k < c; ++k) yo[k] = MaxNan(yo[k], xo[k]);
+        },
+        [](float*, const PoolTaps&, const PoolTaps&, const PoolTaps&) {});
+  });
+}
+
+void GlobalPoolNhwc(const float* x, float* y, int64_t batch, int64_t spatial, int64_t channels, bool max) {
+  const int64_t c = channels;
+  // A mean over an empty spatial extent is NaN (numpy's mean of nothing), as the NCHW kernel.
+  const float inv = spatial > 0 ? 1.f / static_cast<float>(spatial) : std::nanf("");
+  ParallelFor(batch, spatial * c + 1, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      float* __restrict yo = y + n * c;
+      std::fill(yo, yo + c, max ? -std::numeric_limits<float>::infinity() : 0.f);
+      for (int64_t s = 0; s < spatial; ++s) {
+        const float* __restrict xr = x + (n * spatial + s) * c;
+        if (max) {
+#pragma omp simd
+          for (int64_t k = 0; k < c; ++k) yo[k] = MaxNan(yo[k], xr[k]);
+        } else {
+#pragma omp simd
+          for (int64_t k = 0; k < c; ++k) yo[k] += xr[k];
+        }
+      }
+      if (!max)
+        for (int64_t k = 0; k < c; ++k) yo[k] = spatial > 0 ? yo[k] * inv : inv;
+    }
+  });
+}
+
 }  // namespace anvil::nn

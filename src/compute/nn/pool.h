@@ -43,6 +43,16 @@ void AveragePool(const float* x, float* y, int64_t channels, const PoolGeometry&
 void MaxPool(const float* x, float* y, int64_t* indices, int64_t channels, const PoolGeometry& g,
              const PoolTaps* const taps[3], bool column_major);
 
+// Channels-last (NHWC) pools: x [batch, in0, in1, in2, channels], y [batch, out0, out1, out2,
+// channels] (1-D and 2-D pools with leading size-1 dims), the same results as the NCHW ones (the
+// average sums its taps in another order). The loops run along the channels, which vectorise.
+void AveragePoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, const PoolGeometry& g,
+                     const PoolTaps* const taps[3], bool count_include_pad);
+void MaxPoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, const PoolGeometry& g,
+                 const PoolTaps* const taps[3]);
+// Global pools over [batch, spatial (n elements), channels]: y [batch, channels].
+void GlobalPoolNhwc(const float* x, float* y, int64_t batch, int64_t spatial, int64_t channels, bool max);
+
 // (sum of |x|^p over the window's taps inside the input)^(1/p); padding contributes nothing.
 void LpPool(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
             int64_t p);

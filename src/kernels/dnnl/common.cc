@@ -35,8 +35,28 @@ Status ReadPacked(const std::vector<const void*>& buffers, const std::vector<siz
 
 namespace anvil::dnnl_kernels {
 
+namespace {
+// A binary operand of ONNX shape d (already of the output's rank) over the logical dims.
+memory::desc OperandDesc(const memory::dims& d, bool channels_last) {
+  if (!channels_last || d.size() < 3) return dnnl_util::RowMajor(d);
+  memory::dims strides(d.size());
+  int64_t s = 1;
+  for (size_t i = d.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= d[i];
+  }
+  // logical [N, C, spatial...] from ONNX [N, spatial..., C]
+  memory::dims ld = {d[0], d[d.size() - 1]}, ls = {strides[0], strides[d.size() - 1]};
+  for (size_t i = 1; i + 1 < d.size(); ++i) {
+    ld.push_back(d[i]);
+    ls.push_back(strides[i]);
+  }
+  return dnnl_util::Strided(ld, ls);
+}
+}  // namespace
+
 bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
-                  int first_index, DnnlTail* out, bool sum_first, size_t count) {
+                  int first_index, DnnlTail* out, bool sum_first, size_t count, bool channels_last) {
   count = std::min(count, post.size());
   using K = PostOp::Kind;
   using A = dnnl::algorithm;
@@ -47,7 +67,7 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
     out->ops.append_binary(alg, md);
   };
   if (sum_first) {
-    if (!CanSumFirst(post, operands, dst)) return false;
+    if (!CanSumFirst(post, operands, dst, channels_last)) return false;
     out->ops.append_sum(1.f);
     out->sum_first = true;
   }
@@ -69,7 +89,7 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
       memory::dims d(dst.size() - s.size(), 1);
       d.insert(d.end(), s.begin(), s.end());
       if (DropsNan(op)) return false;
-      binary(alg, dnnl_util::RowMajor(d), static_cast<int>(i));
+      binary(alg, OperandDesc(d, channels_last), static_cast<int>(i));
       continue;
     }
     if (DropsNan(op)) return false;
@@ -104,12 +124,16 @@ size_t DnnlTailSteps(const std::vector<PostOp>& post) {
   return n;
 }
 
-bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst) {
+bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
+                 bool channels_last) {
   if (post.empty() || post[0].kind != PostOp::Kind::kAdd) return false;
   const Shape& s = operands[0].shape;
   if (s.size() != dst.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] != dst[i]) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    // channels-last: ONNX [N, spatial..., C] against the logical [N, C, spatial...]
+    const size_t j = !channels_last || i == 0 ? i : i == s.size() - 1 ? 1 : i + 1;
+    if (s[i] != dst[j]) return false;
+  }
   return true;
 }
 

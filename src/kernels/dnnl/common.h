@@ -74,8 +74,11 @@ struct DnnlTail {
   std::vector<memory::desc> operand_mds;  // per binary: its operand's layout
 };
 // Lowers post[0, count) (all of it by default).
+// `channels_last`: the output (and the operands' ONNX shapes) are [N, spatial..., C] while `dst`
+// is the logical [N, C, spatial...].
 bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
-                  int first_index, DnnlTail* out, bool sum_first = false, size_t count = kMaxPostOps);
+                  int first_index, DnnlTail* out, bool sum_first = false, size_t count = kMaxPostOps,
+                  bool channels_last = false);
 // oneDNN's eltwise Relu, Clip and HardSigmoid and its binary Max and Min take max/min in an order
 // that turns a NaN into the other operand; Anvil's kernels, like ORT's, keep the NaN.
 bool DropsNan(const PostOp& op);
@@ -83,7 +86,8 @@ bool DropsNan(const PostOp& op);
 // runs in Anvil's pass).
 size_t DnnlTailSteps(const std::vector<PostOp>& post);
 // Whether a tail may start with the sum post-op: its first step adds a tensor of dims `dst`.
-bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst);
+bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
+                 bool channels_last = false);
 
 // Binds a tail's operands for one call: appends {DNNL_ARG_ATTR_MULTIPLE_POST_OP(k) | SRC_1, m}
 // per binary post-op to args. `mems` are the plan's memory objects over tail.operand_mds.

@@ -23,14 +23,35 @@ constexpr ElemType kF32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 
 struct ConvAttrs {
   bool transpose = false;
+  bool nhwc = false;  // the com.ms.internal.nhwc domain: X and Y are [N, spatial..., C]
   int64_t nsp = 0;  // spatial rank
   std::string auto_pad = "NOTSET";
   int64_t group = 1;
   std::vector<int64_t> kernel_shape, strides, dilations, pads, output_padding, output_shape;
 };
 
-Status ParseAttrs(const NodeInfo& node, bool transpose, ConvAttrs* a) {
+// NHWC nodes: ONNX shapes are [N, spatial..., C]; the kernel computes on the logical
+// [N, C, spatial...] (oneDNN's dims) and reads and writes channels-last memory.
+Shape Logical(const Shape& s, bool nhwc) {
+  if (!nhwc || s.size() < 3) return s;
+  Shape out;
+  out.push_back(s[0]);
+  out.push_back(s[s.size() - 1]);
+  for (size_t i = 1; i + 1 < s.size(); ++i) out.push_back(s[i]);
+  return out;
+}
+Shape Physical(const Shape& logical, bool nhwc) {
+  if (!nhwc || logical.size() < 3) return logical;
+  Shape out;
+  out.push_back(logical[0]);
+  for (size_t i = 2; i < logical.size(); ++i) out.push_back(logical[i]);
+  out.push_back(logical[1]);
+  return out;
+}
+
+Status ParseAttrs(const NodeInfo& node, bool transpose, bool nhwc, ConvAttrs* a) {
   a->transpose = transpose;
+  a->nhwc = nhwc;
   ANVIL_CHECK(node.InputType(0) == kF32, "only float is supported");
   ANVIL_CHECK(node.InputPresent(1) && node.InputType(1) == kF32, "W must be a float tensor");
   if (node.InputPresent(2)) ANVIL_CHECK(node.InputType(2) == kF32, "B must be a float tensor");
@@ -53,6 +74,7 @@ Status ParseAttrs(const NodeInfo& node, bool transpose, ConvAttrs* a) {
   }
 
   std::optional<Shape> x = node.InputShape(0), w = node.InputShape(1);
+  if (x) x = Logical(*x, nhwc);
   int64_t rank = -1;
   if (x) rank = static_cast<int64_t>(x->size());
   if (w) {
@@ -101,7 +123,8 @@ Status ParseAttrs(const NodeInfo& node, bool transpose, ConvAttrs* a) {
 
 // Everything one (shape-specific) run needs to know, in ONNX and oneDNN terms.
 struct Geometry {
-  Shape y;                                    // ONNX output shape
+  Shape y;                                    // ONNX output shape, logical (NCHW) order
+  Shape y_out;                                // the output as ORT sees it (NHWC for NHWC nodes)
   memory::dims src, wei, dst;                 // oneDNN logical dims
   memory::dims strides, dil, pl, pr;          // oneDNN: dilation 0 = dense
   int64_t out_channels = 0;
@@ -385,11 +408,26 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
   return TakePrimitive(pd, has_bias, plan, reference_impl);
 }
 
+// Activations as ORT holds them: row-major NCHW, or channels-last for NHWC nodes.
+memory::desc ActivationDesc(const memory::dims& d, bool nhwc) {
+  if (!nhwc) return du::RowMajor(d);
+  memory::dims strides(d.size());
+  int64_t s = 1;
+  strides[1] = s;
+  s *= d[1];
+  for (size_t i = d.size(); i-- > 2;) {
+    strides[i] = s;
+    s *= d[i];
+  }
+  strides[0] = s;
+  return du::Strided(d, strides);
+}
+
 // Creates the primitive (and with `plan`, everything to run it); returns its weight layout.
 // `post`: oneDNN post-ops to attach (a fused tail), or null.
 memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias, const memory::desc& wei_user,
                             const dnnl::post_ops* post, Plan* plan) {
-  memory::desc src_user = du::RowMajor(g.src), dst_user = du::RowMajor(g.dst);
+  memory::desc src_user = ActivationDesc(g.src, a.nhwc), dst_user = ActivationDesc(g.dst, a.nhwc);
   memory::desc bias_md = has_bias ? du::RowMajor({g.out_channels}) : memory::desc();
   if (plan) {  // plan->g already holds g (DoCompute computes it in place)
     plan->src_user = src_user;
@@ -397,6 +435,11 @@ memory::desc BuildPrimitive(const ConvAttrs& a, const Geometry& g, bool has_bias
     plan->wei_user = wei_user;
   }
   bool reference_impl = false;
+  if (a.nhwc) {  // the point of NHWC: oneDNN runs on the tensors as they are
+    memory::desc wei = BuildWith(a, g, src_user, dst_user, bias_md, post, plan, &reference_impl);
+    if (!reference_impl) return wei;
+    return BuildWith(a, g, du::Any(g.src), du::Any(g.dst), bias_md, post, plan, &reference_impl);
+  }
   if (UsePlainActivations(a, g)) return BuildWith(a, g, src_user, dst_user, bias_md, post, plan, &reference_impl);
   if (UseBlockedActivations(a, g)) {
     const memory::format_tag tag = BlockedTag(g.src.size());
@@ -599,8 +642,9 @@ class ConvKernelImpl : public Kernel {
     x[0] = 1;
     x[1] = a_.transpose ? w[0] : w[1] * a_.group;
     if (x_shape_ && static_cast<int64_t>(x_shape_->size()) == a_.nsp + 2) {
+      const Shape known = Logical(*x_shape_, a_.nhwc);
       for (int64_t i = 2; i < a_.nsp + 2; ++i)
-        if ((*x_shape_)[i] > 0) x[i] = (*x_shape_)[i];
+        if (known[i] > 0) x[i] = known[i];
     }
     Geometry g;
     if (!ComputeGeometry(a_, x, w, &g).ok() || g.bias_only) {
@@ -669,7 +713,8 @@ class ConvKernelImpl : public Kernel {
     }
     du::PlanPool<Plan>::Lease plan;
     ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](Plan* fresh) -> Status {
-      ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, x.shape, w_shape, &fresh->g));
+      ANVIL_RETURN_IF_ERROR(ComputeGeometry(a_, Logical(x.shape, a_.nhwc), w_shape, &fresh->g));
+      fresh->g.y_out = Physical(fresh->g.y, a_.nhwc);
       const Geometry& g = fresh->g;
       const int64_t total = NumElements(g.y);
       if (total == 0 || g.bias_only) return {};
@@ -691,9 +736,10 @@ class ConvKernelImpl : public Kernel {
       // A residual Add first in the tail may also go in as oneDNN's sum post-op (the operand is
       // put into the output first), which more implementations take than a binary post-op.
       const size_t steps = dnnl_kernels::DnnlTailSteps(post_);
-      if (steps > 0 && !g.crop && CheckPostOpOperands(post_, operands, g.y).ok()) {
+      if (steps > 0 && !g.crop && CheckPostOpOperands(post_, operands, g.y_out).ok()) {
         for (bool sum_first : {false, true}) {
-          if (!dnnl_kernels::MakeDnnlTail(post_, operands.data(), g.dst, 0, &fresh->tail, sum_first, steps)) continue;
+          if (!dnnl_kernels::MakeDnnlTail(post_, operands.data(), g.dst, 0, &fresh->tail, sum_first, steps, a_.nhwc))
+            continue;
           try {
             BuildPrimitive(a_, g, has_bias, wei_user, &fresh->tail.ops, fresh);
             // oneDNN's reference code, and its GEMM-based convolution (which applies post-ops
@@ -726,14 +772,15 @@ class ConvKernelImpl : public Kernel {
                   g.out_channels, "]");
       bias = b.as<float>();
     }
-    if (!post_.empty()) ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(post_, operands, g.y));
+    if (!post_.empty()) ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(post_, operands, g.y_out));
     float* y = nullptr;
-    ANVIL_RETURN_IF_ERROR(ctx.Output(0, g.y, &y));
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, g.y_out, &y));
     const int64_t total = NumElements(g.y);
     if (total == 0) return {};
     if (g.bias_only) {
       const int64_t plane = total / (g.y[0] * g.y[1]);
-      for (int64_t i = 0; i < total; ++i) y[i] = bias ? bias[(i / plane) % g.y[1]] : 0.f;
+      for (int64_t i = 0; i < total; ++i)
+        y[i] = bias ? bias[a_.nhwc ? i % g.y[1] : (i / plane) % g.y[1]] : 0.f;
     } else if (patch_scatter_) {
       float* t = static_cast<float*>(dnnl_kernels::ScratchFor(ctx, plan->patches.dst_md));
       dnnl_kernels::RunMatmul(ctx, plan->patches, static_cast<const float*>(w_data), x.data, nullptr, t);
@@ -741,7 +788,7 @@ class ConvKernelImpl : public Kernel {
     } else {
       ANVIL_RETURN_IF_ERROR(Run(ctx, *plan, x.as<float>(), w_data, bias, y, operands));
     }
-    if (plan->dnnl_steps < post_.size()) ApplyPostOps(post_, operands, g.y, y, plan->dnnl_steps);
+    if (plan->dnnl_steps < post_.size()) ApplyPostOps(post_, operands, g.y_out, y, plan->dnnl_steps);
     return {};
   }
 
@@ -754,9 +801,9 @@ class ConvKernelImpl : public Kernel {
   mutable du::PlanPool<Plan> plans_;
 };
 
-Status CreateConv(const NodeInfo& node, bool transpose, std::unique_ptr<Kernel>* out) {
+Status CreateConv(const NodeInfo& node, bool transpose, bool nhwc, std::unique_ptr<Kernel>* out) {
   ConvAttrs a;
-  ANVIL_RETURN_IF_ERROR(ParseAttrs(node, transpose, &a));
+  ANVIL_RETURN_IF_ERROR(ParseAttrs(node, transpose, nhwc, &a));
   if (out) {
     std::optional<Shape> w = node.InputShape(1);
     if (std::optional<TensorView> c = node.ConstantInput(1)) w = c->shape;
@@ -767,9 +814,14 @@ Status CreateConv(const NodeInfo& node, bool transpose, std::unique_ptr<Kernel>*
 
 }  // namespace
 
-Status ConvKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) { return CreateConv(node, false, out); }
+Status ConvKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateConv(node, false, false, out);
+}
+Status NhwcConvKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateConv(node, false, true, out);
+}
 Status ConvTransposeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  return CreateConv(node, true, out);
+  return CreateConv(node, true, false, out);
 }
 
 }  // namespace anvil

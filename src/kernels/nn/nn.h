@@ -64,6 +64,39 @@ class MaxPoolKernel final : public Kernel {
   bool indices_ = false;       // the optional Indices output is requested
 };
 
+// The pools in ORT's internal NHWC domain (layout=nhwc, see src/ep/ep.cc): X and Y channels-last
+// ([N, spatial..., C]), the attributes and results as the NCHW kernels. MaxPool without Indices
+// only: with layout=nhwc Anvil does not claim a MaxPool whose Indices output is used, so ORT never
+// converts one.
+class NhwcAveragePoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+  bool count_include_pad_ = false;
+};
+
+class NhwcMaxPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  PoolAttributes attrs_;
+};
+
+// GlobalAveragePool and GlobalMaxPool, channels-last.
+class NhwcGlobalPoolKernel final : public Kernel {
+ public:
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  Status Compute(ComputeContext& ctx) const override;
+
+ private:
+  bool max_ = false;
+};
+
 // LpPool: (sum |x|^p)^(1/p) over each window (padding contributes nothing).
 class LpPoolKernel final : public Kernel {
  public:

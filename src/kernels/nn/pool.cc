@@ -9,7 +9,27 @@ namespace anvil {
 namespace {
 
 // Reads and validates the pooling attributes common to AveragePool and MaxPool.
-Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttributes& a) {
+// [N, spatial..., C] -> [N, C, spatial...]
+Shape ChannelsFirst(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape out;
+  out.push_back(s[0]);
+  out.push_back(s[s.size() - 1]);
+  for (size_t i = 1; i + 1 < s.size(); ++i) out.push_back(s[i]);
+  return out;
+}
+// [N, C, spatial...] -> [N, spatial..., C]
+Shape ChannelsLast(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape out;
+  out.push_back(s[0]);
+  for (size_t i = 2; i < s.size(); ++i) out.push_back(s[i]);
+  out.push_back(s[1]);
+  return out;
+}
+
+// `nhwc`: the node is in ORT's internal NHWC domain (its input shape is channels-last).
+Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttributes& a, bool nhwc = false) {
   const std::string op = node.OpType();
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, op, ": only float is supported");
   auto kernel = node.Ints("kernel_shape");
@@ -51,7 +71,9 @@ Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttribu
       ANVIL_CHECK(d == 1, op, ": auto_pad ", auto_pad, " with dilations > 1 is left to ONNX Runtime (its output "
                   "size differs from the ONNX spec there)");
   }
-  if (auto shape = node.InputShape(0)) {
+  std::optional<Shape> shape = node.InputShape(0);
+  if (shape && nhwc) shape = ChannelsFirst(*shape);
+  if (shape) {
     ANVIL_CHECK(shape->size() == k + 2, op, ": input rank ", shape->size(), " does not match ", k,
                 "-D kernel_shape");
     bool known = true;
@@ -228,6 +250,97 @@ Status GlobalAveragePoolKernel::Compute(ComputeContext& ctx) const {
       y[r] = n > 0 ? s * inv : inv;
     }
   });
+  return {};
+}
+
+// ---- channels-last (ORT's internal NHWC domain) ----
+
+namespace {
+// Geometry, output and tap tables of a channels-last pool; *y stays null for an empty output.
+Status StartPoolNhwc(ComputeContext& ctx, const PoolAttributes& a, const TensorView& x, nn::PoolGeometry& g,
+                     const nn::PoolTaps* taps[3], float** y) {
+  Shape out_shape;
+  ANVIL_RETURN_IF_ERROR(a.Geometry(ChannelsFirst(x.shape), g, out_shape));
+  float* out = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, ChannelsLast(out_shape), &out));
+  if (NumElements(out_shape) == 0) return {};
+  TapTables(ctx, g, taps);
+  *y = out;
+  return {};
+}
+}  // namespace
+
+Status NhwcAveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  PoolAttributes attrs;
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs, true));
+  if (out) {
+    auto k = std::make_unique<NhwcAveragePoolKernel>();
+    k->attrs_ = std::move(attrs);
+    k->count_include_pad_ = node.Int("count_include_pad", 0) != 0;
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status NhwcAveragePoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  nn::PoolGeometry g;
+  const nn::PoolTaps* taps[3];
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(StartPoolNhwc(ctx, attrs_, x, g, taps, &y));
+  if (y == nullptr) return {};
+  nn::AveragePoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps, count_include_pad_);
+  return {};
+}
+
+Status NhwcMaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  PoolAttributes attrs;
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs, true));
+  const bool indices = node.OutputCount() >= 2 && node.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  ANVIL_CHECK(!indices, "MaxPool: the Indices output is not supported channels-last");
+  if (out) {
+    auto k = std::make_unique<NhwcMaxPoolKernel>();
+    k->attrs_ = std::move(attrs);
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status NhwcMaxPoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  nn::PoolGeometry g;
+  const nn::PoolTaps* taps[3];
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(StartPoolNhwc(ctx, attrs_, x, g, taps, &y));
+  if (y == nullptr) return {};
+  nn::MaxPoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps);
+  return {};
+}
+
+Status NhwcGlobalPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  const std::string op = node.OpType();
+  ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, op, ": only float is supported");
+  if (auto shape = node.InputShape(0)) ANVIL_CHECK(shape->size() >= 3, op, ": input must have rank >= 3");
+  if (out) {
+    auto k = std::make_unique<NhwcGlobalPoolKernel>();
+    k->max_ = op == "GlobalMaxPool";
+    *out = std::move(k);
+  }
+  return {};
+}
+
+Status NhwcGlobalPoolKernel::Compute(ComputeContext& ctx) const {
+  TensorView x = ctx.Input(0);
+  ANVIL_CHECK(x.shape.size() >= 3, "input ", ToString(x.shape), " must have rank >= 3");
+  Shape out_shape(x.shape.size(), 1);
+  out_shape[0] = x.shape[0];
+  const int64_t c = x.shape[x.shape.size() - 1];
+  out_shape[x.shape.size() - 1] = c;
+  float* y = nullptr;
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &y));
+  if (x.shape[0] == 0 || c == 0) return {};
+  const int64_t spatial = x.size() / (x.shape[0] * c);
+  nn::GlobalPoolNhwc(x.as<float>(), y, x.shape[0], spatial, c, max_);
   return {};
 }
 
