@@ -103,6 +103,8 @@ checks:
   --atol A --rtol R       compare passes when max|diff| <= A + R * max|reference|
                           (default 1e-05 and 1e-04)
   --placement             show which EP runs each node
+  --explain               Anvil's dispatch log on stderr: what it claims, declines (and why) and
+                          fuses, and the implementation each kernel plan runs (log=dispatch)
   --bench                 median/p90 latency of Anvil and of ORT's CPU EP, interleaved
   --warmup W --repeat R   bench iterations (default 3 and 10)
   --verbose               ORT warnings on stderr
@@ -208,6 +210,9 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--placement") {
       no_value();
       o.placement = true;
+    } else if (flag == "--explain") {
+      no_value();
+      o.ep_options.push_back({"log", "dispatch"});
     } else if (flag == "--bench") {
       no_value();
       o.bench = true;

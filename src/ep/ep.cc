@@ -13,6 +13,34 @@
 
 namespace anvil {
 
+namespace {
+// The ops Anvil has channels-last kernels for (kernels.inc, domain com.ms.internal.nhwc).
+const std::set<std::string>& NhwcOps() {
+  static const std::set<std::string> ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
+  return ops;
+}
+
+// A MaxPool whose Indices output is used.
+bool UsesMaxPoolIndices(const OrtNode* node) {
+  GraphNodeInfo info(node);
+  return info.OpType() == "MaxPool" && info.OutputCount() >= 2 &&
+         info.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+
+// The graph's ai.onnx opset (0 if it has none).
+int64_t OnnxOpset(const OrtGraph* graph) {
+  const OrtApi& api = Ort::GetApi();
+  size_t n = 0;
+  Ort::ThrowOnError(api.Graph_GetNumOperatorSets(graph, &n));
+  std::vector<const char*> domains(n);
+  std::vector<int64_t> versions(n);
+  if (n) Ort::ThrowOnError(api.Graph_GetOperatorSets(graph, domains.data(), versions.data(), n));
+  for (size_t i = 0; i < n; ++i)
+    if (domains[i] == nullptr || domains[i][0] == 0 || std::string(domains[i]) == "ai.onnx") return versions[i];
+  return 0;
+}
+}  // namespace
+
 AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogger& logger)
     : OrtEp{},
       factory_(factory),
@@ -45,8 +73,11 @@ OrtStatus* ORT_API_CALL AnvilEp::GetKernelRegistryImpl(OrtEp* self, const OrtKer
 
 OrtStatus* ORT_API_CALL AnvilEp::GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDataLayout* layout) noexcept {
   // NHWC makes ORT's layout transformer hand the ops ShouldConvertDataLayoutForOpImpl names over
-  // in its internal NHWC domain (kernels.inc registers them there too).
-  *layout = static_cast<AnvilEp*>(self)->config_.nhwc ? OrtEpDataLayout::OrtEpDataLayout_NHWC
+  // in its internal NHWC domain (kernels.inc registers them there too). ORT asks before the first
+  // GetCapability and again after it: an EP that prefers NHWC for a model whose opset the layout
+  // transformer does not take (below 7) gets no node at all. So NCHW until GetCapability has seen
+  // the model's opset (ClaimNodes), and NHWC only for opsets the transformer takes.
+  *layout = static_cast<AnvilEp*>(self)->layout_nhwc_ ? OrtEpDataLayout::OrtEpDataLayout_NHWC
                                                       : OrtEpDataLayout::OrtEpDataLayout_NCHW;
   return nullptr;
 }
@@ -55,9 +86,7 @@ OrtStatus* ORT_API_CALL AnvilEp::ShouldConvertDataLayoutForOpImpl(OrtEp*, const 
                                                                    OrtEpDataLayout target, int* should_convert) noexcept {
   // Exactly the ops with an NHWC kernel in kernels.inc; everything else stays as the model has it
   // (element-wise ops between convolutions take whatever layout ORT's transpose optimizer gives them).
-  static const std::set<std::string> nhwc_ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
-                                                 "GlobalMaxPool"};
-  const bool ours = (domain == nullptr || domain[0] == 0) && op_type != nullptr && nhwc_ops.count(op_type) > 0;
+  const bool ours = (domain == nullptr || domain[0] == 0) && op_type != nullptr && NhwcOps().count(op_type) > 0;
   *should_convert = target == OrtEpDataLayout::OrtEpDataLayout_NHWC && ours ? 1 : 0;
   return nullptr;
 }
@@ -72,18 +101,41 @@ OrtStatus* ORT_API_CALL AnvilEp::GetCapabilityImpl(OrtEp* self, const OrtGraph* 
   return Guard("GetCapability", [&] { return static_cast<AnvilEp*>(self)->ClaimNodes(graph, support); });
 }
 
+
 Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support) {
   const OrtApi& api = Ort::GetApi();
   size_t count = 0;
   Ort::ThrowOnError(api.Graph_GetNumNodes(graph, &count));
   std::vector<const OrtNode*> nodes(count);
   if (count) Ort::ThrowOnError(api.Graph_GetNodes(graph, nodes.data(), count));
+  // NHWC only pays (and only changes anything) where the graph has an op ORT would convert.
+  if (config_.nhwc && !layout_nhwc_ && OnnxOpset(graph) >= 7) {
+    for (const OrtNode* node : nodes) {
+      const char* op = nullptr;
+      const char* domain = nullptr;
+      Ort::ThrowOnError(api.Node_GetOperatorType(node, &op));
+      Ort::ThrowOnError(api.Node_GetDomain(node, &domain));
+      if ((domain == nullptr || domain[0] == 0) && op && NhwcOps().count(op)) layout_nhwc_ = true;
+    }
+    // ... but not for a model whose MaxPool uses its Indices output: Anvil's channels-last MaxPool
+    // has none, so that model stays in NCHW (below, such a MaxPool is declined only when a later
+    // graph brings it after NHWC was chosen).
+    for (const OrtNode* node : nodes)
+      if (UsesMaxPoolIndices(node)) layout_nhwc_ = false;
+  }
   // 1. Which nodes Anvil can run on its own: a kernel whose Create accepts the node.
   std::set<const OrtNode*> claimable;
   for (const OrtNode* node : nodes) {
     GraphNodeInfo info(node);
     const OrtKernelDef* def = nullptr;
-    Ort::ThrowOnError(Ort::GetEpApi().EpGraphSupportInfo_LookUpKernel(support, node, &def));
+    if (OrtStatus* st = Ort::GetEpApi().EpGraphSupportInfo_LookUpKernel(support, node, &def)) {
+      // ORT's own lookup failed on this node: decline it, not the whole graph.
+      const std::string why = std::string("ORT's kernel lookup failed: ") + api.GetErrorMessage(st);
+      api.ReleaseStatus(st);
+      Log(ORT_LOGGING_LEVEL_WARNING, "Anvil declines " + info.OpType() + " node '" + info.Name() + "': " + why);
+      Dispatch(info.OpType() + " node '" + info.Name() + "': declined: " + why);
+      continue;
+    }
     if (def == nullptr) {
       const std::string why = "Anvil has no kernel for " + info.OpType() + " (schema revision " +
                               std::to_string(info.SinceVersion()) + ") with these types";
@@ -95,9 +147,8 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     const KernelEntry* entry = FindKernel(domain, info.OpType().c_str(), info.SinceVersion());
     if (entry == nullptr) continue;  // registered by someone else: cannot happen for our registry
     Status ok = entry->create(info, nullptr);
-    // With layout=nhwc ORT would convert this node to its NHWC domain, where Anvil has no Indices.
-    if (ok.ok() && config_.nhwc && info.OpType() == "MaxPool" && info.OutputCount() >= 2 &&
-        info.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED)
+    // In NHWC ORT would convert this node to its NHWC domain, where Anvil has no Indices.
+    if (ok.ok() && layout_nhwc_ && UsesMaxPoolIndices(node))
       ok = Fail("a MaxPool with its Indices output runs on ORT when layout=nhwc (Anvil's channels-last MaxPool has "
                 "no Indices); layout=nchw runs it on Anvil");
     if (!ok.ok()) {

@@ -49,6 +49,7 @@ class AnvilEp : public OrtEp {
   std::shared_ptr<PackedWeightCache> weight_cache_;
   // Fused groups GetCapability handed to ORT, by anchor output, until Compile builds them.
   std::unordered_map<std::string, fusion::Group> groups_;
+  bool layout_nhwc_ = false;  // what GetPreferredDataLayout answers (see there)
 };
 
 }  // namespace anvil

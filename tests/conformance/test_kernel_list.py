@@ -26,6 +26,13 @@ def rows():
 
 ROWS = rows()
 
+# ORT's internal NHWC domain (layout=nhwc) mirrors the ONNX schemas of its ops.
+NHWC = "com.ms.internal.nhwc"
+
+
+def schema_domain(domain):
+    return "" if domain == NHWC else domain
+
 
 def revisions(op, domain=""):
     revs = set()
@@ -47,7 +54,7 @@ def test_the_list_is_not_empty():
 def test_every_schema_revision_is_registered_once(key):
     domain, op = key
     entries = sorted(ROWS[key])
-    revs = revisions(op, domain)
+    revs = revisions(op, schema_domain(domain))
     assert [e[0] for e in entries] == revs, f"{op}: rows start at {[e[0] for e in entries]}, schema revisions {revs}"
     for (since, until, _, _), nxt in zip(entries, entries[1:] + [None]):
         if nxt is None:
@@ -60,10 +67,23 @@ def test_every_schema_revision_is_registered_once(key):
 def test_type_constraint_names_match_the_schema(key):
     domain, op = key
     for since, _, _, names in ROWS[key]:
-        schema = defs.get_schema(op, since, domain)
+        schema = defs.get_schema(op, since, schema_domain(domain))
         params = {tc.type_param_str for tc in schema.type_constraints}
         assert names or not params, f"{op} {since}: no type constraint"  # (NonMaxSuppression has none)
         assert set(names) <= params, f"{op} {since}: {names} not among the schema's {sorted(params)}"
+
+
+def test_nhwc_ops_are_the_ones_ep_converts():
+    # kernels.inc's NHWC rows and the EP's ShouldConvertDataLayoutForOp list must agree: ORT fails
+    # the session when it converts a node that no kernel then claims.
+    listed = {op for (domain, op) in ROWS if domain == NHWC}
+    src = (ROOT / "src/ep/ep.cc").read_text()
+    block = re.search(r"NhwcOps\(\) \{\s*static const std::set<std::string> ops = \{([^}]*)\}", src)
+    assert block, "NhwcOps() not found in src/ep/ep.cc"
+    converted = set(re.findall(r'"(\w+)"', block.group(1)))
+    assert listed == converted, f"kernels.inc NHWC rows {sorted(listed)} vs ep.cc NhwcOps {sorted(converted)}"
+    for op in listed:
+        assert ("", op) in ROWS, f"{op} has an NHWC kernel but no NCHW one"
 
 
 def test_one_kernel_class_per_op():

@@ -441,3 +441,22 @@ def test_fill_page_gives_a_normalised_document_image(tmp_path):
 def test_fill_rejects_unknown_kinds(relu):
     model, _ = relu
     error(2, model, "--fill", "stripes", mentions=("--fill", "stripes"))
+
+
+def test_explain_prints_the_dispatch_log(tmp_path):
+    # Conv + Relu fuses into one group; the Conv runs channels-last ([N,H,W,C] in the plan line).
+    rng = np.random.default_rng(3)
+    w = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "W")
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "conv_relu.onnx"
+    onnx.save(model, path)
+    p = ok(path, "--explain")
+    assert "anvil dispatch: fused group of 2 nodes: Conv + Relu" in p.stderr, p.stderr
+    # the plan line: the oneDNN implementation and where the tail runs
+    assert re.search(r"anvil dispatch: fused Conv \+ Relu .*X \[1,8,8,3\].*: \S+:\S+; .*fused tail of 1 steps", p.stderr), p.stderr
+    quiet = ok(path)
+    assert "anvil dispatch" not in quiet.stderr

@@ -296,8 +296,8 @@ Status NhwcAveragePoolKernel::Compute(ComputeContext& ctx) const {
 Status NhwcMaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   PoolAttributes attrs;
   ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs, true));
-  const bool indices = node.OutputCount() >= 2 && node.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-  ANVIL_CHECK(!indices, "MaxPool: the Indices output is not supported channels-last");
+  // No Indices here: the EP never lets ORT convert a MaxPool whose Indices output is used
+  // (AnvilEp::ClaimNodes), and an omitted one (named "") is simply not produced.
   if (out) {
     auto k = std::make_unique<NhwcMaxPoolKernel>();
     k->attrs_ = std::move(attrs);
