@@ -7,6 +7,7 @@
 #include "ep/boundary.h"
 #include "ep/factory.h"
 #include "ep/node_info_ort.h"
+#include "ep/profiler.h"
 
 namespace anvil {
 
@@ -25,6 +26,8 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
   GetKernelRegistry = GetKernelRegistryImpl;
   GetPreferredDataLayout = GetPreferredDataLayoutImpl;
   IsConcurrentRunSupported = IsConcurrentRunSupportedImpl;
+  // Anvil's kernel events in ORT's profile (src/ep/profiler.h): OrtEp::CreateProfiler is ORT 1.25's.
+  if (factory_.runtime_api() >= 25) CreateProfiler = CreateAnvilProfiler;
   // Compile stays null for now: Anvil runs single nodes through its kernel registry. Fused node
   // groups (EpGraphSupportInfo_AddNodesToFuse + Compile) are the planned home of element-wise fusion.
 }

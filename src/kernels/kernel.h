@@ -131,6 +131,18 @@ class ComputeContext {
   template <typename T>
   T* Scratch(size_t count) { return static_cast<T*>(Scratch(count * sizeof(T))); }
   const EpConfig& config() const { return config_; }
+  // For the profiler: the implementation this call ran (a oneDNN primitive's impl_info_str, kept
+  // in its plan) and the threads it was made for. A no-op unless the call is being profiled.
+  void NoteImpl(const std::string& impl, int threads) {
+    if (profiled_impl_ == nullptr) return;
+    *profiled_impl_ = impl;
+    *profiled_threads_ = threads;
+  }
+  // Set by the EP when this call is profiled (ProfileScope's slots).
+  void ProfileInto(std::string* impl, int* threads) {
+    profiled_impl_ = impl;
+    profiled_threads_ = threads;
+  }
 
  private:
   OrtKernelContext* ctx_;
@@ -141,6 +153,8 @@ class ComputeContext {
   std::array<void*, 8> scratch_{};
   size_t scratch_count_ = 0;
   std::vector<void*> overflow_;
+  std::string* profiled_impl_ = nullptr;
+  int* profiled_threads_ = nullptr;
 };
 
 // Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.
@@ -170,6 +184,11 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Compute(ComputeContext& ctx) const = 0;
+
+  // What runs this node, for the profiler's "impl": null means Anvil's own kernel, reported as
+  // "anvil:<OpType>". A kernel whose implementation is chosen per call (oneDNN's primitive per
+  // shape) also names it per call with ComputeContext::NoteImpl; this is the fallback.
+  virtual const char* Impl() const { return nullptr; }
 
   // Optional slot: pack the constant input `input_index` into memory from `sink` and set packed.
   // The packed bytes must depend only on the weight's value (ORT shares them across sessions

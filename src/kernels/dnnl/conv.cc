@@ -316,6 +316,7 @@ struct Plan {
   dnnl::reorder src_r, dst_r, wei_r;
   memory src_user_m, src_m, wei_user_m, wei_m, dst_m, dst_user_m, bias_m, scratch_m;
   size_t scratchpad = 0;
+  std::string impl;  // "onednn:" + the primitive's impl_info_str, for the profiler
 };
 
 template <typename PD>
@@ -350,6 +351,7 @@ memory::desc TakePrimitive(const PD& pd, bool has_bias, Plan* plan, bool* refere
   if (plan) {
     FillPlan(pd, has_bias, plan);
     plan->prim = dnnl::primitive(pd);
+    plan->impl = std::string("onednn:") + pd.impl_info_str();
   }
   return pd.weights_desc();
 }
@@ -432,6 +434,7 @@ void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) 
 
 Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y) {
   du::ScopedPrimitiveThreads threads(p.threads);
+  ctx.NoteImpl(p.impl, p.threads);
   p.src_user_m.set_data_handle(const_cast<float*>(x));
   const memory* src = &p.src_user_m;
   if (p.src_reorder) {
@@ -594,6 +597,7 @@ class ConvKernelImpl : public Kernel {
   Status Compute(ComputeContext& ctx) const override {
     return du::Catch(a_.transpose ? "ConvTranspose" : "Conv", [&]() -> Status { return DoCompute(ctx); });
   }
+  const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (Run notes it)
 
  private:
   // The steady state: look up this shape's plan (geometry, primitive, memory objects), bind this
