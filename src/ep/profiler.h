@@ -33,9 +33,10 @@ class AnvilProfiler;
 namespace profiling {
 
 // How many ORT events are open on this thread (StartEvent without its StopEvent yet), for any
-// Anvil profiler. Four bytes in the static TLS block (initial-exec: a plain load, no
-// __tls_get_addr), constant-initialized (no init guard): the whole cost of profiling off.
-inline constinit thread_local int tls_depth __attribute__((tls_model("initial-exec"))) = 0;
+// Anvil profiler: reading it is the whole cost of profiling off. Constant-initialized, so the read
+// has no init guard. (Not initial-exec: that would mark the plugin STATIC_TLS, and a process whose
+// static TLS surplus is used up could no longer dlopen it.)
+inline constinit thread_local int tls_depth = 0;
 
 // Those events, innermost last: the profiler and ORT's correlation id. Deeper nesting than
 // kMaxDepth is counted but not recorded (ORT nests three deep: run, executor, node).
