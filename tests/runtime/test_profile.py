@@ -228,3 +228,30 @@ def test_fused_matmul_add_is_one_gemm_event(tmp_path):
         assert e["args"]["op_name"] == nodes[e["name"]]["args"]["op_name"]
         assert inside(e, nodes[e["name"]])
         assert e["args"]["impl"]
+
+
+def test_if_branch_nodes_get_events_and_the_if_itself_none(tmp_path):
+    """If is ORT's own kernel (Anvil registers ORT's implementation for plugins): it has no Anvil
+    event; the nodes of the branch that ran do, inside the If node's event."""
+    def branch(op, name):
+        return helper.make_graph([helper.make_node(op, ["x"], ["b"], name=name)], name, [],
+                                 [helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 3])])
+    node = helper.make_node("If", ["cond"], ["y"], name="the_if", then_branch=branch("Relu", "then_relu"),
+                            else_branch=branch("Neg", "else_neg"))
+    graph = helper.make_graph([node], "if_test", [helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+                                                  helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    session = make_session(model, tmp_path)
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    session.run(None, {"cond": np.array(True), "x": x})
+    session.run(None, {"cond": np.array(False), "x": x})
+    events = load(session.end_profiling())
+    ours = anvil_events(events)
+    assert sorted(e["name"] for e in ours) == ["else_neg", "then_relu"], [e["name"] for e in ours]
+    ifs = [e for e in events if e.get("cat") == "Node" and e["name"] == "the_if_kernel_time"]
+    assert len(ifs) == 2 and all(e["args"]["provider"] == EP_NAME for e in ifs)
+    for e in ours:
+        assert e["args"]["input_shapes"] == [[2, 3]] and e["args"]["impl"] == "anvil:" + e["args"]["op_name"]
+        assert sum(inside(e, i) for i in ifs) == 1
