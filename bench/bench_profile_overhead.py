@@ -9,6 +9,10 @@ prints what can be: off vs on, interleaved in rounds, medians, and the differenc
 
 Without a model: the 5-node model of tests/runtime/test_profile.py (Conv, Relu, MatMul, Add,
 Sigmoid on 1x3x8x8) and, when fetched, PaddleOCR's direction classifier at 1x3x48x192.
+
+`--baseline OTHER_LIB` (a build without the profiler, e.g. main's) adds the before/after figure for
+profiling off: a chain of 200 Relu nodes on 64 floats (dispatch-bound), run by one worker process
+per library in alternating rounds, medians.
 """
 import argparse
 import os
@@ -86,13 +90,68 @@ def bench(label, model_bytes, nodes, threads, rounds, per_round, shape=None):
               f" ({(on - off) * 1e3 / max(nodes, 1):+7.2f} us per node, x{on / off:.2f})")
 
 
+def relu_chain(n=200):
+    from onnx import TensorProto, helper
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name=f"relu{i}") for i in range(n)]
+    nodes[0].input[0] = "x"
+    nodes[-1].output[0] = "y"
+    graph = helper.make_graph(nodes, "relu_chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    return model
+
+
+def worker(threads, runs):
+    """One library (ANVIL_LIB): median ms of the Relu chain, profiling off."""
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.intra_op_num_threads = threads
+    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+    so.add_provider_for_devices(t.anvil_devices(), {"threads": str(threads)})
+    s = ort.InferenceSession(relu_chain().SerializeToString(), so)
+    feeds = {"x": np.random.default_rng(0).random((1, 64)).astype(np.float32)}
+    for _ in range(20):
+        s.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        s.run(None, feeds)
+        times.append((time.perf_counter() - start) * 1e3)
+    print(statistics.median(times))
+
+
+def before_after(baseline, threads, rounds, runs):
+    import subprocess
+    libs = {"this build": t.library_path(), "baseline": os.path.abspath(baseline)}
+    med = {k: [] for k in libs}
+    for r in range(rounds):
+        order = list(libs.items()) if r % 2 == 0 else list(libs.items())[::-1]
+        for key, lib in order:
+            out = subprocess.run([sys.executable, __file__, "--worker", "--threads", str(threads), "--per-round",
+                                  str(runs)], env={**os.environ, "ANVIL_LIB": lib}, capture_output=True, text=True,
+                                 check=True).stdout
+            med[key].append(float(out.strip().splitlines()[-1]))
+    a, b = statistics.median(med["this build"]), statistics.median(med["baseline"])
+    spread = statistics.median([abs(x - statistics.median(med["baseline"])) for x in med["baseline"]])
+    print(f"profiling off, before/after: 200-node Relu chain, {threads} threads, {rounds} rounds x {runs} runs, "
+          "one process per library and round")
+    print(f"  this build {a:8.4f} ms   baseline {b:8.4f} ms   difference {(a - b) * 1e3 / 200:+6.3f} us per node"
+          f" (baseline's round-to-round spread {spread * 1e3 / 200:.3f} us per node)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--per-round", type=int, default=10)
+    ap.add_argument("--baseline", help="a plugin build without the profiler: before/after with profiling off")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("models", nargs="*")
     a = ap.parse_args()
+    if a.worker:
+        worker(a.threads, a.per_round * 10)
+        return
     jobs = []
     if a.models:
         for m in a.models:
@@ -107,6 +166,8 @@ def main():
     print(f"ONNX Runtime {ort.__version__}, Anvil {t.library_path()}")
     for label, data, nodes, shape in jobs:
         bench(label, data, nodes, a.threads, a.rounds, a.per_round, shape)
+    if a.baseline:
+        before_after(a.baseline, a.threads, a.rounds, a.per_round * 10)
 
 
 if __name__ == "__main__":
