@@ -26,17 +26,19 @@ void ProfileScope::Begin(const std::string& op_type, const std::string& node_nam
   if (depth > profiling::ThreadFrames::kMaxDepth) return;  // nested past what the stack keeps
   const profiling::ThreadFrames& f = profiling::tls_frames;
   try {
-    event_.name = node_name;
-    event_.op_type = op_type;
-    event_.layout = "NCHW";  // Anvil's only layout for now (GetPreferredDataLayout)
-    event_.threads = threads;
-    event_.thread_id = ThisThreadId();
-    event_.correlation = f.correlation[depth - 1];
+    profiling::Event& e = event_.emplace();
+    e.name = node_name;
+    e.op_type = op_type;
+    e.layout = "NCHW";  // Anvil's only layout for now (GetPreferredDataLayout)
+    e.threads = threads;
+    e.thread_id = ThisThreadId();
+    e.correlation = f.correlation[depth - 1];
   } catch (...) {
+    event_.reset();
     return;  // out of memory: this call goes unrecorded
   }
   profiler_ = f.profiler[depth - 1];
-  event_.start = profiling::Clock::now();
+  event_->start = profiling::Clock::now();
 }
 
 void ProfileScope::SetInputShapes(const std::vector<const Shape*>& shapes) {
@@ -54,13 +56,13 @@ void ProfileScope::SetInputShapes(const std::vector<const Shape*>& shapes) {
     }
     s += "]";
   }
-  event_.input_shapes = s + "]";
+  event_->input_shapes = s + "]";
 }
 
 void ProfileScope::Commit() noexcept {
   Stop();
   try {
-    profiler_->Add(std::move(event_));
+    profiler_->Add(std::move(*event_));
   } catch (...) {
     // out of memory: the event is lost, the run goes on
   }

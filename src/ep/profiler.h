@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,18 +83,18 @@ class ProfileScope {
   explicit operator bool() const { return profiler_ != nullptr; }
   // Ends the timed span (before the details are gathered, so they are not timed).
   void Stop() {
-    if (!stopped_) event_.duration = profiling::Clock::now() - event_.start;
+    if (!stopped_) event_->duration = profiling::Clock::now() - event_->start;
     stopped_ = true;
   }
-  void SetImpl(std::string impl) { event_.impl = std::move(impl); }
-  void SetThreads(int threads) { event_.threads = threads; }
-  void SetLayout(std::string layout) { event_.layout = std::move(layout); }
+  void SetImpl(std::string impl) { event_->impl = std::move(impl); }
+  void SetThreads(int threads) { event_->threads = threads; }
+  void SetLayout(std::string layout) { event_->layout = std::move(layout); }
   // Shapes as JSON text (see Event::input_shapes); a null entry for a missing input.
   void SetInputShapes(const std::vector<const Shape*>& shapes);
   // Where a kernel writes the implementation it chose for this call (ComputeContext::NoteImpl).
-  std::string* impl_slot() { return &event_.impl; }
-  int* threads_slot() { return &event_.threads; }
-  const std::string& impl() const { return event_.impl; }
+  std::string* impl_slot() { return &event_->impl; }
+  int* threads_slot() { return &event_->threads; }
+  const std::string& impl() const { return event_->impl; }
 
  private:
   void Begin(const std::string& op_type, const std::string& node_name, int threads);
@@ -101,7 +102,7 @@ class ProfileScope {
 
   AnvilProfiler* profiler_ = nullptr;
   bool stopped_ = false;
-  profiling::Event event_;
+  std::optional<profiling::Event> event_;  // made only when recording: off costs no construction
 };
 
 // OrtEpProfilerImpl: the events of one profiling session (or one profiled run).
