@@ -720,6 +720,14 @@ void ProfileJob(Context& ctx, const Job& job, bool several, Runner& anvil, Runne
     if (q == std::string::npos) q = table.size();
     std::printf("  %s\n", table.substr(p, q - p).c_str());
   }
+  if (const std::string slowest = SlowestNodes(anvil_runs, 10); !slowest.empty()) {
+    std::printf("  Anvil's slowest nodes:\n");
+    for (size_t p = 0, q; p < slowest.size(); p = q + 1) {
+      q = slowest.find('\n', p);
+      if (q == std::string::npos) q = slowest.size();
+      std::printf("    %s\n", slowest.substr(p, q - p).c_str());
+    }
+  }
   if (!o.profile_json.empty()) {
     const std::string path = ProfileJsonPath(o, job, several);
     std::FILE* f = std::fopen(path.c_str(), "wb");

@@ -285,6 +285,15 @@ RunProfile SummarizeProfile(const Json& profile, const std::string& anvil_provid
     if (cat == "Kernel" && args->Str("provider") == anvil_provider) {
       r.anvil_events = true;
       add(r.ops, e, *args, true);
+      NodeTimes& n = r.anvil_nodes[name];
+      if (n.count++ == 0) {
+        n.op_type = args->Str("op_name");
+        n.impl = args->Str("impl");
+        // ORT writes an arg that looks like JSON as JSON: the shapes come back as an array.
+        if (const Json* shapes = args->Get("input_shapes"))
+          n.input_shapes = shapes->kind == Json::Kind::kString ? shapes->text : WriteJson(*shapes);
+      }
+      n.total_us += e.Num("dur");
     } else if (cat == "Node" && name.size() > node_suffix.size() &&
                name.compare(name.size() - node_suffix.size(), node_suffix.size(), node_suffix) == 0) {
       add(r.node_ops, e, *args, false);
@@ -405,6 +414,32 @@ std::string ProfileTable(const std::vector<RunProfile>& anvil_runs, const std::v
   rows.push_back({"(run)", "", Format("%.3f", anvil.run_ms), "", "", "", "", Format("%.3f", ort.run_ms), "", "",
                   anvil.run_ms > 0 && ort.run_ms > 0 ? Format("%.2f", ort.run_ms / anvil.run_ms) : "-", ""});
   return FormatTable(rows, 1);
+}
+
+std::string SlowestNodes(const std::vector<RunProfile>& anvil_runs, size_t top) {
+  std::map<std::string, NodeTimes> nodes;
+  double run_us = 0;
+  for (const RunProfile& r : anvil_runs) {
+    run_us += r.run_us;
+    for (const auto& [name, n] : r.anvil_nodes) {
+      NodeTimes& sum = nodes[name];
+      if (sum.count == 0) sum = NodeTimes{n.op_type, n.input_shapes, n.impl, 0, 0};
+      sum.count += n.count;
+      sum.total_us += n.total_us;
+    }
+  }
+  if (nodes.empty()) return "";
+  std::vector<std::pair<std::string, NodeTimes>> sorted(nodes.begin(), nodes.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& x, const auto& y) { return x.second.total_us > y.second.total_us; });
+  const double runs = static_cast<double>(anvil_runs.size());
+  std::vector<std::vector<std::string>> rows = {{"node", "op type", "ms per run", "share", "input shapes", "impl"}};
+  for (size_t i = 0; i < sorted.size() && i < top; ++i) {
+    const auto& [name, n] = sorted[i];
+    rows.push_back({name, n.op_type, Format("%.3f", n.total_us / runs / 1000.0),
+                    run_us > 0 ? Format("%.1f%%", 100.0 * n.total_us / run_us) : "-", n.input_shapes, n.impl});
+  }
+  return FormatTable(rows, 2);
 }
 
 }  // namespace anvil_run

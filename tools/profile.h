@@ -37,11 +37,17 @@ struct OpTimes {
   double total_us = 0;
   std::map<std::string, size_t> impls;  // Anvil's events only: implementation -> calls
 };
+struct NodeTimes {
+  std::string op_type, input_shapes, impl;  // from Anvil's event args
+  size_t count = 0;
+  double total_us = 0;
+};
 struct RunProfile {
   double run_us = 0;                       // ORT's model_run event
   std::map<std::string, OpTimes> ops;      // op type -> its kernel calls (see anvil_events)
   std::map<std::string, OpTimes> node_ops; // op type -> ORT's node events ("<node>_kernel_time")
   bool anvil_events = false;               // ops from Anvil's own KERNEL events (else = node_ops)
+  std::map<std::string, NodeTimes> anvil_nodes;  // node name -> its Anvil events
 };
 
 // Reads one run's profile. `anvil_provider`: take that provider's KERNEL events for `ops` when
@@ -52,5 +58,9 @@ RunProfile SummarizeProfile(const Json& profile, const std::string& anvil_provid
 // its kernels (its own events) and ORT's node time of the same nodes, for ORT its node time; the
 // ratio compares node times (the same measurement on both sides).
 std::string ProfileTable(const std::vector<RunProfile>& anvil, const std::vector<RunProfile>& ort);
+
+// Anvil's `top` slowest nodes (mean time per run), with shapes and implementation; "" without
+// Anvil events.
+std::string SlowestNodes(const std::vector<RunProfile>& anvil, size_t top);
 
 }  // namespace anvil_run

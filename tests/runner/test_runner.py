@@ -274,6 +274,12 @@ def test_profile_table(tmp_path):
     assert relu.group(6) == "-", p.stdout
     assert re.search(r"^\s+\(all nodes\)\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+[\d.]+%", p.stdout, re.M), p.stdout
     assert re.search(r"^\s+\(run\)\s+[\d.]+\s+[\d.]+\s+[\d.]+$", p.stdout, re.M), p.stdout
+    # the slowest nodes, with their shapes and implementation
+    assert "Anvil's slowest nodes:" in p.stdout
+    assert re.search(r"^\s+node\s+op type\s+ms per run\s+share\s+input shapes\s+impl$", p.stdout, re.M), p.stdout
+    assert re.search(r"^\s+conv\s+Conv\s+[\d.]+\s+[\d.]+%\s+\[\[1,3,8,8\],\[4,3,3,3\]\]\s+onednn:\S+$", p.stdout, re.M), \
+        p.stdout
+    assert re.search(r"^\s+relu\s+Relu\s+[\d.]+\s+[\d.]+%\s+\[\[1,4,8,8\]\]\s+anvil:Relu$", p.stdout, re.M), p.stdout
 
 
 def test_profile_json_keeps_anvils_profile_of_the_profiled_runs(tmp_path):
