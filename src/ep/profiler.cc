@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <unordered_map>
 #include <utility>
 
 #include "ep/boundary.h"
@@ -17,14 +18,26 @@ int32_t ThisThreadId() {
   return id;
 }
 
+// The live profilers by id (ids are never reused, unlike addresses). Never destroyed: a thread may
+// still look something up while the process exits.
+struct Registry {
+  std::mutex mutex;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, std::weak_ptr<profiling::Sink>> live;
+};
+Registry& TheRegistry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
 }  // namespace
 
 // ---- ProfileScope ---------------------------------------------------------------------------
 
 void ProfileScope::Begin(const std::string& op_type, const std::string& node_name, int threads) {
-  const int depth = profiling::tls_depth;
-  if (depth > profiling::ThreadFrames::kMaxDepth) return;  // nested past what the stack keeps
-  const profiling::ThreadFrames& f = profiling::tls_frames;
+  uint64_t correlation = 0;
+  std::shared_ptr<profiling::Sink> sink = AnvilProfiler::Current(&correlation);
+  if (sink == nullptr) return;
   try {
     profiling::Event& e = event_.emplace();
     e.name = node_name;
@@ -32,12 +45,12 @@ void ProfileScope::Begin(const std::string& op_type, const std::string& node_nam
     e.layout = "NCHW";  // Anvil's only layout for now (GetPreferredDataLayout)
     e.threads = threads;
     e.thread_id = ThisThreadId();
-    e.correlation = f.correlation[depth - 1];
+    e.correlation = correlation;
   } catch (...) {
     event_.reset();
     return;  // out of memory: this call goes unrecorded
   }
-  profiler_ = f.profiler[depth - 1];
+  sink_ = std::move(sink);
   event_->start = profiling::Clock::now();
 }
 
@@ -62,31 +75,64 @@ void ProfileScope::SetInputShapes(const std::vector<const Shape*>& shapes) {
 void ProfileScope::Commit() noexcept {
   Stop();
   try {
-    profiler_->Add(std::move(*event_));
+    AnvilProfiler::Add(*sink_, std::move(*event_));
   } catch (...) {
     // out of memory: the event is lost, the run goes on
   }
-  profiler_ = nullptr;
+  sink_.reset();
 }
 
 // ---- AnvilProfiler --------------------------------------------------------------------------
 
-AnvilProfiler::AnvilProfiler() : OrtEpProfilerImpl{} {
+AnvilProfiler::AnvilProfiler()
+    : OrtEpProfilerImpl{}, id_([] {
+        Registry& r = TheRegistry();
+        std::lock_guard<std::mutex> lock(r.mutex);
+        return r.next_id++;
+      }()) {
   ort_version_supported = ORT_API_VERSION;
   Release = ReleaseImpl;
   StartProfiling = StartProfilingImpl;
   StartEvent = StartEventImpl;
   StopEvent = StopEventImpl;
   EndProfiling = EndProfilingImpl;
+  Registry& r = TheRegistry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.live.emplace(id_, sink_);
 }
 
-void AnvilProfiler::Add(profiling::Event event) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (events_.size() >= kMaxEvents) {
-    ++dropped_;
+AnvilProfiler::~AnvilProfiler() {
+  Registry& r = TheRegistry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.live.erase(id_);
+}
+
+void AnvilProfiler::Add(profiling::Sink& sink, profiling::Event event) {
+  std::lock_guard<std::mutex> lock(sink.mutex);
+  if (sink.events.size() >= kMaxEvents) {
+    ++sink.dropped;
     return;
   }
-  events_.push_back(std::move(event));
+  sink.events.push_back(std::move(event));
+}
+
+std::shared_ptr<profiling::Sink> AnvilProfiler::Current(uint64_t* correlation) {
+  int depth = profiling::tls_depth;
+  if (depth > profiling::ThreadFrames::kMaxDepth) return nullptr;  // nested past what the stack keeps
+  const profiling::ThreadFrames& f = profiling::tls_frames;
+  Registry& r = TheRegistry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (; depth > 0; --depth) {
+    auto it = r.live.find(f.profiler[depth - 1]);
+    if (it == r.live.end()) continue;  // released with this event still open: drop the frame
+    std::shared_ptr<profiling::Sink> sink = it->second.lock();
+    if (sink == nullptr) continue;
+    profiling::tls_depth = depth;
+    *correlation = f.correlation[depth - 1];
+    return sink;
+  }
+  profiling::tls_depth = 0;
+  return nullptr;
 }
 
 void ORT_API_CALL AnvilProfiler::ReleaseImpl(OrtEpProfilerImpl* self) noexcept {
@@ -95,11 +141,11 @@ void ORT_API_CALL AnvilProfiler::ReleaseImpl(OrtEpProfilerImpl* self) noexcept {
 
 OrtStatus* ORT_API_CALL AnvilProfiler::StartProfilingImpl(OrtEpProfilerImpl* self, int64_t start_offset_ns) noexcept {
   auto* p = static_cast<AnvilProfiler*>(self);
-  std::lock_guard<std::mutex> lock(p->mutex_);
+  std::lock_guard<std::mutex> lock(p->sink_->mutex);
   p->start_offset_ns_ = start_offset_ns;
   p->start_ = profiling::Clock::now();
-  p->events_.clear();
-  p->dropped_ = 0;
+  p->sink_->events.clear();
+  p->sink_->dropped = 0;
   return nullptr;
 }
 
@@ -108,7 +154,7 @@ OrtStatus* ORT_API_CALL AnvilProfiler::StartProfilingImpl(OrtEpProfilerImpl* sel
 OrtStatus* ORT_API_CALL AnvilProfiler::StartEventImpl(OrtEpProfilerImpl* self, uint64_t correlation) noexcept {
   const int depth = profiling::tls_depth;
   if (depth < profiling::ThreadFrames::kMaxDepth) {
-    profiling::tls_frames.profiler[depth] = static_cast<AnvilProfiler*>(self);
+    profiling::tls_frames.profiler[depth] = static_cast<AnvilProfiler*>(self)->id_;
     profiling::tls_frames.correlation[depth] = correlation;
   }
   profiling::tls_depth = depth + 1;
@@ -126,7 +172,8 @@ OrtStatus* ORT_API_CALL AnvilProfiler::StopEventImpl(OrtEpProfilerImpl* self, ui
   // Normally the top; if ORT closed events out of order, remove the matching frame where it is.
   profiling::ThreadFrames& f = profiling::tls_frames;
   int at = depth - 1;
-  while (at >= 0 && !(f.profiler[at] == self && f.correlation[at] == correlation)) --at;
+  const uint64_t id = static_cast<AnvilProfiler*>(self)->id_;
+  while (at >= 0 && !(f.profiler[at] == id && f.correlation[at] == correlation)) --at;
   if (at < 0) return nullptr;
   for (int i = at; i + 1 < depth; ++i) {
     f.profiler[i] = f.profiler[i + 1];
@@ -144,9 +191,9 @@ int64_t AnvilProfiler::RelativeUs(profiling::Clock::time_point t) const {
 OrtStatus* AnvilProfiler::Flush(OrtProfilingEventsContainer* container) {
   std::vector<profiling::Event> events;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    events.swap(events_);  // EndProfiling reports the events since StartProfiling, once
-    dropped_ = 0;
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    events.swap(sink_->events);  // EndProfiling reports the events since StartProfiling, once
+    sink_->dropped = 0;
   }
   if (events.empty()) return nullptr;
   const OrtEpApi& ep_api = Ort::GetEpApi();

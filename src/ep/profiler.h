@@ -19,6 +19,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,11 +40,11 @@ namespace profiling {
 // static TLS surplus is used up could no longer dlopen it.)
 inline constinit thread_local int tls_depth = 0;
 
-// Those events, innermost last: the profiler and ORT's correlation id. Deeper nesting than
-// kMaxDepth is counted but not recorded (ORT nests three deep: run, executor, node).
+// Those events, innermost last: the profiler (by id, see Sink) and ORT's correlation id. Deeper
+// nesting than kMaxDepth is counted but not recorded (ORT nests three deep: run, executor, node).
 struct ThreadFrames {
   static constexpr int kMaxDepth = 16;
-  AnvilProfiler* profiler[kMaxDepth];
+  uint64_t profiler[kMaxDepth];
   uint64_t correlation[kMaxDepth];
 };
 inline constinit thread_local ThreadFrames tls_frames = {};
@@ -64,6 +65,16 @@ struct Event {
   Clock::duration duration{};
 };
 
+// Where a profiler's events collect. A kernel call holds a reference while it records, and finds
+// the sink by its profiler's id in a registry of live profilers: a frame whose StopEvent never came
+// (ORT left an event open on an error path) and whose profiler ORT has released is then skipped
+// and dropped, never followed to freed memory.
+struct Sink {
+  std::mutex mutex;
+  std::vector<Event> events;
+  size_t dropped = 0;
+};
+
 }  // namespace profiling
 
 // Records one event for the profiler active on this thread, if any.
@@ -74,13 +85,13 @@ class ProfileScope {
     Begin(op_type, node_name, threads);
   }
   ~ProfileScope() {
-    if (profiler_ != nullptr) Commit();
+    if (sink_ != nullptr) Commit();
   }
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;
 
   // True when this call is being recorded; the setters below are for that case only.
-  explicit operator bool() const { return profiler_ != nullptr; }
+  explicit operator bool() const { return sink_ != nullptr; }
   // Ends the timed span (before the details are gathered, so they are not timed).
   void Stop() {
     if (!stopped_) event_->duration = profiling::Clock::now() - event_->start;
@@ -100,7 +111,7 @@ class ProfileScope {
   void Begin(const std::string& op_type, const std::string& node_name, int threads);
   void Commit() noexcept;
 
-  AnvilProfiler* profiler_ = nullptr;
+  std::shared_ptr<profiling::Sink> sink_;  // null: not recording
   bool stopped_ = false;
   std::optional<profiling::Event> event_;  // made only when recording: off costs no construction
 };
@@ -112,11 +123,15 @@ class AnvilProfiler : public OrtEpProfilerImpl {
   AnvilProfiler(const AnvilProfiler&) = delete;
   AnvilProfiler& operator=(const AnvilProfiler&) = delete;
 
-  // Appends an event (any thread; concurrent runs share a session's profiler).
-  void Add(profiling::Event event);
+  ~AnvilProfiler();
 
   // Events kept per profiling session; past this many the rest are dropped (ORT keeps 1M of its own).
   static constexpr size_t kMaxEvents = size_t{1} << 20;
+  // Appends an event to a sink (any thread; concurrent runs share a session's profiler).
+  static void Add(profiling::Sink& sink, profiling::Event event);
+  // The sink of the innermost live profiler open on this thread (dropping frames of released
+  // ones), and that frame's correlation id; null when there is none.
+  static std::shared_ptr<profiling::Sink> Current(uint64_t* correlation);
 
  private:
   static void ORT_API_CALL ReleaseImpl(OrtEpProfilerImpl* self) noexcept;
@@ -129,9 +144,8 @@ class AnvilProfiler : public OrtEpProfilerImpl {
   OrtStatus* Flush(OrtProfilingEventsContainer* container);
   int64_t RelativeUs(profiling::Clock::time_point t) const;
 
-  std::mutex mutex_;
-  std::vector<profiling::Event> events_;
-  size_t dropped_ = 0;
+  const uint64_t id_;
+  const std::shared_ptr<profiling::Sink> sink_ = std::make_shared<profiling::Sink>();
   int64_t start_offset_ns_ = 0;             // ORT's clock: its profiling start to StartProfiling
   profiling::Clock::time_point start_{};    // Anvil's clock at StartProfiling
 };

@@ -255,3 +255,49 @@ def test_if_branch_nodes_get_events_and_the_if_itself_none(tmp_path):
     for e in ours:
         assert e["args"]["input_shapes"] == [[2, 3]] and e["args"]["impl"] == "anvil:" + e["args"]["op_name"]
         assert sum(inside(e, i) for i in ifs) == 1
+
+
+def dead_session_scenario(tmp_path):
+    """Session creation fails (fallback disabled, a node Anvil does not claim) with profiling on:
+    ORT leaves its session-initialization event open on that thread and releases the profiler.
+    The same thread then runs other sessions: they must not follow that frame to the released
+    profiler, and a later profiled session gets exactly its own events."""
+    def unclaimed():
+        g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="dead_relu"),
+                               helper.make_node("Einsum", ["r"], ["y"], name="dead_einsum", equation="...i->...i")],
+                              "unclaimed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        return m
+    for _ in range(3):
+        try:
+            make_session(unclaimed(), tmp_path, tag="dead")
+        except Exception:  # noqa: BLE001
+            pass
+        else:
+            raise AssertionError("a session with an unclaimed node and fallback disabled was created")
+    quiet = make_session(small_model("off_"), tmp_path, profile=False)
+    for _ in range(3):
+        quiet.run(None, feed())
+    profiled = make_session(small_model("on_"), tmp_path, tag="alive")
+    profiled.run(None, feed())
+    quiet.run(None, feed())
+    events = load(profiled.end_profiling())
+    ours = anvil_events(events)
+    assert sorted(e["name"] for e in ours) == sorted("on_" + n for n in EXPECTED), [e["name"] for e in ours]
+    for e in ours:
+        check_fields(e, "on_")
+    print("scenario passed")
+
+
+def test_a_profiled_session_that_fails_to_initialize_leaves_nothing_behind(tmp_path):
+    # In a child process: following the stale frame used to hang (a mutex in freed memory).
+    import subprocess
+    p = subprocess.run([sys.executable, __file__, "dead-session-scenario", str(tmp_path)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 and "scenario passed" in p.stdout, f"rc={p.returncode}\n{p.stdout}\n{p.stderr}"
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["dead-session-scenario"]:
+    dead_session_scenario(pathlib.Path(sys.argv[2]))
