@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 
@@ -116,12 +117,34 @@ void AnvilProfiler::Add(profiling::Sink& sink, profiling::Event event) {
   sink.events.push_back(std::move(event));
 }
 
+namespace {
+
+// Drops the frames of released profilers (events ORT left open) from this thread's stack; frames
+// past kMaxDepth were never stored and stay counted. The caller holds the registry's mutex.
+void DropReleasedFrames(const Registry& r) {
+  constexpr int kMax = profiling::ThreadFrames::kMaxDepth;
+  const int depth = profiling::tls_depth, stored = std::min(depth, kMax);
+  profiling::ThreadFrames& f = profiling::tls_frames;
+  int kept = 0;
+  for (int i = 0; i < stored; ++i) {
+    auto it = r.live.find(f.profiler[i]);
+    if (it == r.live.end() || it->second.expired()) continue;
+    f.profiler[kept] = f.profiler[i];
+    f.correlation[kept] = f.correlation[i];
+    ++kept;
+  }
+  profiling::tls_depth = kept + (depth - stored);
+}
+
+}  // namespace
+
 std::shared_ptr<profiling::Sink> AnvilProfiler::Current(uint64_t* correlation) {
+  Registry& r = TheRegistry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (profiling::tls_depth > profiling::ThreadFrames::kMaxDepth) DropReleasedFrames(r);
   int depth = profiling::tls_depth;
   if (depth > profiling::ThreadFrames::kMaxDepth) return nullptr;  // nested past what the stack keeps
   const profiling::ThreadFrames& f = profiling::tls_frames;
-  Registry& r = TheRegistry();
-  std::lock_guard<std::mutex> lock(r.mutex);
   for (; depth > 0; --depth) {
     auto it = r.live.find(f.profiler[depth - 1]);
     if (it == r.live.end()) continue;  // released with this event still open: drop the frame
@@ -152,6 +175,11 @@ OrtStatus* ORT_API_CALL AnvilProfiler::StartProfilingImpl(OrtEpProfilerImpl* sel
 // ORT calls StartEvent and StopEvent on the thread that runs the kernel (the header's threading
 // note), in nested pairs: a stack per thread.
 OrtStatus* ORT_API_CALL AnvilProfiler::StartEventImpl(OrtEpProfilerImpl* self, uint64_t correlation) noexcept {
+  if (profiling::tls_depth >= profiling::ThreadFrames::kMaxDepth) {  // full: make room if ORT left events open
+    Registry& r = TheRegistry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    DropReleasedFrames(r);
+  }
   const int depth = profiling::tls_depth;
   if (depth < profiling::ThreadFrames::kMaxDepth) {
     profiling::tls_frames.profiler[depth] = static_cast<AnvilProfiler*>(self)->id_;
