@@ -706,8 +706,8 @@ void ProfileJob(Context& ctx, const Job& job, bool several, Runner& anvil, Runne
     throw RunError("profiled run failed: " + CleanOrtMessage(e.what()));
   }
   const bool own = !anvil_runs.empty() && anvil_runs.front().anvil_events;
-  std::printf("profile (%d profiled runs per side after %d warmup, interleaved; per run: calls and ms, share of "
-              "ORT's model_run):\n",
+  std::printf("profile (%d profiled runs per side after %d warmup, interleaved; per run, the median of "
+              "the runs: calls and ms, share of ORT's model_run):\n",
               runs, warmup);
   if (own)
     std::printf("  Anvil ms: inside Anvil's kernels (its own events); node ms: ORT's node events of the same nodes, "

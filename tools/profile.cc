@@ -305,44 +305,56 @@ RunProfile SummarizeProfile(const Json& profile, const std::string& anvil_provid
 
 namespace {
 
-// Per op type and per run: calls, time, implementations, averaged over the runs.
+// Per op type and per run: calls, time, implementations, the median over the runs (a run the
+// rest of the machine disturbed does not move it).
 struct Averaged {
   double run_ms = 0;
   std::map<std::string, OpTimes> ops, node_ops;
   double ops_ms = 0, node_ms = 0;
 };
 
-void AddUp(const std::map<std::string, OpTimes>& from, std::map<std::string, OpTimes>& to) {
-  for (const auto& [op, t] : from) {
-    OpTimes& sum = to[op];
-    sum.count += t.count;
-    sum.total_us += t.total_us;
-    for (const auto& [impl, n] : t.impls) sum.impls[impl] += n;
-  }
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-double Divide(std::map<std::string, OpTimes>& ops, double n) {
-  double ms = 0;
-  for (auto& [op, t] : ops) {
-    t.total_us /= n;
-    t.count = static_cast<size_t>(static_cast<double>(t.count) / n + 0.5);
-    ms += t.total_us / 1000.0;
+// One op type's median over the runs (absent from a run: 0 there); returns the median total ms.
+double MedianOps(const std::vector<RunProfile>& runs, std::map<std::string, OpTimes> RunProfile::*which,
+                 std::map<std::string, OpTimes>& out) {
+  for (const RunProfile& r : runs)
+    for (const auto& [op, t] : r.*which) {
+      OpTimes& o = out[op];
+      for (const auto& [impl, n] : t.impls) o.impls[impl] += n;
+    }
+  for (auto& [op, o] : out) {
+    std::vector<double> us, count;
+    for (const RunProfile& r : runs) {
+      auto it = (r.*which).find(op);
+      us.push_back(it == (r.*which).end() ? 0 : it->second.total_us);
+      count.push_back(it == (r.*which).end() ? 0 : static_cast<double>(it->second.count));
+    }
+    o.total_us = Median(us);
+    o.count = static_cast<size_t>(Median(count) + 0.5);
   }
-  return ms;
+  std::vector<double> totals;
+  for (const RunProfile& r : runs) {
+    double ms = 0;
+    for (const auto& [op, t] : r.*which) ms += t.total_us / 1000.0;
+    totals.push_back(ms);
+  }
+  return Median(totals);
 }
 
 Averaged Average(const std::vector<RunProfile>& runs) {
   Averaged a;
   if (runs.empty()) return a;
-  for (const RunProfile& r : runs) {
-    a.run_ms += r.run_us / 1000.0;
-    AddUp(r.ops, a.ops);
-    AddUp(r.node_ops, a.node_ops);
-  }
-  const double n = static_cast<double>(runs.size());
-  a.run_ms /= n;
-  a.ops_ms = Divide(a.ops, n);
-  a.node_ms = Divide(a.node_ops, n);
+  std::vector<double> run_ms;
+  for (const RunProfile& r : runs) run_ms.push_back(r.run_us / 1000.0);
+  a.run_ms = Median(run_ms);
+  a.ops_ms = MedianOps(runs, &RunProfile::ops, a.ops);
+  a.node_ms = MedianOps(runs, &RunProfile::node_ops, a.node_ops);
   return a;
 }
 
@@ -418,26 +430,30 @@ std::string ProfileTable(const std::vector<RunProfile>& anvil_runs, const std::v
 
 std::string SlowestNodes(const std::vector<RunProfile>& anvil_runs, size_t top) {
   std::map<std::string, NodeTimes> nodes;
-  double run_us = 0;
+  std::vector<double> run_us;
   for (const RunProfile& r : anvil_runs) {
-    run_us += r.run_us;
-    for (const auto& [name, n] : r.anvil_nodes) {
-      NodeTimes& sum = nodes[name];
-      if (sum.count == 0) sum = NodeTimes{n.op_type, n.input_shapes, n.impl, 0, 0};
-      sum.count += n.count;
-      sum.total_us += n.total_us;
-    }
+    run_us.push_back(r.run_us);
+    for (const auto& [name, n] : r.anvil_nodes)
+      if (!nodes.count(name)) nodes[name] = NodeTimes{n.op_type, n.input_shapes, n.impl, 0, 0};
   }
   if (nodes.empty()) return "";
+  for (auto& [name, n] : nodes) {  // the median over the runs of the node's time per run
+    std::vector<double> us;
+    for (const RunProfile& r : anvil_runs) {
+      auto it = r.anvil_nodes.find(name);
+      us.push_back(it == r.anvil_nodes.end() ? 0 : it->second.total_us);
+    }
+    n.total_us = Median(us);
+  }
+  const double run = Median(run_us);
   std::vector<std::pair<std::string, NodeTimes>> sorted(nodes.begin(), nodes.end());
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& x, const auto& y) { return x.second.total_us > y.second.total_us; });
-  const double runs = static_cast<double>(anvil_runs.size());
   std::vector<std::vector<std::string>> rows = {{"node", "op type", "ms per run", "share", "input shapes", "impl"}};
   for (size_t i = 0; i < sorted.size() && i < top; ++i) {
     const auto& [name, n] = sorted[i];
-    rows.push_back({name, n.op_type, Format("%.3f", n.total_us / runs / 1000.0),
-                    run_us > 0 ? Format("%.1f%%", 100.0 * n.total_us / run_us) : "-", n.input_shapes, n.impl});
+    rows.push_back({name, n.op_type, Format("%.3f", n.total_us / 1000.0),
+                    run > 0 ? Format("%.1f%%", 100.0 * n.total_us / run) : "-", n.input_shapes, n.impl});
   }
   return FormatTable(rows, 2);
 }

@@ -54,12 +54,12 @@ struct RunProfile {
 // there are any (Anvil's side); otherwise `ops` are ORT's node events.
 RunProfile SummarizeProfile(const Json& profile, const std::string& anvil_provider);
 
-// The per-op-type table of the two sides, each averaged over its runs: for Anvil the time inside
+// The per-op-type table of the two sides, each the median over its runs: for Anvil the time inside
 // its kernels (its own events) and ORT's node time of the same nodes, for ORT its node time; the
 // ratio compares node times (the same measurement on both sides).
 std::string ProfileTable(const std::vector<RunProfile>& anvil, const std::vector<RunProfile>& ort);
 
-// Anvil's `top` slowest nodes (mean time per run), with shapes and implementation; "" without
+// Anvil's `top` slowest nodes (median time per run), with shapes and implementation; "" without
 // Anvil events.
 std::string SlowestNodes(const std::vector<RunProfile>& anvil, size_t top);
 
