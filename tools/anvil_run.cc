@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "args.h"
+#include "profile.h"
 #include "report.h"
 #include "tensor_io.h"
 
@@ -574,9 +576,9 @@ struct Runner {
   Ort::Session& session;
   std::vector<const char*> in_names, out_names;
   std::vector<Ort::Value>& inputs;
-  std::vector<Ort::Value> Run() const {
-    return session.Run(Ort::RunOptions{nullptr}, in_names.data(), inputs.data(), inputs.size(), out_names.data(),
-                       out_names.size());
+  std::vector<Ort::Value> Run() const { return Run(Ort::RunOptions{nullptr}); }
+  std::vector<Ort::Value> Run(const Ort::RunOptions& options) const {
+    return session.Run(options, in_names.data(), inputs.data(), inputs.size(), out_names.data(), out_names.size());
   }
 };
 
@@ -624,6 +626,120 @@ std::string OutputPath(const Options& o, const Job& job, bool several, const std
   fs::path dir = o.output_dir;
   if (several) dir /= SafeFileName(job.label);
   return (dir / (SafeFileName(output) + ".npy")).string();
+}
+
+// ---- --profile --------------------------------------------------------------------------------
+
+std::string ReadFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) throw RunError("cannot read the profile " + path + ": " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return text;
+}
+
+// The profile files ORT wrote for one run: "<prefix>_<timestamp>.json" in `dir`.
+std::vector<std::string> ProfileFiles(const fs::path& dir, const std::string& prefix) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix + "_", 0) == 0 && entry.path().extension() == ".json") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string ProfileJsonPath(const Options& o, const Job& job, bool several) {
+  if (!several) return o.profile_json;
+  const fs::path p = o.profile_json;
+  return (p.parent_path() / (p.stem().string() + "_" + SafeFileName(job.label) + p.extension().string())).string();
+}
+
+// Run-level profiling (RunOptions EnableProfiling) of `runs` runs per side, interleaved, after
+// `warmup` plain runs each; ORT writes one JSON file per profiled run into a scratch directory.
+void ProfileJob(Context& ctx, const Job& job, bool several, Runner& anvil, Runner& ort) {
+  const Options& o = ctx.o;
+  const int warmup = o.warmup_set ? o.warmup : 1;
+  const int runs = o.repeat_set ? o.repeat : 5;
+  char pattern[] = "/tmp/anvil_run_profile_XXXXXX";
+  if (mkdtemp(pattern) == nullptr) throw RunError(std::string("cannot make a directory for profiles: ") + std::strerror(errno));
+  const fs::path dir = pattern;
+  struct RemoveDir {
+    fs::path dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_dir{dir};
+  std::vector<RunProfile> anvil_runs, ort_runs;
+  Json raw;  // the Anvil side's events, all runs one after the other
+  double raw_offset_us = 0;
+  try {
+    for (int i = 0; i < warmup; ++i) {
+      anvil.Run();
+      ort.Run();
+    }
+    for (int i = 0; i < runs; ++i) {
+      for (int side = 0; side < 2; ++side) {
+        const std::string prefix = (side == 0 ? "anvil_" : "ort_") + std::to_string(i);
+        Ort::RunOptions ro;
+        ro.EnableProfiling((dir / prefix).c_str());
+        (side == 0 ? anvil : ort).Run(ro);
+        const std::vector<std::string> files = ProfileFiles(dir, prefix);
+        if (files.size() != 1)
+          throw RunError("ORT wrote " + std::to_string(files.size()) + " profile files for one run (" + dir.string() +
+                         "/" + prefix + "_*.json)");
+        const std::string text = ReadFile(files[0]);
+        Json profile;
+        try {
+          profile = ParseJson(text);
+          (side == 0 ? anvil_runs : ort_runs).push_back(SummarizeProfile(profile, ANVIL_EP_NAME));
+        } catch (const std::runtime_error& e) {
+          throw RunError("reading the profile " + files[0] + ": " + e.what());
+        }
+        if (side == 0 && !o.profile_json.empty()) AppendRun(profile, raw, &raw_offset_us);
+      }
+    }
+  } catch (const Ort::Exception& e) {
+    throw RunError("profiled run failed: " + CleanOrtMessage(e.what()));
+  }
+  const bool own = !anvil_runs.empty() && anvil_runs.front().anvil_events;
+  std::printf("profile (%d profiled runs per side after %d warmup, interleaved; per run, the median of "
+              "the runs: calls and ms, share of ORT's model_run):\n",
+              runs, warmup);
+  if (own)
+    std::printf("  Anvil ms: inside Anvil's kernels (its own events); node ms: ORT's node events of the same nodes, "
+                "measured like ORT ms (ORT/Anvil compares those two)\n");
+  else
+    std::printf("  no Anvil kernel events in the profile: Anvil ms are ORT's node events\n");
+  std::string table = ProfileTable(anvil_runs, ort_runs);
+  for (size_t p = 0, q; p < table.size(); p = q + 1) {
+    q = table.find('\n', p);
+    if (q == std::string::npos) q = table.size();
+    std::printf("  %s\n", table.substr(p, q - p).c_str());
+  }
+  if (const std::string slowest = SlowestNodes(anvil_runs, 10); !slowest.empty()) {
+    std::printf("  Anvil's slowest nodes:\n");
+    for (size_t p = 0, q; p < slowest.size(); p = q + 1) {
+      q = slowest.find('\n', p);
+      if (q == std::string::npos) q = slowest.size();
+      std::printf("    %s\n", slowest.substr(p, q - p).c_str());
+    }
+  }
+  if (!o.profile_json.empty()) {
+    const std::string path = ProfileJsonPath(o, job, several);
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) throw RunError("cannot write the profile " + path + ": " + std::strerror(errno));
+    raw.kind = Json::Kind::kArray;
+    std::string out = "[\n";
+    for (size_t i = 0; i < raw.items.size(); ++i) out += WriteJson(raw.items[i]) + (i + 1 < raw.items.size() ? ",\n" : "\n");
+    out += "]\n";
+    const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+    if (std::fclose(f) != 0 || !written) throw RunError("cannot write the profile " + path);
+    std::printf("  wrote  %s (Anvil's profile of the %d profiled runs)\n", path.c_str(), runs);
+  }
 }
 
 void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
@@ -675,7 +791,7 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
   if (o.placement) PrintPlacement(r.placement);
 
   std::optional<Ort::Session> reference;
-  if (o.compare || o.bench) reference.emplace(CreateReferenceSession(ctx, job.path));
+  if (o.compare || o.bench || o.profile) reference.emplace(CreateReferenceSession(ctx, job.path));
 
   if (o.compare) {
     std::vector<Ort::Value> ref_out;
@@ -749,6 +865,10 @@ void RunJob(Context& ctx, const Job& job, bool several, Result& r) {
     std::printf("  %-12s median %10.3f ms  p90 %10.3f ms\n", "ORT CPU EP", r.median_ort, Percentile(t_ort, 90));
     std::printf("  ratio ORT/Anvil %.3g (>1: Anvil is faster)\n", r.median_ort / r.median_anvil);
   }
+  if (o.profile) {
+    Runner run_ref{*reference, in_ptrs, out_ptrs, inputs};
+    ProfileJob(ctx, job, several, run_anvil, run_ref);
+  }
   r.ok = true;
 }
 
@@ -796,8 +916,8 @@ int Main(int argc, char** argv) {
   }
   CheckOrtVersion();
   const bool default_job = o.models.empty() && !o.list_devices;
-  if ((o.warmup_set || o.repeat_set) && !o.bench && !default_job)
-    throw UsageError("--warmup and --repeat need --bench");
+  if ((o.warmup_set || o.repeat_set) && !o.bench && !o.profile && !default_job)
+    throw UsageError("--warmup and --repeat need --bench or --profile");
   if (default_job) {
     // Every node on Anvil (CPU fallback stays disabled unless --allow-fallback), checked against
     // ORT's CPU EP, timed side by side.

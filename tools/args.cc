@@ -106,7 +106,14 @@ checks:
   --explain               Anvil's dispatch log on stderr: what it claims, declines (and why) and
                           fuses, and the implementation each kernel plan runs (log=dispatch)
   --bench                 median/p90 latency of Anvil and of ORT's CPU EP, interleaved
-  --warmup W --repeat R   bench iterations (default 3 and 10)
+  --warmup W --repeat R   bench iterations (default 3 and 10); with --profile, the runs before
+                          and the profiled runs per side (default 1 and 5)
+  --profile               profile both sides (ORT's run-level profiling) and show a table per op
+                          type: calls, total and mean ms per run, share of the run, Anvil vs ORT
+                          (Anvil's side from Anvil's own kernel events, with the implementation)
+  --profile-json FILE     also keep the raw Anvil profile (ORT's JSON trace events of the profiled
+                          runs; FILE gets _<model> before its extension for several models);
+                          implies --profile
   --verbose               ORT warnings on stderr
   -h, --help              this help
 
@@ -216,6 +223,13 @@ Options ParseArgs(int argc, char** argv) {
     } else if (flag == "--bench") {
       no_value();
       o.bench = true;
+    } else if (flag == "--profile") {
+      no_value();
+      o.profile = true;
+    } else if (flag == "--profile-json") {
+      o.profile_json = next();
+      if (o.profile_json.empty()) throw UsageError("--profile-json needs a file name");
+      o.profile = true;
     } else if (flag == "--warmup") {
       o.warmup = ParseNumber<int>(flag, next(), 0, 1000000);
       o.warmup_set = true;

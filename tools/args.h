@@ -41,6 +41,8 @@ struct Options {
   bool compare = false;
   bool placement = false;
   bool bench = false;
+  bool profile = false;      // --profile (or --profile-json)
+  std::string profile_json;  // --profile-json FILE: the raw Anvil profile of the profiled runs
   int warmup = 3;
   int repeat = 10;
   bool warmup_set = false;

@@ -51,7 +51,7 @@ double Percentile(std::vector<double> samples, double p) {
   return samples[rank - 1];
 }
 
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows, size_t left_trailing) {
   std::vector<size_t> width;
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) {
@@ -64,7 +64,8 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
     for (size_t i = 0; i < rows[r].size(); ++i) {
       const std::string& cell = rows[r][i];
       const std::string pad(width[i] - cell.size(), ' ');
-      line += (i ? "  " : "") + (i == 0 ? cell + pad : pad + cell);
+      const bool left = i == 0 || i + left_trailing >= width.size();
+      line += (i ? "  " : "") + (left ? cell + pad : pad + cell);
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";

@@ -23,8 +23,9 @@ Comparison Compare(const HostTensor& anvil, const HostTensor& reference, double 
 // Nearest-rank percentile (p in [0,100]) of the samples.
 double Percentile(std::vector<double> samples, double p);
 
-// Fixed-width table: first row is the header; columns after the first are right-aligned.
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows);
+// Fixed-width table: first row is the header; columns after the first are right-aligned, except
+// the last `left_trailing` columns (text).
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows, size_t left_trailing = 0);
 
 // printf-style formatting into a std::string.
 std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

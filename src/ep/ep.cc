@@ -10,6 +10,7 @@
 #include "ep/factory.h"
 #include "ep/node_info_ort.h"
 #include "fusion/group_kernel.h"
+#include "ep/profiler.h"
 
 namespace anvil {
 
@@ -60,6 +61,8 @@ AnvilEp::AnvilEp(AnvilEpFactory& factory, const EpConfig& config, const OrtLogge
   // Single nodes run through the kernel registry; fused groups (src/fusion) through Compile.
   Compile = CompileImpl;
   ReleaseNodeComputeInfos = ReleaseNodeComputeInfosImpl;
+  // Anvil's kernel events in ORT's profile (src/ep/profiler.h): OrtEp::CreateProfiler is ORT 1.25's.
+  if (factory_.runtime_api() >= 25) CreateProfiler = CreateAnvilProfiler;
 }
 
 AnvilEp::~AnvilEp() { factory_.Unref(); }

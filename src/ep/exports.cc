@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -26,6 +27,13 @@ void PinLibrary() {
   }();
   (void)pinned;
 }
+// The runtime's API version: its minor version ("1.29.0" -> 29; ORT's API version follows it).
+// At least kMinimumOrtApi here (GetApi succeeded); newer features are used only when it is there.
+int RuntimeApiVersion(const char* version) {
+  int major = 0, minor = 0;
+  if (version == nullptr || std::sscanf(version, "%d.%d", &major, &minor) != 2 || major != 1) return kMinimumOrtApi;
+  return std::max(minor, kMinimumOrtApi);
+}
 }  // namespace
 
 ANVIL_EXPORT OrtStatus* CreateEpFactories(const char* /*registration_name*/, const OrtApiBase* api_base,
@@ -47,7 +55,7 @@ ANVIL_EXPORT OrtStatus* CreateEpFactories(const char* /*registration_name*/, con
   return anvil::Guard("CreateEpFactories", [&]() -> OrtStatus* {
     if (api->GetEpApi() == nullptr) return api->CreateStatus(ORT_FAIL, "Anvil: this ONNX Runtime has no EP API");
     if (max_factories < 1) return api->CreateStatus(ORT_INVALID_ARGUMENT, "Anvil: no room for its factory");
-    factories[0] = new anvil::AnvilEpFactory(*default_logger);
+    factories[0] = new anvil::AnvilEpFactory(*default_logger, RuntimeApiVersion(runtime));
     *num_factories = 1;
     return nullptr;
   });

@@ -14,7 +14,8 @@
 
 namespace anvil {
 
-AnvilEpFactory::AnvilEpFactory(const OrtLogger& default_logger) : OrtEpFactory{}, default_logger_(default_logger) {
+AnvilEpFactory::AnvilEpFactory(const OrtLogger& default_logger, int runtime_api)
+    : OrtEpFactory{}, default_logger_(default_logger), runtime_api_(runtime_api) {
   ort_version_supported = ORT_API_VERSION;
   GetName = GetNameImpl;
   GetVendor = GetVendorImpl;

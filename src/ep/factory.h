@@ -11,7 +11,7 @@ namespace anvil {
 
 class AnvilEpFactory : public OrtEpFactory {
  public:
-  explicit AnvilEpFactory(const OrtLogger& default_logger);
+  AnvilEpFactory(const OrtLogger& default_logger, int runtime_api);
   // The factory is reference-counted: ORT holds one reference (dropped by ReleaseEpFactory, at
   // unregister) and every EP holds one, because a session that outlives the unregister still has
   // ORT call ReleaseEp on this factory when it goes. The last Unref deletes it.
@@ -21,6 +21,8 @@ class AnvilEpFactory : public OrtEpFactory {
   Status Registry(const OrtKernelRegistry** out);
   // Packed weights shared by every session of this factory (and kept while any kernel uses them).
   const std::shared_ptr<PackedWeightCache>& weight_cache() const { return weight_cache_; }
+  // The API version of the ONNX Runtime that loaded the plugin (>= the one Anvil's headers are from).
+  int runtime_api() const { return runtime_api_; }
 
  private:
   static const char* ORT_API_CALL GetNameImpl(const OrtEpFactory*) noexcept;
@@ -48,6 +50,7 @@ class AnvilEpFactory : public OrtEpFactory {
 
   std::atomic<int> refs_{1};  // ORT's
   const OrtLogger& default_logger_;
+  const int runtime_api_;
   std::mutex registry_mutex_;
   OrtKernelRegistry* registry_ = nullptr;
   std::shared_ptr<PackedWeightCache> weight_cache_ = std::make_shared<PackedWeightCache>();

@@ -1,11 +1,13 @@
 #include "fusion/group_kernel.h"
 
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "ep/boundary.h"
 #include "ep/node_info_ort.h"
+#include "ep/profiler.h"
 #include "ep/task_runner.h"
 
 namespace anvil::fusion {
@@ -42,24 +44,52 @@ struct GroupCompute : OrtNodeComputeInfo {
     for (void* p : owned_packs) FreePackedBytes(p);
   }
 
-  static OrtStatus* ORT_API_CALL CreateStateImpl(OrtNodeComputeInfo* self, OrtNodeComputeContext*,
+  static OrtStatus* ORT_API_CALL CreateStateImpl(OrtNodeComputeInfo* p, OrtNodeComputeContext* context,
                                                  void** state) noexcept {
+    auto* self = static_cast<GroupCompute*>(p);
     *state = self;  // the kernel is re-entrant: one state serves every run
-    return nullptr;
+    // The fused node's name (ORT's events for the group carry it): Anvil's event takes it too.
+    return Guard("CreateState", [&]() -> Status {
+      const char* name = context ? Ort::GetEpApi().NodeComputeContext_NodeName(context) : nullptr;
+      std::lock_guard<std::mutex> lock(self->name_mutex);
+      if (name && self->node_name.empty()) self->node_name = name;
+      return {};
+    });
   }
   static void ORT_API_CALL ReleaseStateImpl(OrtNodeComputeInfo*, void*) noexcept {}
 
   static OrtStatus* ORT_API_CALL ComputeImpl(OrtNodeComputeInfo* p, void*, OrtKernelContext* context) noexcept {
     auto* self = static_cast<GroupCompute*>(p);
     return Guard(self->where.c_str(), [&]() -> Status {
+      // In ORT's profile a group is one event: its pattern as the op, the fused node's name.
+      ProfileScope profile(self->pattern, self->node_name, self->config.threads);
       OrtTaskRunner runner(context, self->config.threads);
       ScopedTaskRunner on_ort_pool(&runner);
       ComputeContext ctx(context, self->config, self->scratch_allocator, &self->bindings);
       ctx.set_where(&self->where);
+      if (profile) ctx.ProfileInto(profile.impl_slot(), profile.threads_slot());
       Status s = self->kernel->Compute(ctx);
+      if (profile) self->Describe(ctx, profile);
       if (!s.ok()) return Fail("Anvil ", self->where, ": ", s.message());
       return s;
     });
+  }
+
+  void Describe(const ComputeContext& ctx, ProfileScope& profile) const noexcept try {
+    profile.Stop();
+    std::vector<TensorView> views(ctx.InputCount());
+    std::vector<const Shape*> shapes(views.size(), nullptr);
+    for (size_t i = 0; i < views.size(); ++i) {
+      views[i] = ctx.Input(i);  // a packed weight: its shape, no data
+      if (views[i].type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED) shapes[i] = &views[i].shape;
+    }
+    profile.SetInputShapes(shapes);
+    profile.SetLayout(layout);
+    if (profile.impl().empty()) {
+      const char* fixed = kernel->Impl();
+      profile.SetImpl(fixed ? fixed : "anvil:" + anchor_op);
+    }
+  } catch (...) {
   }
 
   // Holds a copy of a constant and binds input i to it.
@@ -73,6 +103,10 @@ struct GroupCompute : OrtNodeComputeInfo {
   std::unique_ptr<Kernel> kernel;
   const EpConfig config;
   std::string where;  // for messages: "fused Conv + Relu (node 'conv1')"
+  // For the profile: "Conv + Relu", the fused node's name (set by CreateState, before any run), the anchor's op.
+  std::string pattern, node_name, anchor_op;
+  std::mutex name_mutex;
+  const char* layout = "NCHW";
   std::vector<InputBinding> bindings;
   std::vector<std::vector<uint8_t>> constants;  // copies the bindings point into (never reallocated
                                                 // after binding: reserved up front)
@@ -102,6 +136,9 @@ Status CompileGroup(const OrtGraph* graph, const OrtNode* fused_node, const Grou
 
   auto compute = std::make_unique<GroupCompute>(config, "fused " + group.description + " (node '" + info.Name() + "')");
   ANVIL_RETURN_IF_ERROR(entry->create(info, &compute->kernel));
+  compute->pattern = group.description;
+  compute->anchor_op = info.OpType();
+  compute->layout = IsNhwcDomain(domain) ? "NHWC" : "NCHW";
 
   // Inputs: the anchor's own, then one per tensor operand of the tail.
   const std::vector<const OrtValueInfo*> fused_inputs = NodeValues(fused_node, true);

@@ -365,7 +365,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
   std::set<const OrtNode*> taken;
   for (const OrtNode* anchor : nodes) {
     const std::string domain = Domain(anchor);
-    if (taken.count(anchor) || (!domain.empty() && domain != "com.ms.internal.nhwc") || !IsAnchor(OpType(anchor)) ||
+    if (taken.count(anchor) || (!domain.empty() && domain != kNhwcDomain) || !IsAnchor(OpType(anchor)) ||
         !claimable(anchor))
       continue;
     std::vector<const OrtValueInfo*> outs = Outputs(anchor);

@@ -149,6 +149,18 @@ class ComputeContext {
   bool explaining() const { return config_.log_dispatch; }
   void Explain(const std::string& message) const;
   void set_where(const std::string* where) { where_ = where; }  // "Conv node 'x'", for Explain
+  // For the profiler: the implementation this call ran (a oneDNN primitive's impl_info_str, kept
+  // in its plan) and the threads it was made for. A no-op unless the call is being profiled.
+  void NoteImpl(const std::string& impl, int threads) {
+    if (profiled_impl_ == nullptr) return;
+    *profiled_impl_ = impl;
+    *profiled_threads_ = threads;
+  }
+  // Set by the EP when this call is profiled (ProfileScope's slots).
+  void ProfileInto(std::string* impl, int* threads) {
+    profiled_impl_ = impl;
+    profiled_threads_ = threads;
+  }
 
  private:
   TensorView ContextInput(size_t i) const;  // the kernel context's input i (empty if missing)
@@ -163,6 +175,8 @@ class ComputeContext {
   std::array<void*, 8> scratch_{};
   size_t scratch_count_ = 0;
   std::vector<void*> overflow_;
+  std::string* profiled_impl_ = nullptr;
+  int* profiled_threads_ = nullptr;
 };
 
 // Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.
@@ -235,6 +249,10 @@ class Kernel {
     (void)ops;
     return Fail("this kernel takes no fused element-wise steps");
   }
+  // What runs this node, for the profiler's "impl": null means Anvil's own kernel, reported as
+  // "anvil:<OpType>". A kernel whose implementation is chosen per call (oneDNN's primitive per
+  // shape) also names it per call with ComputeContext::NoteImpl; this is the fallback.
+  virtual const char* Impl() const { return nullptr; }
 
   // Optional slot: pack the constant input `input_index` into memory from `sink` and set packed.
   // The packed bytes must depend only on the weight's value (ORT shares them across sessions
@@ -289,6 +307,11 @@ struct KernelEntry {
   uint32_t cpu_inputs;             // inputs ORT must keep in CPU memory (bit i: input i)
 };
 constexpr int kLatest = 2147483647;
+// ORT's internal domain for the channels-last ops (layout=nhwc).
+constexpr const char* kNhwcDomain = "com.ms.internal.nhwc";
+inline bool IsNhwcDomain(const char* domain) {
+  return domain != nullptr && std::string(domain) == kNhwcDomain;
+}
 
 const std::vector<KernelEntry>& AllKernels();
 const KernelEntry* FindKernel(const char* domain, const char* op_type, int since);

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -372,6 +374,89 @@ TEST(Concurrency, EightThreadsRunOneSession) {
   for (int t = 0; t < 8; ++t) threads.emplace_back(worker, t + 1);
   for (auto& t : threads) t.join();
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+// ---- profiling: Anvil's kernel events in ORT's profile (src/ep/profiler.h) ----------------------
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+std::string ReadText(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return "";
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return text;
+}
+
+// The one profile file ORT wrote for `prefix` ("<prefix>_<timestamp>.json").
+std::string ProfileOf(const std::string& dir, const std::string& prefix) {
+  std::vector<std::string> found;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind(prefix + "_", 0) == 0) found.push_back(e.path().string());
+  EXPECT_EQ(found.size(), 1u) << prefix;
+  return found.size() == 1 ? ReadText(found[0]) : "";
+}
+
+// Run-level profiling (RunOptions::EnableProfiling): one profiler per run, each handing ORT only the
+// events of its own run, while two threads run the session, profiled and not, at the same time.
+TEST(Profiling, RunLevelProfilesHoldTheirOwnRunsEvents) {
+  Registration reg;
+  Ort::Session session(TestEnv(), ModelPath("matmul_relu.onnx").c_str(), ExplicitAnvil({{"threads", "2"}}));
+  char pattern[] = "/tmp/anvil_ep_tests_profile_XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  constexpr int kRuns = 6;
+  auto worker = [&](int t) {
+    auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    for (int i = 0; i < kRuns; ++i) {
+      const int64_t rows = 1 + (t + i) % 4;
+      std::vector<float> x = Ramp(static_cast<size_t>(16 * rows));
+      const int64_t shape[] = {rows, 16};
+      Ort::Value input = Ort::Value::CreateTensor<float>(mem, x.data(), x.size(), shape, 2);
+      const char* in_names[] = {"x"};
+      const char* out_names[] = {"y"};
+      Ort::RunOptions ro;
+      const bool profiled = i % 2 == 0;  // every other run
+      char prefix[256];
+      std::snprintf(prefix, sizeof prefix, "%s/t%d_r%d_rows%lld", dir.c_str(), t, i, static_cast<long long>(rows));
+      if (profiled) ro.EnableProfiling(prefix);
+      session.Run(ro, in_names, &input, 1, out_names, 1);
+    }
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  size_t files = 0;
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < kRuns; i += 2) {
+      const int64_t rows = 1 + (t + i) % 4;
+      char name[64];
+      std::snprintf(name, sizeof name, "t%d_r%d_rows%lld", t, i, static_cast<long long>(rows));
+      const std::string text = ProfileOf(dir, name);
+      ++files;
+      // One run: one model_run, two nodes, and Anvil's event for each, with its own run's shapes.
+      EXPECT_EQ(Count(text, "\"model_run\""), 1u) << name;
+      EXPECT_EQ(Count(text, "\"cat\" : \"Kernel\""), 2u) << name << "\n" << text;
+      EXPECT_EQ(Count(text, "\"impl\""), 2u) << name;
+      EXPECT_EQ(Count(text, "\"op_name\" : \"MatMul\""), 2u) << name;  // ORT's node event and Anvil's
+      char shapes[64];
+      std::snprintf(shapes, sizeof shapes, "[[%lld,16],[16,8]]", static_cast<long long>(rows));
+      EXPECT_NE(text.find(shapes), std::string::npos) << name << "\n" << text;
+      EXPECT_NE(text.find("\"impl\" : \"onednn:"), std::string::npos) << name;
+      EXPECT_NE(text.find("\"impl\" : \"anvil:Relu\""), std::string::npos) << name;
+    }
+  EXPECT_EQ(files, 6u);
+  // The unprofiled runs wrote nothing.
+  size_t all = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) all += e.is_regular_file();
+  EXPECT_EQ(all, files);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 """Tests of anvil_run, the command-line runner (tools/). They drive the binary with subprocess:
 ANVIL_RUNNER names it (default build/anvil_run); the plugin is found next to it or through ANVIL_LIB."""
+import json
 import os
 import pathlib
 import re
@@ -233,6 +234,107 @@ def test_bench_format(relu):
     assert re.search(r"^\s+Anvil\s+median\s+[\d.]+ ms\s+p90\s+[\d.]+ ms$", p.stdout, re.M), p.stdout
     assert re.search(r"^\s+ORT CPU EP\s+median\s+[\d.]+ ms\s+p90\s+[\d.]+ ms$", p.stdout, re.M), p.stdout
     assert re.search(r"ratio ORT/Anvil [\d.e+-]+ \(>1: Anvil is faster\)", p.stdout), p.stdout
+
+
+def conv_model(tmp_path, name="convnet"):
+    """Conv -> Relu -> MatMul -> Add on x [1,3,8,8]: oneDNN and Anvil kernels."""
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "W"),
+             numpy_helper.from_array(rng.standard_normal((8, 5)).astype(np.float32), "M"),
+             numpy_helper.from_array(rng.standard_normal((1, 4, 8, 5)).astype(np.float32), "B")]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "M"], ["m"], name="matmul"),
+             helper.make_node("Add", ["m", "B"], ["y"], name="add")]
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+PROFILE_ROW = r"^\s+{op}\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$"
+
+
+def test_profile_table(tmp_path):
+    p = ok(conv_model(tmp_path), "--profile", "--warmup", "1", "--repeat", "2", "--threads", "1")
+    assert "profile (2 profiled runs per side after 1 warmup, interleaved;" in p.stdout, p.stdout
+    assert "Anvil ms: inside Anvil's kernels (its own events)" in p.stdout, p.stdout
+    assert re.search(r"^\s+op type\s+Anvil n\s+Anvil ms\s+mean ms\s+share\s+node ms\s+ORT n\s+ORT ms\s+mean ms\s+share"
+                     r"\s+ORT/Anvil\s+Anvil impl$", p.stdout, re.M), p.stdout
+    # Anvil fuses Conv + Relu: one row for the group (its pattern), with ORT's node time of the
+    # fused node, and no Relu row of its own
+    group = re.search(PROFILE_ROW.format(op=re.escape("Conv + Relu")), p.stdout, re.M)
+    assert group, p.stdout
+    assert group.group(1) == "1" and group.group(11).startswith("onednn:") and group.group(11) != "onednn:none"
+    assert float(group.group(3)) == pytest.approx(float(group.group(2)), abs=2e-3)  # mean of one call
+    assert float(group.group(5)) >= float(group.group(2))  # ORT's node time holds the kernel's
+    assert not re.search(PROFILE_ROW.format(op="Relu"), p.stdout, re.M), p.stdout
+    matmul = re.search(PROFILE_ROW.format(op="MatMul"), p.stdout, re.M)
+    assert matmul and matmul.group(1) == "1" and matmul.group(6) == "1", p.stdout  # both sides
+    add = re.search(PROFILE_ROW.format(op="Add"), p.stdout, re.M)
+    assert add and add.group(11) == "anvil:Add", p.stdout
+    assert re.search(r"^\s+\(all nodes\)\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+[\d.]+%", p.stdout, re.M), p.stdout
+    assert re.search(r"^\s+\(run\)\s+[\d.]+\s+[\d.]+\s+[\d.]+$", p.stdout, re.M), p.stdout
+    # the slowest nodes, with their shapes and implementation (the group's X channels-last)
+    assert "Anvil's slowest nodes:" in p.stdout
+    assert re.search(r"^\s+node\s+op type\s+ms per run\s+share\s+input shapes\s+impl$", p.stdout, re.M), p.stdout
+    assert re.search(r"^\s+\S+\s+Conv \+ Relu\s+[\d.]+\s+[\d.]+%\s+\[\[1,8,8,3\],\[4,3,3,3\]\]\s+onednn:\S+$",
+                     p.stdout, re.M), p.stdout
+    assert re.search(r"^\s+add\s+Add\s+[\d.]+\s+[\d.]+%\s+\[\[1,4,8,5\],\[1,4,8,5\]\]\s+anvil:Add$", p.stdout, re.M), \
+        p.stdout
+
+
+def test_profile_table_per_node(tmp_path):
+    # Without fusion and in the model's layout every node has its row (ORT fuses Conv+Relu).
+    p = ok(conv_model(tmp_path), "--profile", "--repeat", "2", "--threads", "1", "--ep-option", "fuse=0",
+           "--ep-option", "layout=nchw")
+    conv = re.search(PROFILE_ROW.format(op="Conv"), p.stdout, re.M)
+    assert conv and conv.group(1) == "1" and conv.group(11).startswith("onednn:"), p.stdout
+    relu = re.search(PROFILE_ROW.format(op="Relu"), p.stdout, re.M)
+    assert relu and relu.group(1) == "1" and relu.group(11) == "anvil:Relu", p.stdout
+    assert relu.group(6) == "-", p.stdout  # ORT's CPU EP has no Relu of its own
+    assert re.search(r"^\s+conv\s+Conv\s+[\d.]+\s+[\d.]+%\s+\[\[1,3,8,8\],\[4,3,3,3\]\]\s+onednn:\S+$", p.stdout, re.M), \
+        p.stdout
+
+
+def test_profile_json_keeps_anvils_profile_of_the_profiled_runs(tmp_path):
+    raw = tmp_path / "anvil_profile.json"
+    p = ok(conv_model(tmp_path), "--profile-json", raw, "--repeat", "3")
+    assert f"wrote  {raw} (Anvil's profile of the 3 profiled runs)" in p.stdout, p.stdout
+    assert "Anvil n" in p.stdout  # --profile-json implies --profile
+    events = json.loads(raw.read_text())
+    runs = sorted((e for e in events if e["name"] == "model_run"), key=lambda e: e["ts"])
+    assert len(runs) == 3
+    for a, b in zip(runs, runs[1:]):
+        assert a["ts"] + a["dur"] < b["ts"]  # runs laid out one after the other
+    ours = [e for e in events if e["cat"] == "Kernel" and e["args"].get("provider") == EP]
+    nodes = [e for e in events if e["cat"] == "Node" and e["name"].endswith("_kernel_time")]
+    assert len(ours) == len(nodes) and len(ours) % 3 == 0 and ours, [e["name"] for e in events]
+    for e in ours:
+        assert sum(r["ts"] - 2 <= e["ts"] and e["ts"] + e["dur"] <= r["ts"] + r["dur"] + 2 for r in runs) == 1, e
+        assert e["args"]["impl"] and e["args"]["layout"] in ("NCHW", "NHWC") and int(e["args"]["threads"]) >= 1
+    # the fused Conv + Relu runs channels-last; MatMul and Add in the model's layout
+    layouts = {e["args"]["op_name"]: e["args"]["layout"] for e in ours}
+    assert layouts.get("Conv + Relu") == "NHWC" and layouts.get("MatMul") == "NCHW", layouts
+
+
+def test_profile_json_with_several_models_names_each(tmp_path):
+    a, b = conv_model(tmp_path, "net_a"), conv_model(tmp_path, "net_b")
+    raw = tmp_path / "prof.json"
+    ok(a, b, "--profile-json", raw, "--repeat", "1")
+    for label in ("net_a", "net_b"):
+        events = json.loads((tmp_path / f"prof_{label}.json").read_text())
+        assert [e for e in events if e["cat"] == "Kernel"], label
+    assert not raw.exists()
+
+
+def test_profile_json_errors(tmp_path):
+    model = conv_model(tmp_path)
+    error(2, model, "--profile-json", mentions=("--profile-json",))
+    error(1, model, "--profile-json", tmp_path / "no" / "such" / "dir" / "p.json", mentions=("p.json",))
 
 
 def test_list_devices():

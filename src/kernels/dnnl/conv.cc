@@ -340,7 +340,7 @@ struct Plan {
   dnnl::reorder src_r, dst_r, wei_r;
   memory src_user_m, src_m, wei_user_m, wei_m, dst_m, dst_user_m, bias_m, scratch_m;
   size_t scratchpad = 0;
-  std::string impl;  // oneDNN's implementation (impl_info_str)
+  std::string impl;  // "onednn:" + the primitive's impl_info_str, for the profiler
   // A fused tail: its first dnnl_steps steps as oneDNN post-ops (tail_in_dnnl), the rest applied
   // by ApplyPostOps after the run.
   bool tail_in_dnnl = false;
@@ -381,9 +381,9 @@ template <typename PD>
 memory::desc TakePrimitive(const PD& pd, bool has_bias, Plan* plan, bool* reference_impl) {
   *reference_impl = std::strncmp(pd.impl_info_str(), "ref", 3) == 0;
   if (plan) {
-    plan->impl = pd.impl_info_str();
     FillPlan(pd, has_bias, plan);
     plan->prim = dnnl::primitive(pd);
+    plan->impl = std::string("onednn:") + pd.impl_info_str();
   }
   return pd.weights_desc();
 }
@@ -490,6 +490,7 @@ void CropCopy(const Geometry& g, const float* dst, const float* bias, float* y) 
 Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, const float* bias, float* y,
            const PostOpOperands& operands) {
   du::ScopedPrimitiveThreads threads(p.threads);
+  ctx.NoteImpl(p.impl, p.threads);
   p.src_user_m.set_data_handle(const_cast<float*>(x));
   const memory* src = &p.src_user_m;
   if (p.src_reorder) {
@@ -686,6 +687,7 @@ class ConvKernelImpl : public Kernel {
   Status Compute(ComputeContext& ctx) const override {
     return du::Catch(a_.transpose ? "ConvTranspose" : "Conv", [&]() -> Status { return DoCompute(ctx); });
   }
+  const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (Run notes it)
 
   Status Fuse(const std::vector<PostOp>& ops) override {
     ANVIL_CHECK(ops.size() <= kMaxPostOps, "a fused tail of ", ops.size(), " steps is too long");
@@ -744,7 +746,7 @@ class ConvKernelImpl : public Kernel {
             BuildPrimitive(a_, g, has_bias, wei_user, &fresh->tail.ops, fresh);
             // oneDNN's reference code, and its GEMM-based convolution (which applies post-ops
             // with scalar reference code, 10x slower than Anvil's pass), do not take the tail.
-            fresh->tail_in_dnnl = fresh->impl.rfind("ref", 0) != 0 && fresh->impl.find("gemm") == std::string::npos;
+            fresh->tail_in_dnnl = fresh->impl.rfind("onednn:ref", 0) != 0 && fresh->impl.find("gemm") == std::string::npos;
           } catch (const dnnl::error&) {
             fresh->tail_in_dnnl = false;
           }

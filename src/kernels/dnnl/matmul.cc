@@ -100,6 +100,7 @@ class MatMulImpl : public Kernel {
   Status Compute(ComputeContext& ctx) const override {
     return du::Catch("MatMul", [&]() -> Status { return DoCompute(ctx); });
   }
+  const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
  private:
   Status DoCompute(ComputeContext& ctx) const {
@@ -176,6 +177,7 @@ class GemmImpl : public Kernel {
   Status Compute(ComputeContext& ctx) const override {
     return du::Catch("Gemm", [&]() -> Status { return DoCompute(ctx); });
   }
+  const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
  private:
   memory::desc ADesc(int64_t m, int64_t k) const {

@@ -45,6 +45,7 @@ memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_use
       plan->wei_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, wei_user, eng, plan->wei_md));
     plan->scratchpad = pd.scratchpad_desc().get_size();
     plan->prim = dnnl::matmul(pd);
+    plan->impl = std::string("onednn:") + pd.impl_info_str();
     plan->src_m = du::Unbound(src_md);
     plan->wei_user_m = du::Unbound(wei_user);
     plan->wei_m = du::Unbound(plan->wei_md);
@@ -59,6 +60,7 @@ memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_use
 
 void RunMatmul(ComputeContext& ctx, const MatmulPlan& p, const float* a, const void* w, const float* bias, float* y) {
   du::ScopedPrimitiveThreads threads(p.threads);
+  ctx.NoteImpl(p.impl, p.threads);
   p.wei_user_m.set_data_handle(const_cast<void*>(w));
   const memory* wm = &p.wei_user_m;
   if (p.wei_reorder) {

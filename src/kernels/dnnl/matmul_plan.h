@@ -28,6 +28,7 @@ struct MatmulPlan {
   dnnl::reorder wei_r;
   memory src_m, wei_user_m, wei_m, dst_m, bias_m, scratch_m;
   size_t scratchpad = 0;
+  std::string impl;  // "onednn:" + the primitive's impl_info_str, for the profiler
 };
 
 // Builds the primitive (into `plan` if not null); returns the weight layout it wants. `wei_md` is
