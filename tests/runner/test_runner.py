@@ -270,7 +270,6 @@ def test_profile_table(tmp_path):
     assert group, p.stdout
     assert group.group(1) == "1" and group.group(11).startswith("onednn:") and group.group(11) != "onednn:none"
     assert float(group.group(3)) == pytest.approx(float(group.group(2)), abs=2e-3)  # mean of one call
-    assert float(group.group(5)) >= float(group.group(2))  # ORT's node time holds the kernel's
     assert not re.search(PROFILE_ROW.format(op="Relu"), p.stdout, re.M), p.stdout
     matmul = re.search(PROFILE_ROW.format(op="MatMul"), p.stdout, re.M)
     assert matmul and matmul.group(1) == "1" and matmul.group(6) == "1", p.stdout  # both sides
