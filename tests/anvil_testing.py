@@ -70,6 +70,10 @@ def make_node_model(op_type, inputs, outputs, opset, attrs=None, initializers=No
     return model
 
 
+# Anvil options every session of this module adds (a test module's fixture may set "layout").
+DEFAULT_OPTIONS = {}
+
+
 def session(model, anvil=True, options=None, fallback=False, threads=None):
     """A session on Anvil (CPU fallback disabled unless `fallback`) or on ORT's CPU EP; `model` is
     a ModelProto or a path."""
@@ -80,7 +84,7 @@ def session(model, anvil=True, options=None, fallback=False, threads=None):
     if anvil:
         if not fallback:
             so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-        ep_opts = dict(options or {})
+        ep_opts = {**DEFAULT_OPTIONS, **(options or {})}
         if threads is not None:
             ep_opts["threads"] = str(threads)
         so.add_provider_for_devices(anvil_devices(), ep_opts)

@@ -20,6 +20,19 @@ ATOL = 1e-4
 rng = np.random.default_rng(1234)
 
 
+
+import anvil_testing as _at
+
+
+@pytest.fixture(autouse=True, params=["nhwc", "nchw"])
+def layout(request):
+    """Every case in both layouts: channels-last through ORT's layout transformer (the default)
+    and the model's own NCHW (layout=nchw, and models of opset below 7)."""
+    _at.DEFAULT_OPTIONS["layout"] = request.param
+    yield request.param
+    _at.DEFAULT_OPTIONS.pop("layout", None)
+
+
 def f32(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 

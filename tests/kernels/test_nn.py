@@ -13,6 +13,19 @@ from anvil_testing import check_node, make_node_model, run_anvil, run_cpu, schem
 RNG = np.random.default_rng(1234)
 
 
+
+import anvil_testing as _at
+
+
+@pytest.fixture(autouse=True, params=["nhwc", "nchw"])
+def layout(request):
+    """Every case in both layouts: channels-last through ORT's layout transformer (the default)
+    and the model's own NCHW (layout=nchw, and models of opset below 7)."""
+    _at.DEFAULT_OPTIONS["layout"] = request.param
+    yield request.param
+    _at.DEFAULT_OPTIONS.pop("layout", None)
+
+
 def rand(*shape, scale=1.0):
     return (RNG.standard_normal(shape) * scale).astype(np.float32)
 

@@ -39,13 +39,15 @@ struct PoolAttributes {
   std::vector<int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
   nn::AutoPad auto_pad = nn::AutoPad::kNotSet;
   bool ceil_mode = false;
-  // Fills `g` for input shape x (rank 2 + spatial) and the output shape; fails on a bad shape.
+  bool nhwc = false;  // ORT's internal NHWC domain: X and Y channels-last
+  // Fills `g` for input shape x (rank 2 + spatial, channels first) and the output shape; fails on a bad shape.
   Status Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_shape) const;
 };
 
 class AveragePoolKernel final : public Kernel {
  public:
-  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) { return CreateAs(node, out, false); }
+  static Status CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
@@ -55,7 +57,8 @@ class AveragePoolKernel final : public Kernel {
 
 class MaxPoolKernel final : public Kernel {
  public:
-  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) { return CreateAs(node, out, false); }
+  static Status CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
@@ -65,26 +68,18 @@ class MaxPoolKernel final : public Kernel {
 };
 
 // The pools in ORT's internal NHWC domain (layout=nhwc, see src/ep/ep.cc): X and Y channels-last
-// ([N, spatial..., C]), the attributes and results as the NCHW kernels. MaxPool without Indices
-// only: with layout=nhwc Anvil does not claim a MaxPool whose Indices output is used, so ORT never
-// converts one.
-class NhwcAveragePoolKernel final : public Kernel {
- public:
-  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
-  Status Compute(ComputeContext& ctx) const override;
-
- private:
-  PoolAttributes attrs_;
-  bool count_include_pad_ = false;
+// ([N, spatial..., C]), the attributes and results as the NCHW kernels, whose classes they are.
+// MaxPool without Indices only: with layout=nhwc Anvil does not claim a MaxPool whose Indices
+// output is used, so ORT never converts one.
+struct NhwcAveragePoolKernel {
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+    return AveragePoolKernel::CreateAs(node, out, true);
+  }
 };
-
-class NhwcMaxPoolKernel final : public Kernel {
- public:
-  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
-  Status Compute(ComputeContext& ctx) const override;
-
- private:
-  PoolAttributes attrs_;
+struct NhwcMaxPoolKernel {
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+    return MaxPoolKernel::CreateAs(node, out, true);
+  }
 };
 
 // GlobalAveragePool and GlobalMaxPool, channels-last.

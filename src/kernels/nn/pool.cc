@@ -30,6 +30,7 @@ Shape ChannelsLast(const Shape& s) {
 
 // `nhwc`: the node is in ORT's internal NHWC domain (its input shape is channels-last).
 Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttributes& a, bool nhwc = false) {
+  a.nhwc = nhwc;
   const std::string op = node.OpType();
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, op, ": only float is supported");
   auto kernel = node.Ints("kernel_shape");
@@ -127,18 +128,18 @@ Status PoolAttributes::Geometry(const Shape& x, nn::PoolGeometry& g, Shape& out_
 static Status StartPool(ComputeContext& ctx, const PoolAttributes& a, const TensorView& x, nn::PoolGeometry& g,
                         const nn::PoolTaps* taps[3], float** y) {
   Shape out_shape;
-  ANVIL_RETURN_IF_ERROR(a.Geometry(x.shape, g, out_shape));
+  ANVIL_RETURN_IF_ERROR(a.Geometry(a.nhwc ? ChannelsFirst(x.shape) : x.shape, g, out_shape));
   float* out = nullptr;
-  ANVIL_RETURN_IF_ERROR(ctx.Output(0, out_shape, &out));
+  ANVIL_RETURN_IF_ERROR(ctx.Output(0, a.nhwc ? ChannelsLast(out_shape) : out_shape, &out));
   if (NumElements(out_shape) == 0) return {};
   TapTables(ctx, g, taps);
   *y = out;
   return {};
 }
 
-Status AveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+Status AveragePoolKernel::CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc) {
   PoolAttributes attrs;
-  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs));
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs, nhwc));
   if (out) {
     auto k = std::make_unique<AveragePoolKernel>();
     k->attrs_ = std::move(attrs);
@@ -155,16 +156,21 @@ Status AveragePoolKernel::Compute(ComputeContext& ctx) const {
   float* y = nullptr;
   ANVIL_RETURN_IF_ERROR(StartPool(ctx, attrs_, x, g, taps, &y));
   if (y == nullptr) return {};
-  nn::AveragePool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, count_include_pad_);
+  if (attrs_.nhwc)
+    nn::AveragePoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps, count_include_pad_);
+  else
+    nn::AveragePool(x.as<float>(), y, x.shape[0] * x.shape[1], g, taps, count_include_pad_);
   return {};
 }
 
-Status MaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+Status MaxPoolKernel::CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc) {
   PoolAttributes attrs;
-  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs));
+  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs, nhwc));
   const int64_t storage_order = node.SinceVersion() >= 8 ? node.Int("storage_order", 0) : 0;
   ANVIL_CHECK(storage_order == 0 || storage_order == 1, "MaxPool: storage_order must be 0 or 1");
-  const bool indices = node.OutputCount() >= 2 && node.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  // Channels-last: no Indices (the EP never lets ORT convert a MaxPool whose Indices output is
+  // used, see AnvilEp::ClaimNodes; an omitted one, named "", is simply not produced).
+  const bool indices = !nhwc && node.OutputCount() >= 2 && node.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
   if (indices)
     ANVIL_CHECK(node.OutputType(1) == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, "MaxPool: Indices must be int64");
   if (out) {
@@ -179,6 +185,14 @@ Status MaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out)
 
 Status MaxPoolKernel::Compute(ComputeContext& ctx) const {
   TensorView x = ctx.Input(0);
+  if (attrs_.nhwc) {
+    nn::PoolGeometry g;
+    const nn::PoolTaps* taps[3];
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(StartPool(ctx, attrs_, x, g, taps, &y));
+    if (y != nullptr) nn::MaxPoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps);
+    return {};
+  }
   nn::PoolGeometry g;
   Shape out_shape;
   ANVIL_RETURN_IF_ERROR(attrs_.Geometry(x.shape, g, out_shape));
@@ -253,69 +267,7 @@ Status GlobalAveragePoolKernel::Compute(ComputeContext& ctx) const {
   return {};
 }
 
-// ---- channels-last (ORT's internal NHWC domain) ----
-
-namespace {
-// Geometry, output and tap tables of a channels-last pool; *y stays null for an empty output.
-Status StartPoolNhwc(ComputeContext& ctx, const PoolAttributes& a, const TensorView& x, nn::PoolGeometry& g,
-                     const nn::PoolTaps* taps[3], float** y) {
-  Shape out_shape;
-  ANVIL_RETURN_IF_ERROR(a.Geometry(ChannelsFirst(x.shape), g, out_shape));
-  float* out = nullptr;
-  ANVIL_RETURN_IF_ERROR(ctx.Output(0, ChannelsLast(out_shape), &out));
-  if (NumElements(out_shape) == 0) return {};
-  TapTables(ctx, g, taps);
-  *y = out;
-  return {};
-}
-}  // namespace
-
-Status NhwcAveragePoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  PoolAttributes attrs;
-  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 19, attrs, true));
-  if (out) {
-    auto k = std::make_unique<NhwcAveragePoolKernel>();
-    k->attrs_ = std::move(attrs);
-    k->count_include_pad_ = node.Int("count_include_pad", 0) != 0;
-    *out = std::move(k);
-  }
-  return {};
-}
-
-Status NhwcAveragePoolKernel::Compute(ComputeContext& ctx) const {
-  TensorView x = ctx.Input(0);
-  nn::PoolGeometry g;
-  const nn::PoolTaps* taps[3];
-  float* y = nullptr;
-  ANVIL_RETURN_IF_ERROR(StartPoolNhwc(ctx, attrs_, x, g, taps, &y));
-  if (y == nullptr) return {};
-  nn::AveragePoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps, count_include_pad_);
-  return {};
-}
-
-Status NhwcMaxPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
-  PoolAttributes attrs;
-  ANVIL_RETURN_IF_ERROR(ParsePoolAttributes(node, node.SinceVersion() >= 10, attrs, true));
-  // No Indices here: the EP never lets ORT convert a MaxPool whose Indices output is used
-  // (AnvilEp::ClaimNodes), and an omitted one (named "") is simply not produced.
-  if (out) {
-    auto k = std::make_unique<NhwcMaxPoolKernel>();
-    k->attrs_ = std::move(attrs);
-    *out = std::move(k);
-  }
-  return {};
-}
-
-Status NhwcMaxPoolKernel::Compute(ComputeContext& ctx) const {
-  TensorView x = ctx.Input(0);
-  nn::PoolGeometry g;
-  const nn::PoolTaps* taps[3];
-  float* y = nullptr;
-  ANVIL_RETURN_IF_ERROR(StartPoolNhwc(ctx, attrs_, x, g, taps, &y));
-  if (y == nullptr) return {};
-  nn::MaxPoolNhwc(x.as<float>(), y, x.shape[0], x.shape[x.shape.size() - 1], g, taps);
-  return {};
-}
+// ---- channels-last global pools (ORT's internal NHWC domain) ----
 
 Status NhwcGlobalPoolKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   const std::string op = node.OpType();
