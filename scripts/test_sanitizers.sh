@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Anvil under the sanitizers. Builds two instrumented trees next to the normal one (ANVIL_SANITIZE,
-# see CMakeLists.txt; oneDNN stays the uninstrumented prebuilt library):
-#   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer (-fno-sanitize-recover: UB aborts)
-#   build-tsan  ThreadSanitizer
+# Anvil under the sanitizers. Builds two instrumented trees next to the normal one with clang 16
+# (scripts/build_sanitized.sh: -O1, line tables only, the plugin as a unity build, only the targets
+# the runs below need; oneDNN stays the uninstrumented prebuilt library):
+#   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer (-fno-sanitize-recover: UB aborts),
+#               plus libFuzzer's coverage instrumentation: scripts/fuzz.sh runs its fuzz targets
+#   build-tsan  ThreadSanitizer: the plugin and the C++ EP tests
 # (ANVIL_ASAN_BUILD_DIR / ANVIL_TSAN_BUILD_DIR override where), then runs
-#   ASan+UBSan: the C++ EP tests (ctest, with LeakSanitizer on), the Python kernel tests, the huge
-#               shape and concurrency tests and the unregister-while-alive lifetime test, with the
-#               ASan plugin loaded into the venv's Python (LD_PRELOAD of the sanitizer runtimes;
-#               leak checking off there: CPython itself does not free everything at exit);
-#   TSan:       the C++ Concurrency.* tests (8 threads running one session; see below for why not
-#               the Python concurrency test).
+#   ASan+UBSan: the C++ EP tests (ctest, with LeakSanitizer on), a set of the Python kernel tests
+#               (all of them with ANVIL_SANITIZE_FULL=1), the huge shape and concurrency tests and
+#               the unregister-while-alive lifetime test, with the ASan plugin loaded into the
+#               venv's Python (LD_PRELOAD of clang's ASan runtime, which has UBSan's in it; leak
+#               checking off there: CPython itself does not free everything at exit);
+#   TSan:       the C++ Concurrency.* tests (8 threads running one session, outputs compared with
+#               the single-threaded run; see below for why not the Python concurrency test).
 # Sanitizer reports go to log files (one per process) under each build dir's sanitizer-logs/; any
 # report or failing test makes the script fail, and the summary says which tool found what.
 # Suppressions (tests/sanitizers/*.supp) cover only code that is not Anvil's.
@@ -20,23 +23,14 @@ py=${ANVIL_PYTHON:-$ANVIL_CACHE/venv/bin/python}
 asan_dir=${ANVIL_ASAN_BUILD_DIR:-$top/build-asan}
 tsan_dir=${ANVIL_TSAN_BUILD_DIR:-$top/build-tsan}
 supp=$top/tests/sanitizers
-cxx=${CXX:-g++}
-gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 start=$(date +%s)
 
-build() {  # build <dir> <sanitizers>
-  if [ ! -f "$1/CMakeCache.txt" ]; then
-    cmake -S "$top" -B "$1" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DANVIL_SANITIZE="$2" \
-      -DANVIL_PYTHON="$py" >/dev/null
-  fi
-  cmake --build "$1" -j "$(nproc)" >"$1/build.log" 2>&1 || { tail -40 "$1/build.log"; exit 1; }
-}
-
-runtime() {  # the compiler's shared sanitizer runtime, e.g. runtime asan
+# The shared sanitizer runtime of the clang that built the trees, e.g. runtime asan.
+runtime() {
   local f
-  f=$("$cxx" -print-file-name="lib$1.so")
-  [ -e "$f" ] || { echo "no lib$1.so for $cxx" >&2; exit 1; }
-  readlink -f "$f"
+  f="$(clang++-16 --print-runtime-dir)/libclang_rt.$1-x86_64.so"
+  [ -e "$f" ] || { echo "no $f" >&2; exit 1; }
+  echo "$f"
 }
 
 failures=()
@@ -63,13 +57,14 @@ step() {
   fi
 }
 
-echo "== sanitizers: building $asan_dir (address,undefined) and $tsan_dir (thread)"
-build "$asan_dir" address,undefined
-build "$tsan_dir" thread
-echo "   built in $(( $(date +%s) - start )) s"
+echo "== sanitizers: building $asan_dir (address,undefined + fuzzer coverage) and $tsan_dir (thread)"
+"$top/scripts/build_sanitized.sh" asan "$asan_dir"
+echo "   $asan_dir built in $(( $(date +%s) - start )) s"
+t=$(date +%s)
+"$top/scripts/build_sanitized.sh" tsan "$tsan_dir"
+echo "   $tsan_dir built in $(( $(date +%s) - t )) s"
 
 libasan=$(runtime asan)
-libubsan=$(runtime ubsan)
 common_ubsan="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
 # allocator_may_return_null: a malloc past what the machine has must come back as a failed
 # allocation, which ORT turns into an error, not as an ASan abort.
@@ -101,7 +96,7 @@ py_tests+=(tests/runtime/test_huge_shapes.py
 # operator new, which under ASan reports out-of-memory and aborts whatever allocator_may_return_null
 # says (a property of the ASan runtime, not of Anvil; they run in the normal test command).
 step "ASan+UBSan: Python kernel, huge-shape, concurrency and lifetime tests" "$logs/python" \
-  env LD_PRELOAD="$libasan $libubsan" ANVIL_LIB="$asan_dir/libanvil_ep.so" \
+  env LD_PRELOAD="$libasan" ANVIL_LIB="$asan_dir/libanvil_ep.so" \
       ASAN_OPTIONS="$common_asan:detect_leaks=0:log_path=$logs/python/asan" \
       UBSAN_OPTIONS="$common_ubsan:log_path=$logs/python/ubsan" \
   "$py" -m pytest "${py_tests[@]}" -k "not 256TiB" -q -p no:cacheprovider
