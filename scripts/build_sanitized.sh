@@ -30,6 +30,15 @@ case $kind in
   tsan) sanitize=thread; fuzz=OFF; targets=(anvil_ep anvil_ep_tests) ;;
   *) echo "usage: $0 asan|tsan DIR" >&2; exit 2 ;;
 esac
+# A tree configured otherwise (an older gcc build-asan, say) is configured afresh: CMake cannot
+# change the compiler of an existing tree.
+if [ -f "$dir/CMakeCache.txt" ] &&
+   ! { grep -q "^CMAKE_CXX_COMPILER:.*clang++-16$" "$dir/CMakeCache.txt" &&
+       grep -q "^ANVIL_SANITIZE:STRING=$sanitize$" "$dir/CMakeCache.txt" &&
+       grep -q "^ANVIL_FUZZ:BOOL=$fuzz$" "$dir/CMakeCache.txt"; }; then
+  echo "sanitizers: $dir was configured otherwise; configuring it afresh" >&2
+  rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+fi
 if [ ! -f "$dir/CMakeCache.txt" ]; then
   launcher=(); command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   mkdir -p "$dir"

@@ -69,9 +69,9 @@ for t in "${targets[@]}"; do
   "$build/$t" "${flags[@]}" -max_total_time="$secs" -artifact_prefix="$artifacts/" ${ANVIL_FUZZ_ARGS:-} \
     "$corpus" "$seeds/$t" >"$log" 2>&1 || rc=$?
   after=$(findings "$artifacts")
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
+  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}' || true)
   echo "fuzz: $t: ${execs:-?} executions in ${took:-?} s (${rate:-?}/s), corpus $(find "$corpus" -type f | wc -l) inputs," \
        "findings: $((after - before))"
   # A huge allocation that ORT itself makes (the first frame past the allocator is in

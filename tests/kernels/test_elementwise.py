@@ -1261,6 +1261,19 @@ def test_prelu(dtype):
     check_node("PRelu", [("x", e), ("s", np.ones(3, F32))], ["y"], 16, reference=[e])
 
 
+@pytest.mark.parametrize("dtype", [I32, I64], ids=lambda t: np.dtype(t).name)
+def test_prelu_int_wraps(dtype):
+    # slope * x past the type's range wraps (two's complement), as ORT's CPU EP computes it; it was
+    # a signed overflow (undefined behaviour) that fuzz_kernel found under UBSan.
+    info = np.iinfo(dtype)
+    x = np.array([-2, info.min, -3, -1, 5], dtype)
+    s = np.array([info.max // 3 * 2, -1, info.max, info.min, info.max], dtype)
+    with np.errstate(over="ignore"):
+        want = np.where(x < 0, x * s, x).astype(dtype)
+    check_node("PRelu", [("x", x), ("s", s)], ["y"], 16, reference=[want])
+    check_node("PRelu", [("x", x), ("s", s)], ["y"], 16)
+
+
 def test_prelu_slope_must_broadcast_to_input():
     x = rand((3,), F32)
     s = rand((2, 3), F32)
