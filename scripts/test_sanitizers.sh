@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Anvil under the sanitizers. Builds two instrumented trees next to the normal one with clang 16
-# (scripts/build_sanitized.sh: -O1, line tables only, the plugin as a unity build, only the targets
+# (scripts/build_sanitized.sh: -O1, line tables only, only the targets
 # the runs below need; oneDNN stays the uninstrumented prebuilt library):
 #   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer (-fno-sanitize-recover: UB aborts),
 #               plus libFuzzer's coverage instrumentation: scripts/fuzz.sh runs its fuzz targets
