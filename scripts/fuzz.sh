@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes the plugin with libFuzzer, ASan and UBSan (tests/fuzz/): installs clang from Debian 12 if
-# missing, builds the instrumented plugin and the fuzz targets into ${ANVIL_FUZZ_BUILD_DIR:-build-fuzz},
-# writes the seed corpora (tests/fuzz/make_corpus.py), replays tests/fuzz/regressions/, then runs
-# each target for SECONDS (default 60), one process each, one after the other.
+# Fuzzes the plugin with libFuzzer, ASan and UBSan (tests/fuzz/): builds the instrumented tree
+# ${ANVIL_FUZZ_BUILD_DIR:-build-asan} (scripts/build_sanitized.sh asan: clang 16, the plugin with
+# ASan+UBSan and libFuzzer coverage, the fuzz targets; the same tree scripts/test_sanitizers.sh
+# runs the ASan tests in, so after it this builds nothing), writes the seed corpora
+# (tests/fuzz/make_corpus.py), replays tests/fuzz/regressions/, then runs each target for SECONDS
+# (default 60; 0: the regressions only), one process each, one after the other.
 #   scripts/fuzz.sh [SECONDS] [fuzz_model|fuzz_kernel ...]
 # Prints executions and findings per target and exits non-zero on a finding (a crash, a sanitizer
 # report, a timeout, a huge allocation). Crash inputs stay in <build>/artifacts/<target>/; the
@@ -14,31 +16,10 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_model fuzz_kernel)
-build=${ANVIL_FUZZ_BUILD_DIR:-$top/build-fuzz}
+build=${ANVIL_FUZZ_BUILD_DIR:-$top/build-asan}
 python="$ANVIL_CACHE/venv/bin/python"
-
-# clang 16 from Debian 12's archive (bookworm main): libFuzzer and the sanitizer runtimes come
-# with libclang-rt-16-dev. (clang 14 cannot build Anvil: it lacks C++20 lambda captures of
-# structured bindings.)
-clang_packages="clang-16 libclang-rt-16-dev"
-missing=()
-for p in $clang_packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing Debian packages: ${missing[*]}" >&2
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >&2
-fi
 [ -x "$python" ] || "$top/scripts/setup.sh"
-
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  launcher=(); command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  cmake -S "$top/tests/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 \
-    -DANVIL_PYTHON="$python" "${launcher[@]}" >&2
-fi
-cmake --build "$build" -j "$(nproc)" >&2
+"$top/scripts/build_sanitized.sh" asan "$build"
 
 # Seeds: regenerated when the kernel list or the corpus script changes. Public models larger than
 # 1 MB only for runs of 5 minutes or more (each costs seconds per execution under ASan).
@@ -71,9 +52,12 @@ for t in "${targets[@]}"; do
   if ! "$build/$t" "${flags[@]}" "${regs[@]}" >"$build/$t.regressions.log" 2>&1; then
     echo "fuzz: $t: a regression input fails (see $build/$t.regressions.log)"
     status=1
+  else
+    echo "fuzz: $t: ${#regs[@]} regression inputs run clean"
   fi
 done
 
+[ "$secs" -gt 0 ] || exit $status
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   artifacts="$build/artifacts/$t"
@@ -85,9 +69,9 @@ for t in "${targets[@]}"; do
   "$build/$t" "${flags[@]}" -max_total_time="$secs" -artifact_prefix="$artifacts/" ${ANVIL_FUZZ_ARGS:-} \
     "$corpus" "$seeds/$t" >"$log" 2>&1 || rc=$?
   after=$(findings "$artifacts")
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
+  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}' || true)
   echo "fuzz: $t: ${execs:-?} executions in ${took:-?} s (${rate:-?}/s), corpus $(find "$corpus" -type f | wc -l) inputs," \
        "findings: $((after - before))"
   # A huge allocation that ORT itself makes (the first frame past the allocator is in

@@ -8,7 +8,12 @@
 #include "compute/parallel.h"
 #include "ep/ort_api.h"
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ANVIL_TSAN 1  // clang's spelling
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(ANVIL_TSAN)
 // ORT's pool hands tasks over through its own (uninstrumented) atomics, which ThreadSanitizer cannot
 // see: tell it that posting the tasks happens before they run, and their end before Run returns.
 extern "C" void __tsan_acquire(void* addr);

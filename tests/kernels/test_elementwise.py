@@ -175,6 +175,20 @@ def test_int_arith_wraps(dtype):
             check_node(op, [("a", a), ("b", b)], ["y"], 14, reference=[ARITH[op](a, b)])
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16], ids=lambda t: np.dtype(t).name)
+def test_narrow_int_mul_wraps(dtype):
+    # 8- and 16-bit operands are promoted to int in C++: uint16 61925 * 34957 overflows int, which
+    # UBSan reported (scripts/test_sanitizers.sh) until WrapMul multiplied in unsigned int.
+    info = np.iinfo(dtype)
+    a = np.array([info.max, info.min, info.max, info.min, 61925 % (int(info.max) + 1), -1 if info.min else 1], dtype)
+    b = np.array([info.max, info.min, info.min, 3, 34957 % (int(info.max) + 1), info.max], dtype)
+    with np.errstate(over="ignore"):
+        want = (a.astype(np.int64) * b.astype(np.int64)).astype(dtype)
+    for since, opset in schema_revisions("Mul", 14):
+        check_node("Mul", [("a", a), ("b", b)], ["y"], opset, reference=[want])
+    check_node("Mul", [("a", a), ("b", b[4:5])], ["y"], 14, reference=[(a.astype(np.int64) * int(b[4])).astype(dtype)])
+
+
 @pytest.mark.parametrize("dtype", [I32, I64], ids=lambda t: np.dtype(t).name)
 def test_int_div_by_zero_is_an_error(dtype):
     a = np.arange(1, 7, dtype=dtype).reshape(2, 3)
@@ -1245,6 +1259,19 @@ def test_prelu(dtype):
             check_node("PRelu", [("x", x), ("s", s)], ["y"], opset, reference=[np.where(x < 0, x * s, x).astype(dtype)])
     e = np.zeros((0, 3), F32)
     check_node("PRelu", [("x", e), ("s", np.ones(3, F32))], ["y"], 16, reference=[e])
+
+
+@pytest.mark.parametrize("dtype", [I32, I64], ids=lambda t: np.dtype(t).name)
+def test_prelu_int_wraps(dtype):
+    # slope * x past the type's range wraps (two's complement), as ORT's CPU EP computes it; it was
+    # a signed overflow (undefined behaviour) that fuzz_kernel found under UBSan.
+    info = np.iinfo(dtype)
+    x = np.array([-2, info.min, -3, -1, 5], dtype)
+    s = np.array([info.max // 3 * 2, -1, info.max, info.min, info.max], dtype)
+    with np.errstate(over="ignore"):
+        want = np.where(x < 0, x * s, x).astype(dtype)
+    check_node("PRelu", [("x", x), ("s", s)], ["y"], 16, reference=[want])
+    check_node("PRelu", [("x", x), ("s", s)], ["y"], 16)
 
 
 def test_prelu_slope_must_broadcast_to_input():

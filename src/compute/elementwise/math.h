@@ -39,9 +39,11 @@ inline T WrapSub(T a, T b) {
   using U = std::make_unsigned_t<T>;
   return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
 }
+// (The product in the unsigned type of a * b: 8- and 16-bit operands are promoted to int, and
+// uint16 65535 * 65535 overflows it, so the unsigned type must be at least unsigned int.)
 template <typename T>
 inline T WrapMul(T a, T b) {
-  using U = std::make_unsigned_t<T>;
+  using U = std::make_unsigned_t<decltype(a * b)>;
   return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
 }
 // a / b truncating toward zero; b must not be 0. MIN / -1 wraps to MIN instead of trapping.

@@ -7,6 +7,7 @@
 
 #include "compute/elementwise/binary_loops.h"
 #include "compute/elementwise/broadcast.h"
+#include "compute/elementwise/math.h"
 #include "compute/parallel.h"
 #include "kernels/elementwise/common.h"
 #include "kernels/elementwise/half_ops.h"
@@ -135,7 +136,11 @@ Status MathBinaryKernel::Compute(ComputeContext& ctx) const {
           Shape out_shape;
           ANVIL_CHECK(BroadcastShapes(a.shape, b.shape, out_shape) && out_shape == a.shape, "PRelu: slope shape ",
                       ToString(b.shape), " does not broadcast to the input's ", ToString(a.shape));
-          return Binary<T>(ctx, a, b, 1, [](T x, T s) { return x < T(0) ? static_cast<T>(s * x) : x; });
+          if constexpr (std::is_integral_v<T>) {  // wraps (two's complement) instead of overflowing
+            return Binary<T>(ctx, a, b, 1, [](T x, T s) { return x < T(0) ? ew::WrapMul(s, x) : x; });
+          } else {
+            return Binary<T>(ctx, a, b, 1, [](T x, T s) { return x < T(0) ? static_cast<T>(s * x) : x; });
+          }
         }
         case Kind::kFmod:
           if constexpr (std::is_floating_point_v<T>) {
