@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import helper
 
-from anvil_testing import (anvil_devices, check_node, make_node_model, run_cpu, schema_revisions)
+from anvil_testing import (anvil_devices, check_node, make_node_model, run_cpu, schema_revisions, session)
 import onnxruntime as ort
 
 RTOL = 1e-4
@@ -516,3 +516,19 @@ def test_conv_auto_pad_with_explicit_pads_not_claimed(op):
                         initializers={"w": w})
     with pytest.raises(Exception, match="auto_pad"):
         session(m, fallback=True)
+
+
+def test_constant_weights_are_not_reordered_per_call(capfd):
+    # Pre-packing guesses the input's shape; when the plan for the real shape wants the weights in
+    # another layout (Silero VAD's STFT convolution channels-last), they are reordered once for
+    # that plan, never on every call. The dispatch log says which.
+    x = f32(1, 1, 640)
+    w = f32(258, 1, 256)
+    model = make_node_model("Conv", [("x", x), ("w", w)], ["y"], 17, attrs={"strides": [128]}, initializers={"w": w})
+    sess = session(model, options={"log": "dispatch"})
+    for _ in range(2):
+        got = sess.run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, run_cpu(model, [("x", x)])[0], rtol=RTOL, atol=ATOL)
+    err = capfd.readouterr().err
+    assert "anvil dispatch: Conv node" in err, err
+    assert "reordered on every call" not in err, err

@@ -349,6 +349,12 @@ struct Plan {
   std::vector<memory> operand_m;
   dnnl::reorder sum_r;  // tail.sum_first with a reordered output: the operand into dst_md
   memory sum_src_m;
+  // A constant weight the primitive wants in another layout than it was packed in (the packing
+  // guessed the shape): reordered once, when the plan is built, and kept here.
+  struct FreeBytes {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, FreeBytes> wei_own;
 };
 
 template <typename PD>
@@ -500,7 +506,10 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
   }
   p.wei_user_m.set_data_handle(const_cast<void*>(wei));
   const memory* w = &p.wei_user_m;
-  if (p.wei_reorder) {
+  if (p.wei_own) {
+    p.wei_m.set_data_handle(p.wei_own.get());
+    w = &p.wei_m;
+  } else if (p.wei_reorder) {
     p.wei_m.set_data_handle(dnnl_kernels::ScratchFor(ctx, p.wei_md));
     du::ExecuteReorder(p.wei_r, p.wei_user_m, p.wei_m);
     w = &p.wei_m;
@@ -610,7 +619,8 @@ std::string Describe(const Plan& p, const Shape& x, const Shape& w, size_t tail_
   s += p.impl;
   s += p.src_reorder ? "; activations reordered in" : "; activations read as they are";
   s += p.dst_reorder ? ", reordered out" : ", written as they are";
-  if (p.wei_reorder) s += "; weights reordered on every call (not pre-packed in this layout)";
+  if (p.wei_own) s += "; weights reordered once more for this shape (packed for another)";
+  else if (p.wei_reorder) s += "; weights reordered on every call (not constant)";
   if (tail_steps)
     s += "; fused tail of " + std::to_string(tail_steps) + " steps: " + std::to_string(p.dnnl_steps) +
          (p.tail.sum_first ? " as oneDNN post-ops (an Add as sum), " : " as oneDNN post-ops, ") +
@@ -763,6 +773,14 @@ class ConvKernelImpl : public Kernel {
         }
       }
       if (!fresh->tail_in_dnnl) BuildPrimitive(a_, g, has_bias, wei_user, nullptr, fresh);
+      if (fresh->wei_reorder && packed_.valid) {  // constant: reorder it for this plan once
+        const size_t bytes = (fresh->wei_md.get_size() + 63) / 64 * 64;
+        fresh->wei_own.reset(std::aligned_alloc(64, bytes ? bytes : 64));
+        ANVIL_CHECK(fresh->wei_own != nullptr, "cannot allocate ", bytes, " bytes for the weights");
+        fresh->wei_user_m.set_data_handle(const_cast<void*>(w_data));
+        fresh->wei_m.set_data_handle(fresh->wei_own.get());
+        du::ExecuteReorder(fresh->wei_r, fresh->wei_user_m, fresh->wei_m);
+      }
       if (ctx.explaining()) ctx.Explain(Describe(*fresh, x.shape, w_shape, post_.size()));
       return {};
     }, &plan));
