@@ -4,6 +4,7 @@ import os
 import pathlib
 
 import numpy as np
+import pytest
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
@@ -70,8 +71,19 @@ def make_node_model(op_type, inputs, outputs, opset, attrs=None, initializers=No
     return model
 
 
-# Anvil options every session of this module adds (a test module's fixture may set "layout").
+# Anvil options every session of this module adds (both_layouts sets "layout").
 DEFAULT_OPTIONS = {}
+
+
+@pytest.fixture(params=["nhwc", "nchw"])
+def both_layouts(request):
+    """Every case in both layouts: channels-last through ORT's layout transformer (the default)
+    and the model's own NCHW (layout=nchw, and models of opset below 7). A module runs all its
+    tests in both with `from anvil_testing import both_layouts as layout` and
+    `pytestmark = pytest.mark.usefixtures("layout")`."""
+    DEFAULT_OPTIONS["layout"] = request.param
+    yield request.param
+    DEFAULT_OPTIONS.pop("layout", None)
 
 
 def session(model, anvil=True, options=None, fallback=False, threads=None):

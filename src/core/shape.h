@@ -177,4 +177,23 @@ inline bool NormalizeAxis(int64_t axis, int64_t rank, int64_t& out) {
   return true;
 }
 
+// Channels-last shapes (ORT's internal NHWC domain): [N, spatial..., C] <-> [N, C, spatial...].
+// Rank below 3 is returned as is.
+inline Shape ChannelsFirst(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape out;
+  out.push_back(s[0]);
+  out.push_back(s[s.size() - 1]);
+  for (size_t i = 1; i + 1 < s.size(); ++i) out.push_back(s[i]);
+  return out;
+}
+inline Shape ChannelsLast(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape out;
+  out.push_back(s[0]);
+  for (size_t i = 2; i < s.size(); ++i) out.push_back(s[i]);
+  out.push_back(s[1]);
+  return out;
+}
+
 }  // namespace anvil

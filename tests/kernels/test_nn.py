@@ -14,16 +14,9 @@ RNG = np.random.default_rng(1234)
 
 
 
-import anvil_testing as _at
+from anvil_testing import both_layouts as layout  # noqa: E402,F401 - a fixture, used below
 
-
-@pytest.fixture(autouse=True, params=["nhwc", "nchw"])
-def layout(request):
-    """Every case in both layouts: channels-last through ORT's layout transformer (the default)
-    and the model's own NCHW (layout=nchw, and models of opset below 7)."""
-    _at.DEFAULT_OPTIONS["layout"] = request.param
-    yield request.param
-    _at.DEFAULT_OPTIONS.pop("layout", None)
+pytestmark = pytest.mark.usefixtures("layout")  # every case in both layouts
 
 
 def rand(*shape, scale=1.0):

@@ -127,14 +127,9 @@ size_t DnnlTailSteps(const std::vector<PostOp>& post) {
 bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
                  bool channels_last) {
   if (post.empty() || post[0].kind != PostOp::Kind::kAdd) return false;
-  const Shape& s = operands[0].shape;
-  if (s.size() != dst.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    // channels-last: ONNX [N, spatial..., C] against the logical [N, C, spatial...]
-    const size_t j = !channels_last || i == 0 ? i : i == s.size() - 1 ? 1 : i + 1;
-    if (s[i] != dst[j]) return false;
-  }
-  return true;
+  // channels-last: the ONNX [N, spatial..., C] against the logical [N, C, spatial...]
+  const Shape s = channels_last ? ChannelsFirst(operands[0].shape) : operands[0].shape;
+  return s.size() == dst.size() && std::equal(s.begin(), s.end(), dst.begin());
 }
 
 }  // namespace anvil::dnnl_kernels

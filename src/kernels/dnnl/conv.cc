@@ -32,22 +32,8 @@ struct ConvAttrs {
 
 // NHWC nodes: ONNX shapes are [N, spatial..., C]; the kernel computes on the logical
 // [N, C, spatial...] (oneDNN's dims) and reads and writes channels-last memory.
-Shape Logical(const Shape& s, bool nhwc) {
-  if (!nhwc || s.size() < 3) return s;
-  Shape out;
-  out.push_back(s[0]);
-  out.push_back(s[s.size() - 1]);
-  for (size_t i = 1; i + 1 < s.size(); ++i) out.push_back(s[i]);
-  return out;
-}
-Shape Physical(const Shape& logical, bool nhwc) {
-  if (!nhwc || logical.size() < 3) return logical;
-  Shape out;
-  out.push_back(logical[0]);
-  for (size_t i = 2; i < logical.size(); ++i) out.push_back(logical[i]);
-  out.push_back(logical[1]);
-  return out;
-}
+Shape Logical(const Shape& s, bool nhwc) { return nhwc ? ChannelsFirst(s) : s; }
+Shape Physical(const Shape& logical, bool nhwc) { return nhwc ? ChannelsLast(logical) : logical; }
 
 Status ParseAttrs(const NodeInfo& node, bool transpose, bool nhwc, ConvAttrs* a) {
   a->transpose = transpose;

@@ -9,25 +9,6 @@ namespace anvil {
 namespace {
 
 // Reads and validates the pooling attributes common to AveragePool and MaxPool.
-// [N, spatial..., C] -> [N, C, spatial...]
-Shape ChannelsFirst(const Shape& s) {
-  if (s.size() < 3) return s;
-  Shape out;
-  out.push_back(s[0]);
-  out.push_back(s[s.size() - 1]);
-  for (size_t i = 1; i + 1 < s.size(); ++i) out.push_back(s[i]);
-  return out;
-}
-// [N, C, spatial...] -> [N, spatial..., C]
-Shape ChannelsLast(const Shape& s) {
-  if (s.size() < 3) return s;
-  Shape out;
-  out.push_back(s[0]);
-  for (size_t i = 2; i < s.size(); ++i) out.push_back(s[i]);
-  out.push_back(s[1]);
-  return out;
-}
-
 // `nhwc`: the node is in ORT's internal NHWC domain (its input shape is channels-last).
 Status ParsePoolAttributes(const NodeInfo& node, bool has_dilations, PoolAttributes& a, bool nhwc = false) {
   a.nhwc = nhwc;
