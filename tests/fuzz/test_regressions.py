@@ -81,6 +81,17 @@ def softmax_nan():
     return m, {"x": x}, ["run: ok shape=(2, 3) nan=3"]
 
 
+# TopK-1 with a negative k attribute: Anvil took k < 0 to mean "k comes from input 1", which
+# TopK-1 does not have, and read K from an absent input (a null load). Now a clean error.
+@case
+def topk1_negative_k():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    m = graph_model([helper.make_node("TopK", ["x"], ["v", "i"], axis=-1, k=-1)],
+                    [vi("x", TensorProto.FLOAT, None)],  # rank unknown: ORT's shape inference skips k
+                    [vi("v", TensorProto.FLOAT, None), vi("i", TensorProto.INT64, None)], opset=9)
+    return m, {"x": x}, ["k -1 is out of range"]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_regression(name):
     model, feeds, expect = CASES[name]()

@@ -141,8 +141,8 @@ Status TopKKernel::Compute(ComputeContext& ctx) const {
   const int64_t rank = static_cast<int64_t>(x.shape.size());
   int64_t axis = 0;
   ANVIL_CHECK(NormalizeAxis(axis_, rank, axis), "axis ", axis_, " is out of range for input ", ToString(x.shape));
-  int64_t k = k_attr_;
-  if (k_attr_ < 0) {
+  int64_t k = k_attr_.value_or(0);
+  if (!k_attr_) {
     const TensorView kt = ctx.Input(1);
     ANVIL_CHECK(kt.size() == 1 && kt.shape.size() <= 1, "K must have one element, got shape ", ToString(kt.shape));
     k = kt.as<int64_t>()[0];

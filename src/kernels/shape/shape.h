@@ -3,6 +3,7 @@
 // Split, Tile, GatherElements, GatherND, ScatterElements, ScatterND, Scatter, DepthToSpace,
 // SpaceToDepth, Trilu, OneHot, NonZero, TopK, CumSum, EyeLike, Compress, ReverseSequence. Pure compute helpers live in src/compute/shape/.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -319,7 +320,7 @@ class TopKKernel final : public Kernel {
  private:
   int64_t axis_ = -1;
   bool largest_ = true;
-  int64_t k_attr_ = -1;
+  std::optional<int64_t> k_attr_;  // TopK-1's k attribute; from input 1 since opset 10
 };
 
 class CumSumKernel : public Kernel {
