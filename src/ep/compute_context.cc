@@ -125,9 +125,15 @@ bool ComputeContext::HasInput(size_t i) const {
   return v != nullptr;
 }
 
+namespace {
+// A missing input reads as an empty 1-D tensor: a kernel that reads it without asking HasInput
+// finds no elements (a clean size check fails) rather than one element at address 0.
+TensorView Missing() { return TensorView{ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED, Shape{0}, nullptr}; }
+}  // namespace
+
 TensorView ComputeContext::Input(size_t i) const {
   if (bindings_) {
-    if (i >= bindings_->size()) return {};
+    if (i >= bindings_->size()) return Missing();
     const InputBinding& b = (*bindings_)[i];
     return b.index >= 0 ? ContextInput(static_cast<size_t>(b.index)) : b.constant;
   }
@@ -137,10 +143,10 @@ TensorView ComputeContext::Input(size_t i) const {
 TensorView ComputeContext::ContextInput(size_t i) const {
   size_t n = 0;
   Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx_, &n));
-  if (i >= n) return {};
+  if (i >= n) return Missing();
   const OrtValue* v = nullptr;
   Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx_, i, &v));
-  return v ? ViewOf(v) : TensorView{};
+  return v ? ViewOf(v) : Missing();
 }
 
 size_t ComputeContext::OutputCount() const {

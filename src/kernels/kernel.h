@@ -129,7 +129,7 @@ class ComputeContext {
 
   size_t InputCount() const;
   bool HasInput(size_t i) const;
-  TensorView Input(size_t i) const;  // empty view (data == nullptr, type UNDEFINED) if missing
+  TensorView Input(size_t i) const;  // if missing: type UNDEFINED, shape {0}, data nullptr
   size_t OutputCount() const;
   Status Output(size_t i, const Shape& shape, void** data);
   template <typename T>
@@ -163,7 +163,7 @@ class ComputeContext {
   }
 
  private:
-  TensorView ContextInput(size_t i) const;  // the kernel context's input i (empty if missing)
+  TensorView ContextInput(size_t i) const;  // the kernel context's input i (as Input if missing)
 
   OrtKernelContext* ctx_;
   const EpConfig& config_;
