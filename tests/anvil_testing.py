@@ -86,13 +86,15 @@ def both_layouts(request):
     DEFAULT_OPTIONS.pop("layout", None)
 
 
-def session(model, anvil=True, options=None, fallback=False, threads=None):
+def session(model, anvil=True, options=None, fallback=False, threads=None, optimization=None):
     """A session on Anvil (CPU fallback disabled unless `fallback`) or on ORT's CPU EP; `model` is
-    a ModelProto or a path."""
+    a ModelProto or a path; `optimization`: ORT's graph optimization level (default: all)."""
     ensure_registered()
     source = str(model) if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    if optimization is not None:
+        so.graph_optimization_level = optimization
     if anvil:
         if not fallback:
             so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")

@@ -396,3 +396,99 @@ def test_operand_of_the_wrong_shape_at_run_time_is_a_clean_error():
     with pytest.raises(Exception) as err:
         sess.run(None, {"x": f32(1, 4, 6, 6), "r": f32(1, 8, 5, 5)})
     assert "broadcast" in str(err.value) or "shape" in str(err.value)
+
+
+# ---- MatMul and Gemm anchors: the tail as oneDNN matmul post-ops, or Anvil's pass ----
+
+class MatmulGraph(Graph):
+    """A MatMul (A [2, 5, 16] x constant B [16, 24], or two run-time inputs) or a Gemm (A [6, 16],
+    constant B, transB) anchor on input x."""
+
+    def __init__(self, kind="matmul", opset=17, **gemm_attrs):
+        self.nodes, self.inits, self.inputs, self.feeds = [], [], [], {}
+        self.opset, self.counter = opset, 0
+        if kind == "matmul":
+            self.add_input("x", f32(2, 5, 16))
+            self.inits.append(const("W", f32(16, 24, scale=0.3)))
+            self.node("MatMul", ["x", "W"], "conv")
+            self.out = (2, 5, 24)
+        elif kind == "batched":  # both operands at run time, batch dims not folded
+            self.add_input("x", f32(2, 3, 4, 8))
+            self.add_input("b", f32(2, 3, 8, 6))
+            self.node("MatMul", ["x", "b"], "conv")
+            self.out = (2, 3, 4, 6)
+        else:
+            self.add_input("x", f32(6, 16))
+            self.inits += [const("W", f32(24, 16, scale=0.3)), const("B", f32(24))]
+            self.node("Gemm", ["x", "W", "B"], "conv", transB=1, **gemm_attrs)
+            self.out = (6, 24)
+        self.c_out = self.out[-1]
+
+    def operand(self, name, shape):
+        self.add_input(name, f32(*shape))
+        return name
+
+
+def mm_bias_gelu(g, x):  # a transformer's feed-forward: bias row, then Gelu
+    return gelu_erf(g, g.node("Add", [x, g.constant(f32(g.out[-1]))], "bias"))
+
+
+def mm_residual(g, x):
+    return g.node("Add", [x, g.operand("r", g.out)], "res")
+
+
+def mm_column_scale(g, x):  # one value per row of the last matrix: neither a row nor the whole
+    return g.node("Mul", [x, g.operand("s", g.out[-2:-1] + (1,))], "cs")
+
+
+MATMUL_PATTERNS = [
+    (unary("Relu"), {"Relu"}),
+    (unary("Sigmoid"), {"Sigmoid"}),
+    (unary("Tanh"), {"Tanh"}),
+    (silu, {"Sigmoid", "Mul"}),
+    (hardswish_div, {"Add", "Clip", "Mul", "Div"}),
+    (affine, {"Mul", "Add", "Sub", "Div"}),
+    (mm_bias_gelu, {"Add", "Div", "Erf", "Mul"}),
+    (mm_residual, {"Add"}),
+    (mm_column_scale, {"Mul"}),
+]
+
+
+@pytest.mark.parametrize("pattern,ops", MATMUL_PATTERNS, ids=[p.__name__ for p, _ in MATMUL_PATTERNS])
+@pytest.mark.parametrize("kind", ["matmul", "batched", "gemm"])
+def test_matmul_anchor_fuses(kind, pattern, ops):
+    g = MatmulGraph(kind)
+    y = pattern(g, "conv")
+    # ORT's basic optimizations rewrite a MatMul + Add of a row as Reshape, Gemm, Reshape (its
+    # MatMulAddFusion); without them the MatMul anchor keeps the whole chain.
+    level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL if kind != "gemm" else None
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, level)
+    assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
+
+
+@pytest.mark.parametrize("attrs", [dict(alpha=0.5), dict(beta=0.0), dict(alpha=2.0, beta=0.5)],
+                         ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items()))
+def test_gemm_alpha_beta_with_a_tail(attrs):
+    # alpha and beta go into the primitive as a scale and a sum; the tail then runs in Anvil's pass.
+    g = MatmulGraph("gemm", **attrs)
+    y = silu(g, g.node("Relu", ["conv"], "r"))
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_gemm_with_a_full_c_and_a_tail():
+    g = MatmulGraph("gemm")
+    g.inits = [i for i in g.inits if i.name != "B"] + [const("B", f32(6, 24))]
+    y = unary("Sigmoid")(g, "conv")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_matmul_tail_is_in_the_dispatch_log(capfd):
+    g = MatmulGraph("matmul")
+    y = mm_bias_gelu(g, "conv")
+    session(g.model([y]), options={"log": "dispatch"}, optimization=ort.GraphOptimizationLevel.ORT_DISABLE_ALL).run(
+        None, g.feeds)
+    err = capfd.readouterr().err
+    assert "fused group of 7 nodes: MatMul + Add a tensor + Gelu" in err, err
+    assert "MatMul: onednn:brg_matmul" in err and "fused tail of 2 steps: 2 as oneDNN post-ops" in err, err

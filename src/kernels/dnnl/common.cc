@@ -112,6 +112,14 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
   return out->binaries.size() <= kMaxTailOperands;
 }
 
+Status CheckTailSize(const std::vector<PostOp>& ops) {
+  ANVIL_CHECK(ops.size() <= kMaxPostOps, "a fused tail of ", ops.size(), " steps is too long");
+  size_t binaries = 0;
+  for (const PostOp& op : ops) binaries += op.binary();
+  ANVIL_CHECK(binaries <= kMaxTailOperands, "a fused tail with ", binaries, " tensor operands");
+  return {};
+}
+
 bool DropsNan(const PostOp& op) {
   using K = PostOp::Kind;
   return (op.kind == K::kRelu && op.alpha == 0.f) || op.kind == K::kClip || op.kind == K::kHardSigmoid ||

@@ -106,4 +106,7 @@ int BindTail(const TensorView* operands, const DnnlTail& tail, const std::vector
 // tensor operands.
 constexpr size_t kMaxTailOperands = 8;
 
+// A tail an anchor kernel's Fuse accepts: at most kMaxPostOps steps, kMaxTailOperands operands.
+Status CheckTailSize(const std::vector<PostOp>& ops);
+
 }  // namespace anvil::dnnl_kernels

@@ -686,10 +686,7 @@ class ConvKernelImpl : public Kernel {
   const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (Run notes it)
 
   Status Fuse(const std::vector<PostOp>& ops) override {
-    ANVIL_CHECK(ops.size() <= kMaxPostOps, "a fused tail of ", ops.size(), " steps is too long");
-    size_t binaries = 0;
-    for (const PostOp& op : ops) binaries += op.binary();
-    ANVIL_CHECK(binaries <= dnnl_kernels::kMaxTailOperands, "a fused tail with ", binaries, " tensor operands");
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
     post_ = ops;
     return {};
   }

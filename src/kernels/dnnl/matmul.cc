@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "compute/parallel.h"
+#include "fusion/post_ops.h"
 #include "kernels/dnnl/common.h"
 #include "kernels/dnnl/dnnl.h"
 #include "kernels/dnnl/matmul_plan.h"
@@ -28,6 +29,44 @@ bool FullyKnown(const std::optional<Shape>& s) {
   for (int64_t d : *s)
     if (d < 0) return false;
   return true;
+}
+
+// A fused group's element-wise tail on a MatMul's or Gemm's output (Kernel::Fuse): as many
+// leading steps as oneDNN takes run as post-ops of the primitive (BuildMatmul), the rest in
+// Anvil's pass over the output.
+struct MatmulFusedTail {
+  std::vector<PostOp> post;
+
+  // This call's operands, their shapes added to the plan key (a plan fixes the operands' layouts).
+  Status Gather(const ComputeContext& ctx, du::PlanKey& key, PostOpOperands* operands) const {
+    if (post.empty()) return {};
+    GatherPostOpOperands(post, ctx, operands);
+    for (size_t i = 0; i < post.size(); ++i)
+      if (post[i].binary()) ANVIL_CHECK(key.Add(operands->at(i).shape), "shape too large for the plan key");
+    return {};
+  }
+  // The tail for BuildMatmul (null without one, or when an operand does not fit the output).
+  const dnnl_kernels::MatmulTail* For(const PostOpOperands& operands, const Shape& y,
+                                      dnnl_kernels::MatmulTail* storage) const {
+    if (post.empty() || !CheckPostOpOperands(post, operands, y).ok()) return nullptr;
+    *storage = {&post, operands.data(), y};
+    return storage;
+  }
+  // After the primitive: the steps oneDNN did not run.
+  void Finish(const dnnl_kernels::MatmulPlan& plan, const PostOpOperands& operands, const Shape& y,
+              float* data) const {
+    if (plan.dnnl_steps < post.size()) ApplyPostOps(post, operands, y, data, plan.dnnl_steps);
+  }
+};
+
+// What the dispatch log says of a plan.
+std::string Describe(const char* op, const dnnl_kernels::MatmulPlan& p, size_t tail_steps) {
+  std::string s = std::string(op) + ": " + p.impl + (p.wei_own ? ", constant B reordered once for this shape" : "") +
+                  (p.wei_reorder && !p.wei_own ? ", B reordered per call" : "");
+  if (tail_steps)
+    s += "; fused tail of " + std::to_string(tail_steps) + " steps: " + std::to_string(p.dnnl_steps) +
+         " as oneDNN post-ops, " + std::to_string(tail_steps - p.dnnl_steps) + " in one Anvil pass";
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,12 +141,20 @@ class MatMulImpl : public Kernel {
   }
   const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
+  Status Fuse(const std::vector<PostOp>& ops) override {
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
+    tail_.post = ops;
+    return {};
+  }
+
  private:
   Status DoCompute(ComputeContext& ctx) const {
     TensorView a = ctx.Input(0);
     const auto [b_shape, b_data] = dnnl_kernels::WeightFor(packed_, b_shape_, ctx, 1);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape), "shape too large for the plan key");
+    PostOpOperands operands;
+    ANVIL_RETURN_IF_ERROR(tail_.Gather(ctx, key, &operands));
     du::PlanPool<MatmulPlan>::Lease plan;
     ANVIL_RETURN_IF_ERROR(plans_.Acquire(key, [&](MatmulPlan* fresh) -> Status {
       MatmulShapes& s = fresh->shapes;
@@ -118,24 +165,31 @@ class MatMulImpl : public Kernel {
       du::ScopedPrimitiveThreads creating(fresh->threads);
       const bool packed = packed_.valid && s.folded;
       memory::desc wei_user = packed ? packed_.md : du::RowMajor(s.wei);
-      BuildMatmul(du::RowMajor(s.src), wei_user, packed, memory::desc(), du::RowMajor(s.dst), 1.f, 0.f, fresh);
+      dnnl_kernels::MatmulTail storage;
+      BuildMatmul(du::RowMajor(s.src), wei_user, packed, memory::desc(), du::RowMajor(s.dst), 1.f, 0.f, fresh,
+                  tail_.For(operands, s.y, &storage));
+      if (packed) dnnl_kernels::ReorderConstantWeight(fresh, b_data);
+      if (ctx.explaining()) ctx.Explain(Describe("MatMul", *fresh, tail_.post.size()));
       return {};
     }, &plan));
     const MatmulShapes& s = plan->shapes;
+    if (!tail_.post.empty()) ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(tail_.post, operands, s.y));
     float* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, s.y, &y));
     const int64_t total = NumElements(s.y);
     if (total == 0) return {};
     if (s.k == 0) {
       for (int64_t i = 0; i < total; ++i) y[i] = 0.f;
-      return {};
+    } else {
+      RunMatmul(ctx, *plan, a.as<float>(), b_data, nullptr, y, operands.data());
     }
-    RunMatmul(ctx, *plan, a.as<float>(), b_data, nullptr, y);
+    tail_.Finish(*plan, operands, s.y, y);
     return {};
   }
 
   std::optional<Shape> a_shape_, b_shape_;
   PackedWeight packed_;
+  MatmulFusedTail tail_;
   mutable du::PlanPool<MatmulPlan> plans_;
 };
 
@@ -179,6 +233,12 @@ class GemmImpl : public Kernel {
   }
   const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
+  Status Fuse(const std::vector<PostOp>& ops) override {
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
+    tail_.post = ops;
+    return {};
+  }
+
  private:
   memory::desc ADesc(int64_t m, int64_t k) const {
     return at_.trans_a ? du::Strided({m, k}, {1, m}) : du::RowMajor({m, k});
@@ -207,8 +267,13 @@ class GemmImpl : public Kernel {
       ANVIL_CHECK((c_rows == 1 || c_rows == m) && (c_cols == 1 || c_cols == n), "C of shape ", ToString(c.shape),
                   " does not broadcast to [", m, ",", n, "]");
     }
+    const Shape y_shape{m, n};
+    du::PlanKey key;
+    PostOpOperands operands;
+    ANVIL_RETURN_IF_ERROR(tail_.Gather(ctx, key, &operands));
+    if (!tail_.post.empty()) ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(tail_.post, operands, y_shape));
     float* y = nullptr;
-    ANVIL_RETURN_IF_ERROR(ctx.Output(0, Shape{m, n}, &y));
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, y_shape, &y));
     if (m == 0 || n == 0) return {};
     auto fill_c = [&](float scale) {
       const float* pc = c.as<float>();
@@ -218,6 +283,7 @@ class GemmImpl : public Kernel {
     };
     if (k == 0) {
       fill_c(at_.beta);
+      if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
       return {};
     }
     // A row vector C with beta = alpha = 1 is a fused bias; otherwise Y is pre-filled with C and
@@ -225,7 +291,6 @@ class GemmImpl : public Kernel {
     const bool as_bias = use_c && c_rows == 1 && c_cols == n && at_.beta == 1.f && at_.alpha == 1.f;
     const bool prefill = use_c && !as_bias;
     const int threads = du::ThreadsFor(2 * m * n * k);
-    du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape) && key.Add(use_c ? c_rows * 2 + (c_cols == n) : -1) &&
                     key.Add(threads),
                 "shape too large for the plan key");
@@ -235,12 +300,16 @@ class GemmImpl : public Kernel {
       fresh->threads = threads;
       memory::desc wei_user = packed_.valid ? packed_.md : BDesc(k, n);
       memory::desc bias_md = as_bias ? du::RowMajor({1, n}) : memory::desc();
+      dnnl_kernels::MatmulTail storage;
       BuildMatmul(ADesc(m, k), wei_user, packed_.valid, bias_md, du::RowMajor({m, n}), at_.alpha,
-                  prefill ? at_.beta : 0.f, fresh);
+                  prefill ? at_.beta : 0.f, fresh, tail_.For(operands, y_shape, &storage));
+      if (packed_.valid) dnnl_kernels::ReorderConstantWeight(fresh, b_data);
+      if (ctx.explaining()) ctx.Explain(Describe("Gemm", *fresh, tail_.post.size()));
       return {};
     }, &plan));
     if (prefill) fill_c(1.f);
-    RunMatmul(ctx, *plan, a.as<float>(), b_data, as_bias ? c.as<float>() : nullptr, y);
+    RunMatmul(ctx, *plan, a.as<float>(), b_data, as_bias ? c.as<float>() : nullptr, y, operands.data());
+    tail_.Finish(*plan, operands, y_shape, y);
     return {};
   }
 
@@ -248,6 +317,7 @@ class GemmImpl : public Kernel {
   std::optional<Shape> a_shape_, b_shape_;
   bool has_c_;
   PackedWeight packed_;
+  MatmulFusedTail tail_;
   mutable du::PlanPool<MatmulPlan> plans_;
 };
 
