@@ -38,7 +38,7 @@ Status Layout(const Shape& x, const Shape& scale, const Shape* zp, int64_t axis,
     ANVIL_CHECK(static_cast<int64_t>(scale.size()) == rank, "blocked quantization needs a scale of x's rank ", rank,
                 ", got ", ToString(scale));
     for (int64_t i = 0; i < rank; ++i) {
-      const int64_t want = i == a ? (x[i] + block - 1) / block : x[i];
+      const int64_t want = i == a ? x[i] / block + (x[i] % block != 0) : x[i];  // ceil, without overflow
       ANVIL_CHECK(scale[i] == want, "the scale ", ToString(scale), " does not fit x ", ToString(x), " with block_size ",
                   block, " along axis ", a);
     }
