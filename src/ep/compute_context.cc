@@ -171,6 +171,10 @@ Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
   ANVIL_CHECK(v != nullptr, "output ", i, " is not available");
   *data = nullptr;
   Ort::ThrowOnError(Ort::GetApi().GetTensorMutableData(v, data));
+  if (i == 0) {
+    output0_ = *data;
+    output0_shape_ = shape;
+  }
   return {};
 }
 

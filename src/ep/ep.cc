@@ -176,17 +176,21 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
       std::unique_ptr<Kernel> k;
       return entry && entry->create && entry->create(info, &k).ok() && k->Fuse(steps).ok();
     };
-    for (fusion::Group& g : fusion::FindGroups(nodes, can_claim, accepts)) {
+    auto runs = [&](const NodeInfo& info) {
+      const KernelEntry* entry = FindKernel("", info.OpType().c_str(), info.SinceVersion());
+      return entry && entry->create && entry->create(info, nullptr).ok();
+    };
+    for (fusion::Group& g : fusion::FindGroups(nodes, can_claim, accepts, runs)) {
       OrtNodeFusionOptions options{};
       options.ort_version_supported = ORT_API_VERSION;
       options.drop_constant_initializers = true;  // CompileGroup packs or copies them
       Ort::ThrowOnError(Ort::GetEpApi().EpGraphSupportInfo_AddNodesToFuse(support, g.nodes.data(), g.nodes.size(), &options));
       Log(ORT_LOGGING_LEVEL_INFO, "Anvil fuses " + std::to_string(g.nodes.size()) + " nodes: " + g.description);
-      Dispatch("fused group of " + std::to_string(g.nodes.size()) + " nodes: " + g.description + " (anchor output '" +
-               g.anchor_output + "')");
+      Dispatch("fused group of " + std::to_string(g.nodes.size()) + " nodes: " + g.description + " (" +
+               (g.function.op.empty() ? "anchor" : g.function.op) + " output '" + g.head_output + "')");
       for (const OrtNode* n : g.nodes) fused.insert(n);
       g.nodes.clear();  // the OrtNodes are this call's
-      groups_[g.anchor_output] = std::move(g);
+      groups_[g.head_output] = std::move(g);
     }
   }
   // 3. Everything else Anvil can run, one node at a time through the kernel registry.
@@ -216,7 +220,7 @@ OrtStatus* ORT_API_CALL AnvilEp::CompileImpl(OrtEp* self, const OrtGraph** graph
 Status AnvilEp::CompileGroups(const OrtGraph** graphs, const OrtNode** fused_nodes, size_t count,
                               OrtNodeComputeInfo** out) {
   for (size_t i = 0; i < count; ++i) {
-    // The group's key is its anchor's output: find which of the graph's node outputs it is.
+    // The group's key is its head's output: find which of the graph's node outputs it is.
     size_t n = 0;
     Ort::ThrowOnError(Ort::GetApi().Graph_GetNumNodes(graphs[i], &n));
     std::vector<const OrtNode*> nodes(n);

@@ -108,20 +108,51 @@ int GraphNodeInfo::SinceVersion() const {
   int v = 0;
   return Succeeded(Api().Node_GetSinceVersion(node_, &v)) ? v : 0;
 }
-ElemType GraphNodeInfo::InputType(size_t i) const { return InputExists(i) ? ReadValueInfo(inputs_[i]).type : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; }
+ElemType ValueType(const OrtValueInfo* value) { return ReadValueInfo(value).type; }
+std::optional<Shape> ValueShape(const OrtValueInfo* value) { return ReadValueInfo(value).shape; }
+std::optional<TensorView> ConstantValue(const OrtValueInfo* value) {
+  if (value == nullptr) return std::nullopt;
+  bool is_constant = false;
+  if (!Succeeded(Api().ValueInfo_IsConstantInitializer(value, &is_constant)) || !is_constant) return std::nullopt;
+  const OrtValue* v = nullptr;
+  if (!Succeeded(Api().ValueInfo_GetInitializerValue(value, &v)) || !v) return std::nullopt;
+  return ViewOf(v);
+}
+
+ElemType GraphNodeInfo::InputType(size_t i) const {
+  return InputExists(i) ? ValueType(inputs_[i]) : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
 std::optional<Shape> GraphNodeInfo::InputShape(size_t i) const {
-  return InputExists(i) ? ReadValueInfo(inputs_[i]).shape : std::nullopt;
+  return InputExists(i) ? ValueShape(inputs_[i]) : std::nullopt;
 }
 ElemType GraphNodeInfo::OutputType(size_t i) const {
-  return i < outputs_.size() ? ReadValueInfo(outputs_[i]).type : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  return i < outputs_.size() ? ValueType(outputs_[i]) : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 std::optional<TensorView> GraphNodeInfo::ConstantInput(size_t i) const {
-  if (!InputExists(i)) return std::nullopt;
-  bool is_constant = false;
-  if (!Succeeded(Api().ValueInfo_IsConstantInitializer(inputs_[i], &is_constant)) || !is_constant) return std::nullopt;
-  const OrtValue* value = nullptr;
-  if (!Succeeded(Api().ValueInfo_GetInitializerValue(inputs_[i], &value)) || !value) return std::nullopt;
-  return ViewOf(value);
+  return InputExists(i) ? ConstantValue(inputs_[i]) : std::nullopt;
+}
+
+// ---- FunctionNodeInfo ----
+
+ElemType FunctionNodeInfo::InputType(size_t i) const {
+  return InputExists(i) ? ValueType(inputs_[i]) : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+std::optional<Shape> FunctionNodeInfo::InputShape(size_t i) const {
+  return InputExists(i) ? ValueShape(inputs_[i]) : std::nullopt;
+}
+std::optional<TensorView> FunctionNodeInfo::ConstantInput(size_t i) const {
+  return InputExists(i) ? ConstantValue(inputs_[i]) : std::nullopt;
+}
+ElemType FunctionNodeInfo::OutputType(size_t i) const {
+  return i < outputs_.size() ? ValueType(outputs_[i]) : ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+}
+std::optional<int64_t> FunctionNodeInfo::Int(const char* name) const {
+  auto it = attrs_.ints.find(name);
+  return it == attrs_.ints.end() ? std::nullopt : std::optional<int64_t>(it->second);
+}
+std::optional<float> FunctionNodeInfo::Float(const char* name) const {
+  auto it = attrs_.floats.find(name);
+  return it == attrs_.floats.end() ? std::nullopt : std::optional<float>(it->second);
 }
 
 const OrtOpAttr* GraphNodeInfo::Attr(const char* name, OrtOpAttrType type) const {

@@ -9,6 +9,7 @@
 #include "ep/node_info_ort.h"
 #include "ep/profiler.h"
 #include "ep/task_runner.h"
+#include "fusion/post_ops.h"
 
 namespace anvil::fusion {
 namespace {
@@ -69,6 +70,7 @@ struct GroupCompute : OrtNodeComputeInfo {
       ctx.set_where(&self->where);
       if (profile) ctx.ProfileInto(profile.impl_slot(), profile.threads_slot());
       Status s = self->kernel->Compute(ctx);
+      if (s.ok() && !self->tail.empty()) s = self->ApplyTail(ctx);
       if (profile) self->Describe(ctx, profile);
       if (!s.ok()) return Fail("Anvil ", self->where, ": ", s.message());
       return s;
@@ -92,6 +94,16 @@ struct GroupCompute : OrtNodeComputeInfo {
   } catch (...) {
   }
 
+  // The tail, when the head's kernel does not take it (Kernel::Fuse): over its output 0.
+  Status ApplyTail(ComputeContext& ctx) const {
+    ANVIL_CHECK(ctx.output0() != nullptr, "the fused head made no output");
+    PostOpOperands operands;
+    GatherPostOpOperands(tail, ctx, &operands);
+    ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(tail, operands, ctx.output0_shape()));
+    ApplyPostOps(tail, operands, ctx.output0_shape(), static_cast<float*>(ctx.output0()));
+    return {};
+  }
+
   // Holds a copy of a constant and binds input i to it.
   void BindCopy(size_t i, const TensorView& c) {
     const size_t bytes = static_cast<size_t>(c.size()) * ElemSize(c.type);
@@ -101,6 +113,7 @@ struct GroupCompute : OrtNodeComputeInfo {
   }
 
   std::unique_ptr<Kernel> kernel;
+  std::vector<PostOp> tail;  // applied here after the kernel (a function head's kernel without Fuse)
   const EpConfig config;
   std::string where;  // for messages: "fused Conv + Relu (node 'conv1')"
   // For the profile: "Conv + Relu", the fused node's name (set by CreateState, before any run), the anchor's op.
@@ -115,32 +128,61 @@ struct GroupCompute : OrtNodeComputeInfo {
   ScratchAllocator scratch_allocator;
 };
 
+// The value of the fused graph named `name` (an input or output of one of its nodes), or null.
+const OrtValueInfo* FindValue(const std::vector<const OrtNode*>& nodes, const std::string& name) {
+  for (const OrtNode* n : nodes)
+    for (bool inputs : {true, false})
+      for (const OrtValueInfo* v : NodeValues(n, inputs))
+        if (v && ValueName(v) == name) return v;
+  return nullptr;
+}
+
 }  // namespace
 
 Status CompileGroup(const OrtGraph* graph, const OrtNode* fused_node, const Group& group, const EpConfig& config,
                     std::shared_ptr<PackedWeightCache> cache, OrtNodeComputeInfo** out) {
   *out = nullptr;
-  // The anchor: the node whose output is the group's key.
-  const OrtNode* anchor = nullptr;
   std::vector<const OrtNode*> nodes = GraphNodes(graph);
-  for (const OrtNode* n : nodes) {
-    std::vector<const OrtValueInfo*> outs = NodeValues(n, false);
-    if (!outs.empty() && ValueName(outs[0]) == group.anchor_output) anchor = n;
+  // The head, as a NodeInfo its kernel is created from, and the values its inputs are.
+  std::unique_ptr<NodeInfo> head;
+  std::vector<const OrtValueInfo*> head_inputs;
+  std::string domain, name;
+  if (group.function.op.empty()) {  // an anchor: the node whose output is the group's key
+    const OrtNode* anchor = nullptr;
+    for (const OrtNode* n : nodes) {
+      std::vector<const OrtValueInfo*> outs = NodeValues(n, false);
+      if (!outs.empty() && ValueName(outs[0]) == group.head_output) anchor = n;
+    }
+    ANVIL_CHECK(anchor != nullptr, "the fused group '", group.description, "' lost its anchor (", group.head_output, ")");
+    const char* d = nullptr;
+    Ort::ThrowOnError(Api().Node_GetDomain(anchor, &d));
+    domain = d ? d : "";
+    head = std::make_unique<GraphNodeInfo>(anchor);
+    head_inputs = NodeValues(anchor, true);
+    name = head->Name();
+  } else {  // a function: its op over the values the match found
+    for (const std::string& v : group.function.inputs) {
+      head_inputs.push_back(v.empty() ? nullptr : FindValue(nodes, v));
+      ANVIL_CHECK(v.empty() || head_inputs.back() != nullptr, "input '", v, "' of the fused group '", group.description,
+                  "' not found");
+    }
+    const OrtValueInfo* y = FindValue(nodes, group.head_output);
+    ANVIL_CHECK(y != nullptr, "the fused group '", group.description, "' lost its output (", group.head_output, ")");
+    name = GraphNodeInfo(fused_node).Name();
+    head = std::make_unique<FunctionNodeInfo>(name, group.function.op, group.function.since, head_inputs,
+                                              std::vector<const OrtValueInfo*>{y}, group.function.attrs);
   }
-  ANVIL_CHECK(anchor != nullptr, "the fused group '", group.description, "' lost its anchor (", group.anchor_output, ")");
-  GraphNodeInfo info(anchor);
-  const char* domain = nullptr;
-  Ort::ThrowOnError(Api().Node_GetDomain(anchor, &domain));
-  const KernelEntry* entry = FindKernel(domain ? domain : "", info.OpType().c_str(), info.SinceVersion());
-  ANVIL_CHECK(entry != nullptr && entry->create != nullptr, "no kernel for the anchor ", info.OpType());
+  const NodeInfo& info = *head;
+  const KernelEntry* entry = FindKernel(domain.c_str(), info.OpType().c_str(), info.SinceVersion());
+  ANVIL_CHECK(entry != nullptr && entry->create != nullptr, "no kernel for the head ", info.OpType());
 
-  auto compute = std::make_unique<GroupCompute>(config, "fused " + group.description + " (node '" + info.Name() + "')");
+  auto compute = std::make_unique<GroupCompute>(config, "fused " + group.description + " (node '" + name + "')");
   ANVIL_RETURN_IF_ERROR(entry->create(info, &compute->kernel));
   compute->pattern = group.description;
   compute->anchor_op = info.OpType();
-  compute->layout = IsNhwcDomain(domain) ? "NHWC" : "NCHW";
+  compute->layout = IsNhwcDomain(domain.c_str()) ? "NHWC" : "NCHW";
 
-  // Inputs: the anchor's own, then one per tensor operand of the tail.
+  // Inputs: the head's own, then one per tensor operand of the tail.
   const std::vector<const OrtValueInfo*> fused_inputs = NodeValues(fused_node, true);
   auto fused_index = [&](const std::string& name) -> int64_t {
     for (size_t i = 0; i < fused_inputs.size(); ++i)
@@ -154,9 +196,12 @@ Status CompileGroup(const OrtGraph* graph, const OrtNode* fused_node, const Grou
   std::vector<PostOp> steps = group.steps;
   for (PostOp& s : steps)
     if (s.binary()) s.operand += own;
-  ANVIL_RETURN_IF_ERROR(compute->kernel->Fuse(steps));  // before packing: the layout may depend on it
+  if (!steps.empty()) {  // before packing: the layout may depend on it
+    Status fused = compute->kernel->Fuse(steps);
+    if (!fused.ok() && group.function.op.empty()) return fused;  // an anchor takes its tail (checked at claim)
+    if (!fused.ok()) compute->tail = steps;
+  }
 
-  const std::vector<const OrtValueInfo*> anchor_inputs = NodeValues(anchor, true);
   for (size_t i = 0; i < own; ++i) {
     if (!info.InputExists(i)) continue;  // a missing optional input stays unbound
     if (std::optional<TensorView> c = info.ConstantInput(i)) {
@@ -182,9 +227,9 @@ Status CompileGroup(const OrtGraph* graph, const OrtNode* fused_node, const Grou
       compute->bindings[i] = InputBinding{-1, TensorView{c->type, c->shape, nullptr}};  // packed: never read
       continue;
     }
-    const std::string name = ValueName(anchor_inputs[i]);
-    const int64_t at = fused_index(name);
-    ANVIL_CHECK(at >= 0, "input '", name, "' of ", info.Name(), " is not an input of its fused node");
+    const std::string value = ValueName(head_inputs[i]);
+    const int64_t at = fused_index(value);
+    ANVIL_CHECK(at >= 0, "input '", value, "' of ", name, " is not an input of its fused node");
     compute->bindings[i].index = at;
   }
 

@@ -183,6 +183,7 @@ struct Pattern {
 
 const std::vector<Pattern>& Patterns() {
 #define ANVIL_ANCHOR(op)
+#define ANVIL_FUNCTION(name, op, since, matcher)
 #define ANVIL_PATTERN(name, emitted, ...) \
   Pattern{name, {__VA_ARGS__}, [](const Match& m) -> Emitted { (void)m; return emitted; }},
   using enum PostOp::Kind;
@@ -190,6 +191,7 @@ const std::vector<Pattern>& Patterns() {
 #include "fusion/patterns.inc"
   };
 #undef ANVIL_PATTERN
+#undef ANVIL_FUNCTION
 #undef ANVIL_ANCHOR
   return patterns;
 }
@@ -197,9 +199,11 @@ const std::vector<Pattern>& Patterns() {
 bool IsAnchor(const std::string& op) {
   static const std::set<std::string> anchors = {
 #define ANVIL_ANCHOR(op) op,
+#define ANVIL_FUNCTION(name, op, since, matcher)
 #define ANVIL_PATTERN(name, emitted, ...)
 #include "fusion/patterns.inc"
 #undef ANVIL_PATTERN
+#undef ANVIL_FUNCTION
 #undef ANVIL_ANCHOR
   };
   return anchors.count(op) > 0;
@@ -336,6 +340,179 @@ class Matcher {
   const ValueType* x_type_ = nullptr;  // the anchor output's type and shape
 };
 
+
+// ---- functions: several nodes computing one ONNX op (patterns.inc, ANVIL_FUNCTION) ----
+
+// What a function matcher found: the nodes (the first one first), the op's attributes and inputs,
+// and the value that is the op's output.
+struct FunctionMatch {
+  std::vector<const OrtNode*> nodes;
+  FunctionNodeInfo::Attrs attrs;
+  std::vector<const OrtValueInfo*> inputs;
+  const OrtValueInfo* output = nullptr;
+};
+
+// The nodes a function may take: Anvil runs each on its own, none is in another group, and every
+// value a node makes except the function's output is used only by the function's nodes.
+class FunctionScope {
+ public:
+  FunctionScope(const std::function<bool(const OrtNode*)>& claimable, const std::set<const OrtNode*>& taken)
+      : claimable_(claimable), taken_(taken) {}
+
+  // The one consumer of `v` (a value inside the function), if it is an `op` node Anvil may take.
+  const OrtNode* Next(const OrtValueInfo* v, const char* op) const {
+    if (v == nullptr || IsGraphOutput(v)) return nullptr;
+    std::optional<std::vector<const OrtNode*>> cons = Consumers(v);
+    if (!cons || cons->size() != 1) return nullptr;
+    return Takes((*cons)[0], op) ? (*cons)[0] : nullptr;
+  }
+  bool Takes(const OrtNode* n, const char* op) const {
+    return n && OpType(n) == op && Domain(n).empty() && !taken_.count(n) && claimable_(n);
+  }
+
+ private:
+  const std::function<bool(const OrtNode*)>& claimable_;
+  const std::set<const OrtNode*>& taken_;
+};
+
+const OrtValueInfo* Out0(const OrtNode* n) {
+  std::vector<const OrtValueInfo*> o = Outputs(n);
+  return o.size() == 1 ? o[0] : nullptr;
+}
+
+// A ReduceMean's axes (the attribute before opset 18, the constant input since), if it keeps dims.
+std::optional<std::vector<int64_t>> MeanAxes(const OrtNode* n) {
+  GraphNodeInfo info(n);
+  if (info.Int("keepdims", 1) != 1) return std::nullopt;
+  if (Since(n) < 18) return info.Ints("axes");
+  std::optional<TensorView> a = info.InputPresent(1) ? info.ConstantInput(1) : std::nullopt;
+  if (!a || a->type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 || a->data == nullptr) return std::nullopt;
+  return std::vector<int64_t>(a->as<int64_t>(), a->as<int64_t>() + a->size());
+}
+
+// The other input of a two-input node one of whose inputs is `v` (either order if commutative).
+const OrtValueInfo* OtherInput(const OrtNode* n, const OrtValueInfo* v, bool commutative) {
+  std::vector<const OrtValueInfo*> in = Inputs(n);
+  if (in.size() != 2) return nullptr;
+  if (in[0] == v && in[1] != v) return in[1];
+  if (commutative && in[1] == v && in[0] != v) return in[0];
+  return nullptr;
+}
+
+// A LayerNormalization parameter: a float tensor of C elements along the last axis.
+bool IsRowParameter(const OrtValueInfo* v, int64_t c, size_t rank) {
+  if (v == nullptr) return false;
+  const ValueType t = TypeOf(v);
+  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !t.has_shape || t.dims.empty() || t.dims.size() > rank)
+    return false;
+  for (size_t i = 0; i + 1 < t.dims.size(); ++i)
+    if (t.dims[i] != 1) return false;
+  return t.dims.back() == c;
+}
+
+// LayerNormalization over the last axis as exporters write it before opset 17:
+//   m = ReduceMean(x, axes=[-1]); d = x - m; v = ReduceMean(Pow(d, 2), axes=[-1]);
+//   y = d / Sqrt(v + eps) * scale [+ bias]
+// (Add and Mul in either order; the Pow may be Mul(d, d)).
+std::optional<FunctionMatch> MatchLayerNorm(const OrtNode* mean, const FunctionScope& scope) {
+  if (!scope.Takes(mean, "ReduceMean")) return std::nullopt;
+  std::vector<const OrtValueInfo*> in = Inputs(mean);
+  if (in.empty() || in[0] == nullptr) return std::nullopt;
+  const OrtValueInfo* x = in[0];
+  const ValueType xt = TypeOf(x);
+  if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape || xt.dims.empty() || xt.dims.back() <= 0)
+    return std::nullopt;
+  const int64_t rank = static_cast<int64_t>(xt.dims.size()), c = xt.dims.back();
+  auto last_axis = [&](const OrtNode* n) {
+    std::optional<std::vector<int64_t>> a = MeanAxes(n);
+    return a && a->size() == 1 && ((*a)[0] == -1 || (*a)[0] == rank - 1);
+  };
+  if (!last_axis(mean)) return std::nullopt;
+  FunctionMatch f;
+  f.nodes.push_back(mean);
+  // d = x - m
+  const OrtNode* sub = scope.Next(Out0(mean), "Sub");
+  if (!sub || Inputs(sub) != std::vector<const OrtValueInfo*>{x, Out0(mean)}) return std::nullopt;
+  f.nodes.push_back(sub);
+  const OrtValueInfo* d = Out0(sub);
+  if (d == nullptr || IsGraphOutput(d)) return std::nullopt;
+  // d's consumers: the square (Pow(d, 2), or Mul(d, d): two uses) and the division
+  std::optional<std::vector<const OrtNode*>> uses = Consumers(d);
+  if (!uses) return std::nullopt;
+  const OrtNode* square = nullptr;
+  const OrtNode* div = nullptr;
+  for (const OrtNode* u : std::set<const OrtNode*>(uses->begin(), uses->end())) {
+    std::vector<const OrtValueInfo*> ui = Inputs(u);
+    std::optional<float> e = ui.size() == 2 ? ScalarConstant(ui[1]) : std::nullopt;
+    if (!square && scope.Takes(u, "Pow") && ui.size() == 2 && ui[0] == d && e && *e == 2.f)
+      square = u;
+    else if (!square && scope.Takes(u, "Mul") && ui.size() == 2 && ui[0] == d && ui[1] == d)
+      square = u;
+    else if (!div && scope.Takes(u, "Div") && ui.size() == 2 && ui[0] == d)
+      div = u;
+    else
+      return std::nullopt;  // another use of d
+  }
+  if (!square || !div) return std::nullopt;
+  f.nodes.push_back(square);
+  const OrtNode* var = scope.Next(Out0(square), "ReduceMean");
+  if (!var || !last_axis(var) || Inputs(var)[0] != Out0(square)) return std::nullopt;
+  f.nodes.push_back(var);
+  const OrtNode* add = scope.Next(Out0(var), "Add");
+  if (!add) return std::nullopt;
+  std::optional<float> eps = ScalarConstant(OtherInput(add, Out0(var), true));
+  if (!eps || !(*eps >= 0.f)) return std::nullopt;
+  f.nodes.push_back(add);
+  const OrtNode* sqrt = scope.Next(Out0(add), "Sqrt");
+  if (!sqrt) return std::nullopt;
+  f.nodes.push_back(sqrt);
+  // the division by the standard deviation
+  if (scope.Next(Out0(sqrt), "Div") != div || OtherInput(div, d, false) != Out0(sqrt)) return std::nullopt;
+  f.nodes.push_back(div);
+  // * scale (required by LayerNormalization), + bias (optional)
+  const OrtNode* mul = scope.Next(Out0(div), "Mul");
+  const OrtValueInfo* scale = mul ? OtherInput(mul, Out0(div), true) : nullptr;
+  if (!IsRowParameter(scale, c, xt.dims.size())) return std::nullopt;
+  f.nodes.push_back(mul);
+  const OrtValueInfo* y = Out0(mul);
+  const OrtValueInfo* bias = nullptr;
+  if (const OrtNode* badd = scope.Next(y, "Add")) {
+    const OrtValueInfo* b = OtherInput(badd, y, true);
+    if (IsRowParameter(b, c, xt.dims.size())) {
+      f.nodes.push_back(badd);
+      bias = b;
+      y = Out0(badd);
+    }
+  }
+  if (y == nullptr || TypeOf(y).type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return std::nullopt;
+  f.inputs = {x, scale, bias};
+  f.attrs.ints["axis"] = -1;
+  f.attrs.floats["epsilon"] = *eps;
+  f.output = y;
+  return f;
+}
+
+using FunctionMatcher = std::optional<FunctionMatch> (*)(const OrtNode* first, const FunctionScope& scope);
+struct FunctionPattern {
+  const char* name;
+  const char* op;
+  int since;
+  FunctionMatcher match;
+};
+
+const std::vector<FunctionPattern>& Functions() {
+#define ANVIL_ANCHOR(op)
+#define ANVIL_FUNCTION(name, op, since, matcher) FunctionPattern{name, op, since, matcher},
+#define ANVIL_PATTERN(name, emitted, ...)
+  static const std::vector<FunctionPattern> functions = {
+#include "fusion/patterns.inc"
+  };
+#undef ANVIL_PATTERN
+#undef ANVIL_FUNCTION
+#undef ANVIL_ANCHOR
+  return functions;
+}
+
 // Merges consecutive linear steps: a2 * (a1 * y + b1) + b2.
 void MergeLinear(std::vector<PostOp>& steps) {
   std::vector<PostOp> out;
@@ -360,25 +537,48 @@ std::string ValueName(const OrtValueInfo* value) {
 
 std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
                               const std::function<bool(const OrtNode*)>& claimable,
-                              const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts) {
+                              const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts,
+                              const std::function<bool(const NodeInfo&)>& runs) {
   std::vector<Group> groups;
   std::set<const OrtNode*> taken;
-  for (const OrtNode* anchor : nodes) {
-    const std::string domain = Domain(anchor);
-    if (taken.count(anchor) || (!domain.empty() && domain != kNhwcDomain) || !IsAnchor(OpType(anchor)) ||
-        !claimable(anchor))
-      continue;
-    std::vector<const OrtValueInfo*> outs = Outputs(anchor);
-    if (outs.size() != 1 || outs[0] == nullptr) continue;
-    const ValueType xt = TypeOf(outs[0]);
-    if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape) continue;
+  FunctionScope scope(claimable, taken);
+  for (const OrtNode* first : nodes) {
+    if (taken.count(first)) continue;
+    // The head: an anchor node, or a function starting at this node.
     Group g;
-    g.nodes.push_back(anchor);
-    g.anchor_output = ValueName(outs[0]);
-    g.description = OpType(anchor);
-    taken.insert(anchor);
+    const OrtValueInfo* x = nullptr;
+    const OrtNode* anchor = nullptr;
+    const std::string domain = Domain(first);
+    if (IsAnchor(OpType(first)) && (domain.empty() || domain == kNhwcDomain) && claimable(first)) {
+      std::vector<const OrtValueInfo*> outs = Outputs(first);
+      if (outs.size() != 1 || outs[0] == nullptr) continue;
+      anchor = first;
+      x = outs[0];
+      g.nodes.push_back(anchor);
+      g.description = OpType(anchor);
+    } else {
+      for (const FunctionPattern& fp : Functions()) {
+        std::optional<FunctionMatch> f = fp.match(first, scope);
+        if (!f) continue;
+        FunctionNodeInfo info(fp.name, fp.op, fp.since, f->inputs, {f->output}, f->attrs);
+        if (!runs(info)) continue;
+        g.nodes = f->nodes;
+        g.description = fp.name;
+        g.function.op = fp.op;
+        g.function.since = fp.since;
+        g.function.attrs = f->attrs;
+        for (const OrtValueInfo* v : f->inputs) g.function.inputs.push_back(ValueName(v));
+        x = f->output;
+        break;
+      }
+      if (x == nullptr) continue;
+    }
+    const ValueType xt = TypeOf(x);
+    if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape) continue;
+    g.head_output = ValueName(x);
+    for (const OrtNode* n : g.nodes) taken.insert(n);
+    // The tail.
     Matcher matcher(claimable, taken);
-    const OrtValueInfo* x = outs[0];
     bool grew = true;
     while (grew && g.steps.size() < kMaxPostOps) {
       grew = false;
@@ -390,7 +590,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         std::vector<PostOp> trial = g.steps;
         if (e.binary) e.op.operand = g.operand_values.size();
         trial.push_back(e.op);
-        if (!accepts(anchor, trial)) continue;
+        if (anchor && !accepts(anchor, trial)) continue;  // (a function's group applies its tail itself)
         g.steps = std::move(trial);
         if (e.binary) g.operand_values.push_back(ValueName(m.tensor));
         for (const OrtNode* n : m.nodes) {
@@ -403,7 +603,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         break;
       }
     }
-    if (g.steps.empty()) {
+    if (anchor && g.steps.empty()) {  // an anchor alone is just its node
       taken.erase(anchor);
       continue;
     }

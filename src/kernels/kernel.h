@@ -139,6 +139,10 @@ class ComputeContext {
     *data = static_cast<T*>(p);
     return {};
   }
+  // Output 0 as this call made it (null before Output(0, ...)): where a fused group whose kernel
+  // does not take its tail (Kernel::Fuse) applies the tail after Compute.
+  void* output0() const { return output0_; }
+  const Shape& output0_shape() const { return output0_shape_; }
   // Scratch memory from ORT's allocator, released when the context ends. 64-byte aligned.
   void* Scratch(size_t bytes);
   template <typename T>
@@ -177,6 +181,8 @@ class ComputeContext {
   std::vector<void*> overflow_;
   std::string* profiled_impl_ = nullptr;
   int* profiled_threads_ = nullptr;
+  void* output0_ = nullptr;
+  Shape output0_shape_;
 };
 
 // Memory for pre-packed weights, from the allocator ORT hands to PrePackWeight.

@@ -492,3 +492,98 @@ def test_matmul_tail_is_in_the_dispatch_log(capfd):
     err = capfd.readouterr().err
     assert "fused group of 7 nodes: MatMul + Add a tensor + Gelu" in err, err
     assert "MatMul: onednn:brg_matmul" in err and "fused tail of 2 steps: 2 as oneDNN post-ops" in err, err
+
+
+# ---- functions: several nodes that compute one op (LayerNormalization) ----
+
+def layer_norm_graph(opset=13, shape=(2, 5, 16), bias=True, square="Pow", axes=(-1,), scale_shape=None,
+                     eps_input=False):
+    """x -> decomposed LayerNorm (as exporters write it before opset 17) -> 'ln'."""
+    g = Graph.__new__(Graph)
+    g.nodes, g.inits, g.inputs, g.feeds, g.opset, g.counter = [], [], [], {}, opset, 0
+    g.add_input("x", f32(*shape) * 3 + 1)
+    c = shape[-1]
+
+    def mean(src, out):
+        if opset >= 18:
+            g.inits.append(numpy_helper.from_array(np.array(axes, np.int64), out + "_axes"))
+            return g.node("ReduceMean", [src, out + "_axes"], out)
+        return g.node("ReduceMean", [src], out, axes=list(axes))
+
+    m = mean("x", "ln_mean")
+    d = g.node("Sub", ["x", m], "ln_d")
+    sq = g.node("Pow", [d, g.constant(2.0)], "ln_sq") if square == "Pow" else g.node("Mul", [d, d], "ln_sq")
+    v = mean(sq, "ln_var")
+    if eps_input:
+        g.add_input("eps", np.array(1e-5, np.float32))
+        e = "eps"
+    else:
+        e = g.constant(1e-5)
+    a = g.node("Add", [v, e], "ln_ve")
+    s = g.node("Sqrt", [a], "ln_std")
+    n = g.node("Div", [d, s], "ln_n")
+    y = g.node("Mul", [n, g.constant(f32(*(scale_shape or (c,))))], "ln_scaled")
+    if bias:
+        y = g.node("Add", [g.constant(f32(c)), y], "ln")  # bias first: Add in either order
+    return g, y
+
+
+LN_OPS = {"ReduceMean", "Sub", "Pow", "Mul", "Add", "Sqrt", "Div"}
+
+
+@pytest.mark.parametrize("variant", [dict(), dict(opset=18), dict(bias=False), dict(square="Mul"),
+                                     dict(shape=(7, 32)), dict(axes=(2,))],
+                         ids=["opset13", "opset18", "no_bias", "mul_square", "rank2", "axis_by_index"])
+def test_layer_norm_fuses(variant):
+    g, y = layer_norm_graph(**variant)
+    # From opset 17 ORT's basic optimizations make the nodes one LayerNormalization themselves
+    # (Anvil then runs that op); without them Anvil's matcher sees ReduceMean-18's axes input.
+    level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL if variant.get("opset", 13) >= 17 else None
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, level)
+    assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
+
+
+@pytest.mark.parametrize("tail", ["relu", "residual_relu", "sigmoid"])
+def test_layer_norm_with_a_tail(tail):
+    # The LayerNormalization kernel takes no tail itself: the group applies it after the kernel.
+    g, y = layer_norm_graph()
+    if tail == "residual_relu":
+        g.add_input("r", f32(2, 5, 16))
+        y = g.node("Add", [y, "r"], "res")
+    y = g.node("Sigmoid" if tail == "sigmoid" else "Relu", [y], "out")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_gemm_layer_norm_relu_gemm_is_two_groups():
+    # openWakeWord's heads: Gemm -> LayerNorm -> Relu -> Gemm -> Sigmoid.
+    g, _ = layer_norm_graph(shape=(1, 16))
+    g.nodes, g.inputs, g.feeds = [], [], {}
+    g.add_input("a", f32(1, 24))
+    g.inits += [const("W1", f32(16, 24, scale=0.3)), const("B1", f32(16)), const("W2", f32(1, 16, scale=0.3))]
+    g.node("Gemm", ["a", "W1", "B1"], "x", transB=1)
+    g2, y = layer_norm_graph(shape=(1, 16))
+    g.nodes += g2.nodes
+    g.inits += g2.inits
+    r = g.node("Relu", [y], "r")
+    z = g.node("Sigmoid", [g.node("Gemm", [r, "W2"], "z0", transB=1)], "z")
+    _, singles, fused = run_three_ways(g.model([z]), g.feeds)
+    assert fused == 2 and singles == {"Gemm"}, f"ran {singles} and {fused} fused"
+
+
+@pytest.mark.parametrize("miss", ["not_last_axis", "eps_not_constant", "inner_value_used", "scale_widens"])
+def test_layer_norm_near_misses_do_not_fuse(miss):
+    if miss == "not_last_axis":
+        g, y = layer_norm_graph(axes=(1,))
+        outputs = [y]
+    elif miss == "eps_not_constant":
+        g, y = layer_norm_graph(eps_input=True)
+        outputs = [y]
+    elif miss == "inner_value_used":
+        g, y = layer_norm_graph()
+        outputs = [y, "ln_d"]  # x - mean is also a graph output
+    else:
+        g, y = layer_norm_graph(shape=(1, 5, 16), scale_shape=(3, 1, 16))  # the Mul widens the output
+        outputs = [y]
+    _, singles, fused = run_three_ways(g.model(outputs), g.feeds)
+    assert "ReduceMean" in singles and "Sqrt" in singles, f"ran {singles} and {fused} fused"
