@@ -89,6 +89,9 @@ std::string Contents(FuzzedDataProvider& fdp, int type, int64_t count) {
     if (mode == 3) {
       std::string raw = fdp.ConsumeBytesAsString(es);
       std::memcpy(p, raw.data(), raw.size());
+      // A bool byte other than 0 or 1 is not ONNX data (ORT's kernels read it as C++ bool too,
+      // undefined behaviour); Anvil's counting kernels (Compress) take any nonzero byte as true.
+      if (type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL) *p = *p != 0;
       continue;
     }
     int64_t v = mode == 0 ? static_cast<int64_t>(i % 5) - 1 : fdp.ConsumeIntegralInRange<int64_t>(-4, 8);

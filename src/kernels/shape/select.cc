@@ -95,9 +95,10 @@ Status CompressKernel::Compute(ComputeContext& ctx) const {
     AroundAxis(x.shape, axis, outer, len, inner);
   }
   const int64_t clen = std::min(cond.size(), len);  // values beyond the input are ignored, as ORT does
-  const bool* c = cond.as<bool>();
+  // Read as bytes: a malformed model's bool byte other than 0 or 1 counts as true, once.
+  const uint8_t* c = cond.as<uint8_t>();
   int64_t kept = 0;
-  for (int64_t i = 0; i < clen; ++i) kept += c[i];
+  for (int64_t i = 0; i < clen; ++i) kept += c[i] != 0;
   int64_t* idx = ctx.Scratch<int64_t>(static_cast<size_t>(kept) + 1);
   for (int64_t i = 0, j = 0; i < clen; ++i)
     if (c[i]) idx[j++] = i;
