@@ -399,33 +399,37 @@ const OrtValueInfo* OtherInput(const OrtNode* n, const OrtValueInfo* v, bool com
   return nullptr;
 }
 
-// A LayerNormalization parameter: a float tensor of C elements along the last axis.
+// A LayerNormalization parameter: a float tensor of C elements along the last axis, of at most
+// x's rank (rank 0 when x's is unknown: then the parameter must be 1-D); c < 0: C unknown, the
+// parameter's own (known) size.
 bool IsRowParameter(const OrtValueInfo* v, int64_t c, size_t rank) {
   if (v == nullptr) return false;
   const ValueType t = TypeOf(v);
-  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !t.has_shape || t.dims.empty() || t.dims.size() > rank)
-    return false;
+  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !t.has_shape || t.dims.empty()) return false;
+  if (rank ? t.dims.size() > rank : t.dims.size() != 1) return false;
   for (size_t i = 0; i + 1 < t.dims.size(); ++i)
     if (t.dims[i] != 1) return false;
-  return t.dims.back() == c;
+  return c > 0 ? t.dims.back() == c : t.dims.back() > 0;
 }
 
 // LayerNormalization over the last axis as exporters write it before opset 17:
 //   m = ReduceMean(x, axes=[-1]); d = x - m; v = ReduceMean(Pow(d, 2), axes=[-1]);
 //   y = d / Sqrt(v + eps) * scale [+ bias]
-// (Add and Mul in either order; the Pow may be Mul(d, d)).
+// (Add and Mul in either order; the Pow may be Mul(d, d)). x's shape may be unknown (it often is
+// after a Reshape to a computed shape): the kernel then checks at run time that x's last dim is
+// the scale's size, and fails cleanly if not.
 std::optional<FunctionMatch> MatchLayerNorm(const OrtNode* mean, const FunctionScope& scope) {
   if (!scope.Takes(mean, "ReduceMean")) return std::nullopt;
   std::vector<const OrtValueInfo*> in = Inputs(mean);
   if (in.empty() || in[0] == nullptr) return std::nullopt;
   const OrtValueInfo* x = in[0];
   const ValueType xt = TypeOf(x);
-  if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape || xt.dims.empty() || xt.dims.back() <= 0)
-    return std::nullopt;
-  const int64_t rank = static_cast<int64_t>(xt.dims.size()), c = xt.dims.back();
+  if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || (xt.has_shape && xt.dims.empty())) return std::nullopt;
+  const size_t rank = xt.has_shape ? xt.dims.size() : 0;
+  const int64_t c = rank ? xt.dims.back() : -1;
   auto last_axis = [&](const OrtNode* n) {
     std::optional<std::vector<int64_t>> a = MeanAxes(n);
-    return a && a->size() == 1 && ((*a)[0] == -1 || (*a)[0] == rank - 1);
+    return a && a->size() == 1 && ((*a)[0] == -1 || (rank && (*a)[0] == static_cast<int64_t>(rank) - 1));
   };
   if (!last_axis(mean)) return std::nullopt;
   FunctionMatch f;
@@ -472,13 +476,14 @@ std::optional<FunctionMatch> MatchLayerNorm(const OrtNode* mean, const FunctionS
   // * scale (required by LayerNormalization), + bias (optional)
   const OrtNode* mul = scope.Next(Out0(div), "Mul");
   const OrtValueInfo* scale = mul ? OtherInput(mul, Out0(div), true) : nullptr;
-  if (!IsRowParameter(scale, c, xt.dims.size())) return std::nullopt;
+  if (!IsRowParameter(scale, c, rank)) return std::nullopt;
+  const int64_t cols = TypeOf(scale).dims.back();
   f.nodes.push_back(mul);
   const OrtValueInfo* y = Out0(mul);
   const OrtValueInfo* bias = nullptr;
   if (const OrtNode* badd = scope.Next(y, "Add")) {
     const OrtValueInfo* b = OtherInput(badd, y, true);
-    if (IsRowParameter(b, c, xt.dims.size())) {
+    if (IsRowParameter(b, cols, rank)) {
       f.nodes.push_back(badd);
       bias = b;
       y = Out0(badd);
@@ -574,7 +579,8 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
       if (x == nullptr) continue;
     }
     const ValueType xt = TypeOf(x);
-    if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !xt.has_shape) continue;
+    // (a function's output may have an unknown shape: its tail is then unary steps and scalars)
+    if (xt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || (anchor && !xt.has_shape)) continue;
     g.head_output = ValueName(x);
     for (const OrtNode* n : g.nodes) taken.insert(n);
     // The tail.

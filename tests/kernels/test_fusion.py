@@ -497,11 +497,13 @@ def test_matmul_tail_is_in_the_dispatch_log(capfd):
 # ---- functions: several nodes that compute one op (LayerNormalization) ----
 
 def layer_norm_graph(opset=13, shape=(2, 5, 16), bias=True, square="Pow", axes=(-1,), scale_shape=None,
-                     eps_input=False):
+                     eps_input=False, unknown_shape=False):
     """x -> decomposed LayerNorm (as exporters write it before opset 17) -> 'ln'."""
     g = Graph.__new__(Graph)
     g.nodes, g.inits, g.inputs, g.feeds, g.opset, g.counter = [], [], [], {}, opset, 0
     g.add_input("x", f32(*shape) * 3 + 1)
+    if unknown_shape:  # as after a Reshape to a computed shape (PaddleOCR rec)
+        g.inputs[0] = helper.make_tensor_value_info("x", TensorProto.FLOAT, None)
     c = shape[-1]
 
     def mean(src, out):
@@ -532,8 +534,8 @@ LN_OPS = {"ReduceMean", "Sub", "Pow", "Mul", "Add", "Sqrt", "Div"}
 
 
 @pytest.mark.parametrize("variant", [dict(), dict(opset=18), dict(bias=False), dict(square="Mul"),
-                                     dict(shape=(7, 32)), dict(axes=(2,))],
-                         ids=["opset13", "opset18", "no_bias", "mul_square", "rank2", "axis_by_index"])
+                                     dict(shape=(7, 32)), dict(axes=(2,)), dict(unknown_shape=True)],
+                         ids=["opset13", "opset18", "no_bias", "mul_square", "rank2", "axis_by_index", "unknown_shape"])
 def test_layer_norm_fuses(variant):
     g, y = layer_norm_graph(**variant)
     # From opset 17 ORT's basic optimizations make the nodes one LayerNormalization themselves
@@ -543,16 +545,30 @@ def test_layer_norm_fuses(variant):
     assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
 
 
+@pytest.mark.parametrize("unknown_shape", [False, True], ids=["known", "unknown_shape"])
 @pytest.mark.parametrize("tail", ["relu", "residual_relu", "sigmoid"])
-def test_layer_norm_with_a_tail(tail):
+def test_layer_norm_with_a_tail(tail, unknown_shape):
     # The LayerNormalization kernel takes no tail itself: the group applies it after the kernel.
-    g, y = layer_norm_graph()
+    # With x's shape unknown, a tensor operand cannot be shown to fit: that Add stays a node.
+    g, y = layer_norm_graph(unknown_shape=unknown_shape)
     if tail == "residual_relu":
         g.add_input("r", f32(2, 5, 16))
         y = g.node("Add", [y, "r"], "res")
     y = g.node("Sigmoid" if tail == "sigmoid" else "Relu", [y], "out")
     _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    if unknown_shape and tail == "residual_relu":
+        assert fused == 1 and singles == {"Add", "Relu"}, f"ran {singles} and {fused} fused"
+        return
     assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_layer_norm_of_the_wrong_width_at_run_time_is_a_clean_error():
+    # x's shape unknown in the graph, then of another last dim than the scale's: a clean error.
+    g, y = layer_norm_graph(unknown_shape=True)
+    sess = session(g.model([y]))
+    with pytest.raises(Exception) as err:
+        sess.run(None, {"x": f32(2, 5, 8)})
+    assert "Scale" in str(err.value) or "broadcast" in str(err.value), err.value
 
 
 def test_gemm_layer_norm_relu_gemm_is_two_groups():
