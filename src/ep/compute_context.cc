@@ -172,6 +172,7 @@ Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
   *data = nullptr;
   Ort::ThrowOnError(Ort::GetApi().GetTensorMutableData(v, data));
   if (i == 0) {
+    output0_made_ = true;
     output0_ = *data;
     output0_shape_ = shape;
   }

@@ -96,10 +96,11 @@ struct GroupCompute : OrtNodeComputeInfo {
 
   // The tail, when the head's kernel does not take it (Kernel::Fuse): over its output 0.
   Status ApplyTail(ComputeContext& ctx) const {
-    ANVIL_CHECK(ctx.output0() != nullptr, "the fused head made no output");
+    ANVIL_CHECK(ctx.output0_made(), "the fused head made no output");
     PostOpOperands operands;
     GatherPostOpOperands(tail, ctx, &operands);
     ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(tail, operands, ctx.output0_shape()));
+    if (NumElements(ctx.output0_shape()) == 0) return {};
     ApplyPostOps(tail, operands, ctx.output0_shape(), static_cast<float*>(ctx.output0()));
     return {};
   }
@@ -197,9 +198,9 @@ Status CompileGroup(const OrtGraph* graph, const OrtNode* fused_node, const Grou
   for (PostOp& s : steps)
     if (s.binary()) s.operand += own;
   if (!steps.empty()) {  // before packing: the layout may depend on it
-    Status fused = compute->kernel->Fuse(steps);
-    if (!fused.ok() && group.function.op.empty()) return fused;  // an anchor takes its tail (checked at claim)
-    if (!fused.ok()) compute->tail = steps;
+    // An anchor takes its tail (checked at claim time); an element-wise head's or a function's
+    // kernel may not, and the group then applies the tail after it.
+    if (!compute->kernel->Fuse(steps).ok()) compute->tail = steps;
   }
 
   for (size_t i = 0; i < own; ++i) {

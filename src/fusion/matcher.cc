@@ -97,7 +97,8 @@ ValueType TypeOf(const OrtValueInfo* value) {
 // rank at most x's, and per (right-aligned) dim: t's is 1, or equal to x's (the same known
 // size or the same symbolic name), or both unknown. (Both unknown is a bet that the graph does
 // not widen there; if it does at run time the group fails cleanly: CheckPostOpOperands.)
-bool FitsInto(const ValueType& t, const ValueType& x) {
+// `strict`: no bet, a dim unknown on both sides must have the same symbolic name.
+bool FitsInto(const ValueType& t, const ValueType& x, bool strict) {
   if (!t.has_shape || !x.has_shape || t.dims.size() > x.dims.size()) return false;
   const size_t lead = x.dims.size() - t.dims.size();
   for (size_t i = 0; i < t.dims.size(); ++i) {
@@ -106,7 +107,7 @@ bool FitsInto(const ValueType& t, const ValueType& x) {
     const std::string& xs = x.symbols[i + lead];
     if (td == 1) continue;
     if (td >= 0 && td == xd) continue;
-    if (td < 0 && xd < 0 && (ts.empty() || xs.empty() || ts == xs)) continue;
+    if (td < 0 && xd < 0 && (strict ? !ts.empty() && ts == xs : ts.empty() || xs.empty() || ts == xs)) continue;
     return false;
   }
   return true;
@@ -183,6 +184,7 @@ struct Pattern {
 
 const std::vector<Pattern>& Patterns() {
 #define ANVIL_ANCHOR(op)
+#define ANVIL_HEAD(op)
 #define ANVIL_FUNCTION(name, op, since, matcher)
 #define ANVIL_PATTERN(name, emitted, ...) \
   Pattern{name, {__VA_ARGS__}, [](const Match& m) -> Emitted { (void)m; return emitted; }},
@@ -192,6 +194,7 @@ const std::vector<Pattern>& Patterns() {
   };
 #undef ANVIL_PATTERN
 #undef ANVIL_FUNCTION
+#undef ANVIL_HEAD
 #undef ANVIL_ANCHOR
   return patterns;
 }
@@ -199,14 +202,31 @@ const std::vector<Pattern>& Patterns() {
 bool IsAnchor(const std::string& op) {
   static const std::set<std::string> anchors = {
 #define ANVIL_ANCHOR(op) op,
+#define ANVIL_HEAD(op)
 #define ANVIL_FUNCTION(name, op, since, matcher)
 #define ANVIL_PATTERN(name, emitted, ...)
 #include "fusion/patterns.inc"
 #undef ANVIL_PATTERN
 #undef ANVIL_FUNCTION
+#undef ANVIL_HEAD
 #undef ANVIL_ANCHOR
   };
   return anchors.count(op) > 0;
+}
+
+bool IsElementwiseHead(const std::string& op) {
+  static const std::set<std::string> heads = {
+#define ANVIL_ANCHOR(op)
+#define ANVIL_HEAD(op) op,
+#define ANVIL_FUNCTION(name, op, since, matcher)
+#define ANVIL_PATTERN(name, emitted, ...)
+#include "fusion/patterns.inc"
+#undef ANVIL_PATTERN
+#undef ANVIL_FUNCTION
+#undef ANVIL_HEAD
+#undef ANVIL_ANCHOR
+  };
+  return heads.count(op) > 0;
 }
 
 bool Near(float a, float b) { return std::fabs(a - b) <= 1e-6f * std::max(1.f, std::fabs(b)); }
@@ -230,8 +250,9 @@ std::optional<float> StepConstant(const OrtNode* node, const std::vector<const O
 
 class Matcher {
  public:
-  Matcher(const std::function<bool(const OrtNode*)>& claimable, const std::set<const OrtNode*>& taken)
-      : claimable_(claimable), taken_(taken) {}
+  // `strict`: tensor operands must be shown to fit (FitsInto), no bet on unknown dims.
+  Matcher(const std::function<bool(const OrtNode*)>& claimable, const std::set<const OrtNode*>& taken, bool strict)
+      : claimable_(claimable), taken_(taken), strict_(strict) {}
 
   // Tries `p` at value x (of type xt); on success fills the match, the nodes and the output.
   bool Try(const Pattern& p, const OrtValueInfo* x, const ValueType& xt, Match* m, const OrtValueInfo** out) {
@@ -324,7 +345,7 @@ class Matcher {
         case ArgKind::kT: {
           if (v == nullptr || v == x || v == y || trial.has_tensor) return false;
           const ValueType vt = TypeOf(v);
-          if (vt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !FitsInto(vt, *x_type_)) return false;
+          if (vt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || !FitsInto(vt, *x_type_, strict_)) return false;
           trial.has_tensor = true;
           trial.tensor = v;
           break;
@@ -337,6 +358,7 @@ class Matcher {
 
   const std::function<bool(const OrtNode*)>& claimable_;
   const std::set<const OrtNode*>& taken_;
+  const bool strict_;
   const ValueType* x_type_ = nullptr;  // the anchor output's type and shape
 };
 
@@ -507,6 +529,7 @@ struct FunctionPattern {
 
 const std::vector<FunctionPattern>& Functions() {
 #define ANVIL_ANCHOR(op)
+#define ANVIL_HEAD(op)
 #define ANVIL_FUNCTION(name, op, since, matcher) FunctionPattern{name, op, since, matcher},
 #define ANVIL_PATTERN(name, emitted, ...)
   static const std::vector<FunctionPattern> functions = {
@@ -514,6 +537,7 @@ const std::vector<FunctionPattern>& Functions() {
   };
 #undef ANVIL_PATTERN
 #undef ANVIL_FUNCTION
+#undef ANVIL_HEAD
 #undef ANVIL_ANCHOR
   return functions;
 }
@@ -552,15 +576,18 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
     // The head: an anchor node, or a function starting at this node.
     Group g;
     const OrtValueInfo* x = nullptr;
-    const OrtNode* anchor = nullptr;
-    const std::string domain = Domain(first);
-    if (IsAnchor(OpType(first)) && (domain.empty() || domain == kNhwcDomain) && claimable(first)) {
+    const OrtNode* anchor = nullptr;  // an anchor or element-wise head (a node run by its own kernel)
+    bool own_tail = false;            // the anchor's kernel takes the tail (else the group applies it)
+    const std::string domain = Domain(first), op = OpType(first);
+    const bool anchor_op = IsAnchor(op) && (domain.empty() || domain == kNhwcDomain);
+    if ((anchor_op || (IsElementwiseHead(op) && domain.empty())) && claimable(first)) {
       std::vector<const OrtValueInfo*> outs = Outputs(first);
       if (outs.size() != 1 || outs[0] == nullptr) continue;
       anchor = first;
+      own_tail = anchor_op;
       x = outs[0];
       g.nodes.push_back(anchor);
-      g.description = OpType(anchor);
+      g.description = op;
     } else {
       for (const FunctionPattern& fp : Functions()) {
         std::optional<FunctionMatch> f = fp.match(first, scope);
@@ -584,7 +611,9 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
     g.head_output = ValueName(x);
     for (const OrtNode* n : g.nodes) taken.insert(n);
     // The tail.
-    Matcher matcher(claimable, taken);
+    // Element-wise heads and functions sit in shape arithmetic too (small tensors of unknown
+    // dims), where a bet on unknown dims often loses: their operands must be shown to fit.
+    Matcher matcher(claimable, taken, /*strict=*/!own_tail);
     bool grew = true;
     while (grew && g.steps.size() < kMaxPostOps) {
       grew = false;
@@ -596,7 +625,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         std::vector<PostOp> trial = g.steps;
         if (e.binary) e.op.operand = g.operand_values.size();
         trial.push_back(e.op);
-        if (anchor && !accepts(anchor, trial)) continue;  // (a function's group applies its tail itself)
+        if (own_tail && !accepts(anchor, trial)) continue;  // (otherwise the group applies the tail)
         g.steps = std::move(trial);
         if (e.binary) g.operand_values.push_back(ValueName(m.tensor));
         for (const OrtNode* n : m.nodes) {
@@ -609,7 +638,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         break;
       }
     }
-    if (anchor && g.steps.empty()) {  // an anchor alone is just its node
+    if (anchor && g.steps.empty()) {  // an anchor or element-wise head alone is just its node
       taken.erase(anchor);
       continue;
     }

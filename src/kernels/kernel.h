@@ -139,8 +139,10 @@ class ComputeContext {
     *data = static_cast<T*>(p);
     return {};
   }
-  // Output 0 as this call made it (null before Output(0, ...)): where a fused group whose kernel
-  // does not take its tail (Kernel::Fuse) applies the tail after Compute.
+  // Output 0 as this call made it (made: Output(0, ...) was called; data null if it has no
+  // elements): where a fused group whose kernel does not take its tail (Kernel::Fuse) applies the
+  // tail after Compute.
+  bool output0_made() const { return output0_made_; }
   void* output0() const { return output0_; }
   const Shape& output0_shape() const { return output0_shape_; }
   // Scratch memory from ORT's allocator, released when the context ends. 64-byte aligned.
@@ -181,6 +183,7 @@ class ComputeContext {
   std::vector<void*> overflow_;
   std::string* profiled_impl_ = nullptr;
   int* profiled_threads_ = nullptr;
+  bool output0_made_ = false;
   void* output0_ = nullptr;
   Shape output0_shape_;
 };

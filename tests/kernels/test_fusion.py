@@ -300,8 +300,9 @@ def test_anchor_output_used_elsewhere_is_not_fused():
 
 
 def test_inner_value_with_an_extra_consumer_stops_the_pattern():
-    # The HardSwish's Clip output also feeds a second output: the exported HardSwish cannot fuse;
-    # Conv + (x + 3) still may, and the rest runs node by node.
+    # The HardSwish's Clip output also feeds a second output: the exported HardSwish cannot fuse,
+    # and the Conv's output has two consumers, so the Conv runs alone; the rest runs as two
+    # element-wise chains, (x + 3, Clip) and (Mul, Div), split at the Clip's output.
     g = Graph()
     x = "conv"
     a = g.node("Add", [x, g.constant(3.0)], "hs_a")
@@ -310,7 +311,7 @@ def test_inner_value_with_an_extra_consumer_stops_the_pattern():
     y = g.node("Div", [m, g.constant(6.0)], "hs")
     extra = g.node("Neg", [c], "extra")
     _, singles, fused = run_three_ways(g.model([y, extra]), g.feeds)
-    assert {"Clip", "Mul", "Div", "Neg"} <= singles, singles
+    assert singles == {"Conv", "Neg"} and fused == 2, f"ran {singles} and {fused} fused"
 
 
 def test_bound_that_is_not_a_constant_is_not_a_hardswish():
@@ -603,3 +604,58 @@ def test_layer_norm_near_misses_do_not_fuse(miss):
         outputs = [y]
     _, singles, fused = run_three_ways(g.model(outputs), g.feeds)
     assert "ReduceMean" in singles and "Sqrt" in singles, f"ran {singles} and {fused} fused"
+
+
+# ---- element-wise heads (ANVIL_HEAD): a chain of element-wise nodes as one node ----
+
+def elementwise_graph(op, a_shape, b_shape):
+    g = Graph.__new__(Graph)
+    g.nodes, g.inits, g.inputs, g.feeds, g.opset, g.counter = [], [], [], {}, 17, 0
+    g.add_input("a", f32(*a_shape))
+    g.add_input("b", (np.abs(f32(*b_shape)) + 0.5).astype(np.float32) if op == "Div" else f32(*b_shape))
+    g.c_out = a_shape[1] if len(a_shape) > 1 else a_shape[0]
+    return g, g.node(op, ["a", "b"], "h")
+
+
+@pytest.mark.parametrize("case", ["add_relu", "se_scale_residual", "sub_div_sigmoid", "broadcast_head_relu",
+                                  "div_hardswish"])
+def test_elementwise_chain_fuses(case):
+    if case == "add_relu":
+        g, h = elementwise_graph("Add", (2, 8, 6, 6), (2, 8, 6, 6))
+        y = unary("Relu")(g, h)
+    elif case == "se_scale_residual":  # squeeze-and-excitation scale, then the block's residual
+        g, h = elementwise_graph("Mul", (1, 8, 6, 6), (1, 8, 1, 1))
+        g.add_input("r", f32(1, 8, 6, 6))
+        y = g.node("Add", ["r", h], "res")
+    elif case == "sub_div_sigmoid":
+        g, h = elementwise_graph("Sub", (3, 7), (3, 7))
+        y = unary("Sigmoid")(g, g.node("Div", [h, g.constant(1.5)], "d"))
+    elif case == "broadcast_head_relu":  # the head broadcasts: its output is wider than either input
+        g, h = elementwise_graph("Add", (1, 8, 1, 1), (1, 1, 6, 6))
+        y = unary("Relu")(g, h)
+    else:
+        g, h = elementwise_graph("Div", (2, 8, 5, 5), (1, 8, 1, 1))
+        y = hardswish_div(g, h)
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
+
+
+def test_elementwise_head_with_two_consumers_runs_alone():
+    g, h = elementwise_graph("Add", (2, 8, 6, 6), (2, 8, 6, 6))
+    y = unary("Relu")(g, h)
+    _, singles, fused = run_three_ways(g.model([y, h]), g.feeds)  # the Add's output is also a graph output
+    assert fused == 0 and singles == {"Add", "Relu"}, f"ran {singles} and {fused} fused"
+
+
+def test_elementwise_chain_keeps_nan_as_ort():
+    g, h = elementwise_graph("Mul", (2, 8, 6, 6), (1, 8, 1, 1))
+    y = unary("Relu")(g, g.node("Add", [h, g.constant(0.25)], "s"))
+    model = g.model([y])
+    a = g.feeds["a"].copy()
+    a.flat[::7] = np.nan
+    feeds = dict(g.feeds, a=a)
+    want = run_cpu(model, feeds.items())[0]
+    got = session(model).run(None, feeds)[0]
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=RTOL, atol=ATOL)
