@@ -19,9 +19,10 @@
 // every session (and every node) that packs them; "0": each kernel keeps its own packed copy, or
 // hands it to ORT's pre-packed weight cache where ORT offers one.
 #define ANVIL_OPTION_SHARE_WEIGHTS "share_weights"
-// "1" (default): an anchor node (Conv, ConvTranspose) and the element-wise chain after it run as
-// one kernel, the chain applied to the anchor's output before it is stored (src/fusion/patterns.inc
-// lists the fusions); "0": every node runs alone.
+// "1" (default): a head (an anchor node: Conv, ConvTranspose, MatMul, Gemm; an element-wise Add,
+// Sub, Mul, Div; several nodes computing one op, such as a decomposed LayerNorm) and the
+// element-wise chain after it run as one node (src/fusion/patterns.inc lists the fusions);
+// "0": every node runs alone.
 #define ANVIL_OPTION_FUSE "fuse"
 // "nhwc" (default): Anvil asks ORT's layout transformer for its convolutions channels-last
 // (oneDNN's fastest layout for them); ORT rewrites them into its internal NHWC domain and keeps

@@ -14,7 +14,7 @@ const std::vector<OptionSpec>& KnownOptions() {
       {ANVIL_OPTION_SHARE_WEIGHTS, "0 or 1: hold identical packed weights once for all sessions (1, the default) or once per kernel (0)"},
       {ANVIL_OPTION_LOG, "'dispatch' (the dispatch log on stderr: what Anvil claims, fuses and runs) or '' (none, the default)"},
       {ANVIL_OPTION_LAYOUT, "'nhwc' (convolutions channels-last through ORT's layout transformer, the default) or 'nchw' (the model's layout)"},
-      {ANVIL_OPTION_FUSE, "0 or 1: run an anchor node and the element-wise chain after it as one kernel (1, the default; src/fusion/patterns.inc) or every node alone (0)"},
+      {ANVIL_OPTION_FUSE, "0 or 1: run a head (an anchor node, an element-wise node, a decomposed function) and the element-wise chain after it as one node (1, the default; src/fusion/patterns.inc) or every node alone (0)"},
   };
   return specs;
 }

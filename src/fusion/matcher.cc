@@ -183,48 +183,27 @@ struct Pattern {
 };
 
 const std::vector<Pattern>& Patterns() {
-#define ANVIL_ANCHOR(op)
-#define ANVIL_HEAD(op)
-#define ANVIL_FUNCTION(name, op, since, matcher)
 #define ANVIL_PATTERN(name, emitted, ...) \
   Pattern{name, {__VA_ARGS__}, [](const Match& m) -> Emitted { (void)m; return emitted; }},
   using enum PostOp::Kind;
   static const std::vector<Pattern> patterns = {
 #include "fusion/patterns.inc"
   };
-#undef ANVIL_PATTERN
-#undef ANVIL_FUNCTION
-#undef ANVIL_HEAD
-#undef ANVIL_ANCHOR
   return patterns;
 }
 
 bool IsAnchor(const std::string& op) {
   static const std::set<std::string> anchors = {
 #define ANVIL_ANCHOR(op) op,
-#define ANVIL_HEAD(op)
-#define ANVIL_FUNCTION(name, op, since, matcher)
-#define ANVIL_PATTERN(name, emitted, ...)
 #include "fusion/patterns.inc"
-#undef ANVIL_PATTERN
-#undef ANVIL_FUNCTION
-#undef ANVIL_HEAD
-#undef ANVIL_ANCHOR
   };
   return anchors.count(op) > 0;
 }
 
 bool IsElementwiseHead(const std::string& op) {
   static const std::set<std::string> heads = {
-#define ANVIL_ANCHOR(op)
 #define ANVIL_HEAD(op) op,
-#define ANVIL_FUNCTION(name, op, since, matcher)
-#define ANVIL_PATTERN(name, emitted, ...)
 #include "fusion/patterns.inc"
-#undef ANVIL_PATTERN
-#undef ANVIL_FUNCTION
-#undef ANVIL_HEAD
-#undef ANVIL_ANCHOR
   };
   return heads.count(op) > 0;
 }
@@ -528,17 +507,10 @@ struct FunctionPattern {
 };
 
 const std::vector<FunctionPattern>& Functions() {
-#define ANVIL_ANCHOR(op)
-#define ANVIL_HEAD(op)
 #define ANVIL_FUNCTION(name, op, since, matcher) FunctionPattern{name, op, since, matcher},
-#define ANVIL_PATTERN(name, emitted, ...)
   static const std::vector<FunctionPattern> functions = {
 #include "fusion/patterns.inc"
   };
-#undef ANVIL_PATTERN
-#undef ANVIL_FUNCTION
-#undef ANVIL_HEAD
-#undef ANVIL_ANCHOR
   return functions;
 }
 

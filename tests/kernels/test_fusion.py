@@ -1,7 +1,9 @@
-"""Fused groups (src/fusion/patterns.inc): an anchor (Conv, ConvTranspose) and the element-wise
-chain after it run as one kernel through OrtEp::Compile.
+"""Fused groups (src/fusion/patterns.inc): a head (an anchor: Conv, ConvTranspose, MatMul, Gemm;
+an element-wise Add, Sub, Mul, Div; a function: the decomposed LayerNorm) and the element-wise
+chain after it run as one node through OrtEp::Compile.
 
-Every pattern is built after a convolution and checked three ways: the group really ran as one
+Every pattern is built after a convolution (and the matmul patterns after MatMul and Gemm) and
+checked three ways: the group really ran as one
 fused node (ORT's profile shows a single Anvil node, the fused one, and none of the pattern's ops);
 its output matches ORT's CPU EP; and it matches Anvil's unfused path (option fuse=0). Near misses
 (an inner value used elsewhere, a bound that is not a constant, a broadcast that widens the
