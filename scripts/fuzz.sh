@@ -45,7 +45,7 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:malloc_context_size=2:abort_on_error=1:symbolize=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-flags=(-detect_leaks=0 -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len=12000000 -print_final_stats=1)
+flags=(-detect_leaks=0 -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=2048 -max_len=12000000 -print_final_stats=1)
 status=0
 findings() { find "$1" -maxdepth 1 -type f ! -name 'slow-unit-*' | wc -l; }
 
