@@ -10,8 +10,9 @@
 # report, a timeout, a huge allocation). Crash inputs stay in <build>/artifacts/<target>/; the
 # corpus grows in <build>/corpus/<target>/ from run to run. ANVIL_FUZZ_ARGS adds libFuzzer flags.
 # ANVIL_FUZZ_RUNS=N instead runs N inputs per target from the seeds alone, with libFuzzer's seed
-# ANVIL_FUZZ_SEED (default 1), in a corpus made afresh: the same tree gives the same inputs, so a
-# test command built on it (scripts/test.sh) gives the same verdict run after run; SECONDS is then
+# ANVIL_FUZZ_SEED (default 1), in a corpus made afresh: the same tree gives (nearly: coverage from
+# threaded kernels varies a little) the same inputs, so a test command built on it (scripts/test.sh)
+# does not pass or fail by luck; SECONDS is then
 # ignored.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

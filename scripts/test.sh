@@ -11,7 +11,7 @@
 #   5. the fuzzers (scripts/fuzz.sh, in build-asan: libFuzzer, ASan, UBSan): the replay of
 #      tests/fuzz/regressions/, then fuzz_model and fuzz_kernel for ANVIL_FUZZ_RUNS inputs each
 #      (default 6000, about 40 s per target; 0: the replay only) from the seeds with a fixed
-#      libFuzzer seed, so that the same tree gets the same verdict; the open-ended search for new
+#      libFuzzer seed, so that the verdict depends on the tree, not on the day; the open-ended search for new
 #      findings is scripts/fuzz.sh SECONDS, run before a change lands.
 # ANVIL_SANITIZERS=0 skips 4 and 5. Cold, on two idle cores: 1-3 about 11 minutes; 4 and 5 about
 # 12 (build-asan 5.5 min, build-tsan 2.8 min, the ASan and TSan runs 1.5 min, fuzzing 1.3 min).
