@@ -171,7 +171,7 @@ Status ComputeContext::Output(size_t i, const Shape& shape, void** data) {
   ANVIL_CHECK(v != nullptr, "output ", i, " is not available");
   *data = nullptr;
   Ort::ThrowOnError(Ort::GetApi().GetTensorMutableData(v, data));
-  if (i == 0) {
+  if (i == 0 && bindings_) {  // a fused group's call: the group may apply a tail there
     output0_made_ = true;
     output0_ = *data;
     output0_shape_ = shape;

@@ -141,7 +141,7 @@ class ComputeContext {
   }
   // Output 0 as this call made it (made: Output(0, ...) was called; data null if it has no
   // elements): where a fused group whose kernel does not take its tail (Kernel::Fuse) applies the
-  // tail after Compute.
+  // tail after Compute. Recorded only for a fused group's calls (bindings given).
   bool output0_made() const { return output0_made_; }
   void* output0() const { return output0_; }
   const Shape& output0_shape() const { return output0_shape_; }

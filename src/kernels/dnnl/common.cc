@@ -112,6 +112,11 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
   return out->binaries.size() <= kMaxTailOperands;
 }
 
+bool AppliesPostOpsInKernel(std::string_view impl) {
+  if (impl.substr(0, 7) == "onednn:") impl.remove_prefix(7);
+  return impl.substr(0, 3) != "ref" && impl.find("gemm") == std::string_view::npos;
+}
+
 Status CheckTailSize(const std::vector<PostOp>& ops) {
   ANVIL_CHECK(ops.size() <= kMaxPostOps, "a fused tail of ", ops.size(), " steps is too long");
   size_t binaries = 0;

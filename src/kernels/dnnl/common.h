@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "compute/dnnl/dnnl_util.h"
@@ -105,6 +106,11 @@ int BindTail(const TensorView* operands, const DnnlTail& tail, const std::vector
 // The most binary post-ops a tail may have (the argument arrays are fixed-size): its tensor
 // tensor operands.
 constexpr size_t kMaxTailOperands = 8;
+
+// Whether a primitive of this implementation (impl_info_str, with or without Anvil's "onednn:"
+// prefix) applies post-ops inside its own kernel. oneDNN's reference code and its GEMM-based
+// convolution and matmul apply them with scalar code, 10x slower than Anvil's pass.
+bool AppliesPostOpsInKernel(std::string_view impl);
 
 // A tail an anchor kernel's Fuse accepts: at most kMaxPostOps steps, kMaxTailOperands operands.
 Status CheckTailSize(const std::vector<PostOp>& ops);

@@ -737,9 +737,7 @@ class ConvKernelImpl : public Kernel {
             continue;
           try {
             BuildPrimitive(a_, g, has_bias, wei_user, &fresh->tail.ops, fresh);
-            // oneDNN's reference code, and its GEMM-based convolution (which applies post-ops
-            // with scalar reference code, 10x slower than Anvil's pass), do not take the tail.
-            fresh->tail_in_dnnl = fresh->impl.rfind("onednn:ref", 0) != 0 && fresh->impl.find("gemm") == std::string::npos;
+            fresh->tail_in_dnnl = dnnl_kernels::AppliesPostOpsInKernel(fresh->impl);
           } catch (const dnnl::error&) {
             fresh->tail_in_dnnl = false;
           }

@@ -37,6 +37,13 @@ bool FullyKnown(const std::optional<Shape>& s) {
 struct MatmulFusedTail {
   std::vector<PostOp> post;
 
+  // Kernel::Fuse of MatMul and Gemm.
+  Status Set(const std::vector<PostOp>& ops) {
+    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
+    post = ops;
+    return {};
+  }
+
   // This call's operands, their shapes added to the plan key (a plan fixes the operands' layouts).
   Status Gather(const ComputeContext& ctx, du::PlanKey& key, PostOpOperands* operands) const {
     if (post.empty()) return {};
@@ -141,11 +148,7 @@ class MatMulImpl : public Kernel {
   }
   const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
-  Status Fuse(const std::vector<PostOp>& ops) override {
-    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
-    tail_.post = ops;
-    return {};
-  }
+  Status Fuse(const std::vector<PostOp>& ops) override { return tail_.Set(ops); }
 
  private:
   Status DoCompute(ComputeContext& ctx) const {
@@ -233,11 +236,7 @@ class GemmImpl : public Kernel {
   }
   const char* Impl() const override { return "onednn:none"; }  // a call that ran no primitive (RunMatmul notes it)
 
-  Status Fuse(const std::vector<PostOp>& ops) override {
-    ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
-    tail_.post = ops;
-    return {};
-  }
+  Status Fuse(const std::vector<PostOp>& ops) override { return tail_.Set(ops); }
 
  private:
   memory::desc ADesc(int64_t m, int64_t k) const {

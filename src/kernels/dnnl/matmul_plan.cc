@@ -82,8 +82,7 @@ memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_use
         MakeDnnlTail(*tail->post, operands.data(), dst_md.get_dims(), 0, &dnnl_tail, false, steps)) {
       try {
         pd = make(&dnnl_tail);
-        const std::string impl = pd->impl_info_str();
-        if (impl.rfind("ref", 0) == 0 || impl.find("gemm") != std::string::npos) pd.reset();
+        if (!AppliesPostOpsInKernel(pd->impl_info_str())) pd.reset();
       } catch (const dnnl::error&) {
         pd.reset();
       }
