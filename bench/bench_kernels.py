@@ -32,6 +32,11 @@ def conv(name, n, c, h, w, m, k, stride=(1, 1), group=1, pads=None):
     return name, "Conv", [("X", x), ("W", wt), ("B", b)], attrs, {"W": wt, "B": b}
 
 
+def conv1d(name, n, c, w, m, k, stride=1):
+    x, wt, b = f32(n, c, w), f32(m, c, k), f32(m)
+    return name, "Conv", [("X", x), ("W", wt), ("B", b)], dict(kernel_shape=[k], strides=[stride]), {"W": wt, "B": b}
+
+
 def convt(name, n, c, h, w, m, k, stride):
     x, wt, b = f32(n, c, h, w), f32(c, m, k, k), f32(m)
     return name, "ConvTranspose", [("X", x), ("W", wt), ("B", b)], dict(strides=[stride, stride]), {"W": wt, "B": b}
@@ -57,6 +62,8 @@ CASES = [
     conv("3x3 96->96 @40", 1, 96, 40, 40, 96, (3, 3)),
     conv("rec 3x3 s(2,1) 32->64 @24x160", 1, 32, 24, 160, 64, (3, 3), (2, 1)),
     conv("rec 1x3 64->64 pads(0,1,0,1)", 1, 64, 12, 160, 64, (1, 3), pads=[0, 1, 0, 1]),
+    conv1d("vad stft 1-D k256 s128 1->258 @640", 1, 1, 640, 258, 256, 128),
+    conv1d("1-D k3 129->128 @4", 1, 129, 4, 128, 3),
     convt("convT 2x2 s2 96->24 @80", 1, 96, 80, 80, 24, 2, 2),
     matmul("matmul [1,80,120]x[120,6625] const", (1, 80, 120), (120, 6625), True),
     matmul("matmul [1,40,256]x[256,768] const", (1, 40, 256), (256, 768), True),

@@ -511,13 +511,20 @@ def test_conv_auto_pad_with_explicit_pads_not_claimed(op):
         session(m, fallback=True)
 
 
-def test_constant_weights_are_not_reordered_per_call(capfd):
+@pytest.mark.parametrize("length", [640, "T"], ids=["known_length", "unknown_length"])
+def test_constant_weights_are_not_reordered_per_call(capfd, length):
     # Pre-packing guesses the input's shape; when the plan for the real shape wants the weights in
     # another layout (Silero VAD's STFT convolution channels-last), they are reordered once for
-    # that plan, never on every call. The dispatch log says which.
+    # that plan, never on every call. The dispatch log says which. With the length unknown (as in
+    # Silero's If branches) the guess must still fit the 256-tap kernel.
     x = f32(1, 1, 640)
     w = f32(258, 1, 256)
     model = make_node_model("Conv", [("x", x), ("w", w)], ["y"], 17, attrs={"strides": [128]}, initializers={"w": w})
+    model.graph.input[0].type.tensor_type.shape.dim[2].Clear()
+    if isinstance(length, str):
+        model.graph.input[0].type.tensor_type.shape.dim[2].dim_param = length
+    else:
+        model.graph.input[0].type.tensor_type.shape.dim[2].dim_value = length
     sess = session(model, options={"log": "dispatch"})
     for _ in range(2):
         got = sess.run(None, {"x": x})[0]

@@ -1,4 +1,5 @@
 // Conv and ConvTranspose on oneDNN's convolution / deconvolution primitives (1-D, 2-D, 3-D, NCHW).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -634,10 +635,14 @@ class ConvKernelImpl : public Kernel {
       packed = true;
       return {};
     }
-    // A nominal input: the known dims of X, N=1 and 64 for unknown spatial dims.
+    // A nominal input: the known dims of X, N=1, and for unknown spatial dims 64 or the dilated
+    // kernel's extent when that is larger (an STFT's 256-tap Conv would not fit in 64).
     Shape x(a_.nsp + 2, 64);
     x[0] = 1;
     x[1] = a_.transpose ? w[0] : w[1] * a_.group;
+    for (int64_t i = 2; i < a_.nsp + 2; ++i)
+      x[i] = std::max<int64_t>(64, (w[i] - 1) * At(a_.dilations, i - 2, 1) + 1);
+    const Shape nominal = x;
     if (x_shape_ && static_cast<int64_t>(x_shape_->size()) == a_.nsp + 2) {
       const Shape known = Logical(*x_shape_, a_.nhwc);
       for (int64_t i = 2; i < a_.nsp + 2; ++i)
@@ -645,7 +650,7 @@ class ConvKernelImpl : public Kernel {
     }
     Geometry g;
     if (!ComputeGeometry(a_, x, w, &g).ok() || g.bias_only) {
-      for (int64_t i = 2; i < a_.nsp + 2; ++i) x[i] = 64;  // known dims unusable: all nominal
+      x = nominal;  // known dims unusable: all nominal
       if (!ComputeGeometry(a_, x, w, &g).ok() || g.bias_only) return {};
     }
     memory::desc plain = PlainWeightDesc(a_, w);
