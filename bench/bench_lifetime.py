@@ -5,8 +5,10 @@ lifetime_probe.py does the measuring, each scenario in a fresh process):
             session (mean) and heap growth per session (median of per-iteration deltas);
   cycles    register the library, create and run a session, release and unregister it, N times
             (every other cycle unregisters with the session still alive);
-  peak      peak RSS growth of one session created and run 3 times, and of it the private
-            (anonymous) part and the code and files paged in; ratio Anvil / ORT CPU EP.
+  peak      peak RSS growth of one session created and run 3 times (from just after the library
+            is registered), and of it the private (anonymous) part and the code and files paged
+            in; then the process's own peak RSS (VmHWM: the interpreter, numpy, ORT and the
+            session); ratios Anvil / ORT CPU EP.
 
     scripts/setup_bench.sh                   # venvs and models, once
     python bench/bench_lifetime.py           # cls, rec, face_front, vad5, oww_emb; 1000 iterations
@@ -82,7 +84,9 @@ def print_row(row, scenarios):
         if sc == "peak":
             parts.append(f"peak MB anvil {a['peak_rss_growth'] / 2**20:6.1f} (anon {a['anon_growth'] / 2**20:5.1f},"
                          f" files {a['file_growth'] / 2**20:5.1f})  cpu {c['peak_rss_growth'] / 2**20:6.1f} "
-                         f"(anon {c['anon_growth'] / 2**20:5.1f})  ratio {a['peak_rss_growth'] / c['peak_rss_growth']:.2f}")
+                         f"(anon {c['anon_growth'] / 2**20:5.1f})  ratio {a['peak_rss_growth'] / c['peak_rss_growth']:.2f};"
+                         f" process peak MB anvil {a['peak_rss'] / 2**20:6.1f} cpu {c['peak_rss'] / 2**20:6.1f}"
+                         f" ratio {a['peak_rss'] / c['peak_rss']:.2f}")
         else:
             parts.append(f"{sc} rss/heap anvil {kb(a['rss_per_iteration'])}/{kb(a['heap_per_iteration'])}"
                          f" cpu {kb(c['rss_per_iteration'])}/{kb(c['heap_per_iteration'])}")

@@ -171,6 +171,7 @@ def main():
         for _ in range(n):
             p.run(s)
         result["peak_rss_growth"] = peak_rss_bytes() - before
+        result["peak_rss"] = peak_rss_bytes()  # the whole process's (interpreter, ORT and all)
         # Of the RSS held with the session alive: private memory, and code and files paged in.
         result["anon_growth"] = status_bytes("RssAnon") - anon
         result["file_growth"] = status_bytes("RssFile") - file

@@ -338,12 +338,13 @@ void LpPool(const float* x, float* y, int64_t channels, const PoolGeometry& g, c
 
 namespace {
 
-// Calls fn(yo, xo_of_tap) for every output position of rows [b, e) (a row: batch, out0, out1),
-// with the taps inside the input.
-template <typename Start, typename Tap, typename Finish>
-void ForEachWindowNhwc(const float* x, float* y, int64_t channels, const PoolGeometry& g, const PoolTaps* const taps[3],
-                       int64_t b, int64_t e, Start start, Tap tap, Finish finish) {
-  const int64_t c = channels;
+// Rows [b, e) of a channels-last pool (a row: batch, out0, out1; each output position a vector of
+// `c` channels), one multiversioned call per chunk of rows. kMax: the max over the window's taps
+// inside the input, NaN kept (MaxNan), lowest() for a window with none; else the sum, divided by
+// the count (count_include_pad: the padded window's).
+template <bool kMax>
+inline void PoolNhwcRows(const float* x, float* y, int64_t c, const PoolGeometry& g, const PoolTaps* const taps[3],
+                         bool count_include_pad, int64_t b, int64_t e) {
   for (int64_t row = b; row < e; ++row) {
     const int64_t oh = row % g.out[1];
     const int64_t od = (row / g.out[1]) % g.out[0];
@@ -351,19 +352,43 @@ void ForEachWindowNhwc(const float* x, float* y, int64_t channels, const PoolGeo
     const PoolTaps td = taps[0][od], th = taps[1][oh];
     for (int64_t ow = 0; ow < g.out[2]; ++ow) {
       const PoolTaps tw = taps[2][ow];
-      float* yo = y + (row * g.out[2] + ow) * c;
-      start(yo);
+      float* __restrict yo = y + (row * g.out[2] + ow) * c;
+      std::fill(yo, yo + c, kMax ? kMaxInit : 0.f);
       for (int64_t a = 0; a < td.valid; ++a) {
         const int64_t id = td.first + a * g.dilation[0];
         for (int64_t bb = 0; bb < th.valid; ++bb) {
           const int64_t ih = th.first + bb * g.dilation[1];
           const float* xr = x + ((n * g.in[0] + id) * g.in[1] + ih) * g.in[2] * c;
-          for (int64_t t = 0; t < tw.valid; ++t) tap(yo, xr + (tw.first + t * g.dilation[2]) * c);
+          for (int64_t t = 0; t < tw.valid; ++t) {
+            const float* __restrict xo = xr + (tw.first + t * g.dilation[2]) * c;
+            if constexpr (kMax) {
+#pragma omp simd
+              for (int64_t k = 0; k < c; ++k) yo[k] = MaxNan(yo[k], xo[k]);
+            } else {
+#pragma omp simd
+              for (int64_t k = 0; k < c; ++k) yo[k] += xo[k];
+            }
+          }
         }
       }
-      finish(yo, td, th, tw);
+      if constexpr (!kMax) {
+        const int64_t count = count_include_pad ? td.padded * th.padded * tw.padded : td.valid * th.valid * tw.valid;
+        const float div = static_cast<float>(count);
+        for (int64_t k = 0; k < c; ++k) yo[k] = count > 0 ? yo[k] / div : 0.f;
+      }
     }
   }
+}
+
+ANVIL_MULTIVERSION void MaxPoolNhwcRows(const float* x, float* y, int64_t c, const PoolGeometry& g,
+                                        const PoolTaps* const taps[3], int64_t b, int64_t e) {
+  PoolNhwcRows<true>(x, y, c, g, taps, false, b, e);
+}
+
+ANVIL_MULTIVERSION void AveragePoolNhwcRows(const float* x, float* y, int64_t c, const PoolGeometry& g,
+                                            const PoolTaps* const taps[3], bool count_include_pad, int64_t b,
+                                            int64_t e) {
+  PoolNhwcRows<false>(x, y, c, g, taps, count_include_pad, b, e);
 }
 
 }  // namespace
@@ -372,19 +397,8 @@ void AveragePoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, 
                      const PoolTaps* const taps[3], bool count_include_pad) {
   const int64_t rows = batch * g.out[0] * g.out[1];
   const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
-  const int64_t c = channels;
-  ParallelFor(rows, g.out[2] * win * c + 1, [&](int64_t b, int64_t e) {
-    ForEachWindowNhwc(
-        x, y, c, g, taps, b, e, [&](float* yo) { std::fill(yo, yo + c, 0.f); },
-        [&](float* __restrict yo, const float* __restrict xo) {
-#pragma omp simd
-          for (int64_t k = 0; k < c; ++k) yo[k] += xo[k];
-        },
-        [&](float* yo, const PoolTaps& td, const PoolTaps& th, const PoolTaps& tw) {
-          const int64_t count = count_include_pad ? td.padded * th.padded * tw.padded : td.valid * th.valid * tw.valid;
-          const float div = static_cast<float>(count);
-          for (int64_t k = 0; k < c; ++k) yo[k] = count > 0 ? yo[k] / div : 0.f;
-        });
+  ParallelFor(rows, g.out[2] * win * channels + 1, [&](int64_t b, int64_t e) {
+    AveragePoolNhwcRows(x, y, channels, g, taps, count_include_pad, b, e);
   });
 }
 
@@ -392,16 +406,8 @@ void MaxPoolNhwc(const float* x, float* y, int64_t batch, int64_t channels, cons
                  const PoolTaps* const taps[3]) {
   const int64_t rows = batch * g.out[0] * g.out[1];
   const int64_t win = g.kernel[0] * g.kernel[1] * g.kernel[2];
-  const int64_t c = channels;
-  ParallelFor(rows, g.out[2] * win * c + 1, [&](int64_t b, int64_t e) {
-    ForEachWindowNhwc(
-        x, y, c, g, taps, b, e, [&](float* yo) { std::fill(yo, yo + c, kMaxInit); },
-        [&](float* __restrict yo, const float* __restrict xo) {
-#pragma omp simd
-          for (int64_t k = 0; k < c; ++k) yo[k] = MaxNan(yo[k], xo[k]);
-        },
-        [](float*, const PoolTaps&, const PoolTaps&, const PoolTaps&) {});
-  });
+  ParallelFor(rows, g.out[2] * win * channels + 1,
+              [&](int64_t b, int64_t e) { MaxPoolNhwcRows(x, y, channels, g, taps, b, e); });
 }
 
 void GlobalPoolNhwc(const float* x, float* y, int64_t batch, int64_t spatial, int64_t channels, bool max) {
