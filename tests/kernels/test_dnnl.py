@@ -435,6 +435,55 @@ def test_gemm_combinations(trans_a, trans_b, alpha, beta, c_shape):
                rtol=RTOL, atol=ATOL)
 
 
+# A single row times a constant B runs Anvil's GEMV over oneDNN's packed panels (no primitive).
+ROW_SHAPES = [(1, 1), (3, 1), (16, 24), (100, 25), (1536, 128), (128, 130), (7, 300)]
+
+
+@pytest.mark.parametrize("k,n", ROW_SHAPES, ids=[f"k{k}_n{n}" for k, n in ROW_SHAPES])
+@pytest.mark.parametrize("a_shape", ["row", "vector", "batch1"])
+def test_matmul_one_row_times_constant_b(capfd, k, n, a_shape):
+    b = f32(k, n)
+    a = {"row": f32(1, k), "vector": f32(k), "batch1": f32(1, 1, k)}[a_shape]
+    model = make_node_model("MatMul", [("A", a), ("B", b)], ["Y"], 13, initializers={"B": b})
+    got = session(model, options={"log": "dispatch"}).run(None, {"A": a})[0]
+    np.testing.assert_allclose(got, matmul_ref(a, b), rtol=RTOL, atol=ATOL)
+    assert got.shape == matmul_ref(a, b).shape
+    assert "anvil:gemv" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(0, 0), (0, 1), (1, 1)])
+@pytest.mark.parametrize("alpha,beta,c_shape", [(1.0, 1.0, (24,)), (0.5, 2.0, (1, 24)), (1.0, 1.0, ()),
+                                                (2.0, 0.0, (24,)), (1.0, 1.0, None)])
+def test_gemm_one_row_times_constant_b(capfd, trans_a, trans_b, alpha, beta, c_shape):
+    k, n = 40, 24
+    a = f32(k, 1) if trans_a else f32(1, k)
+    b = f32(n, k) if trans_b else f32(k, n)
+    c = None if c_shape is None else f32(*c_shape)
+    inputs = [("A", a), ("B", b)] + ([("C", c)] if c is not None else [])
+    model = make_node_model("Gemm", inputs, ["Y"], 13, dict(transA=trans_a, transB=trans_b, alpha=alpha, beta=beta),
+                            {"B": b})
+    got = session(model, options={"log": "dispatch"}).run(None, {"A": a} | ({"C": c} if c is not None else {}))[0]
+    np.testing.assert_allclose(got, gemm_ref(a, b, c, trans_a, trans_b, alpha, beta), rtol=RTOL, atol=ATOL)
+    assert "Gemm: anvil:gemv" in capfd.readouterr().err
+
+
+def test_gemm_one_row_with_a_fused_tail_and_nan():
+    # openWakeWord's last layer: Gemm + Sigmoid, the tail in Anvil's pass after the GEMV; a NaN in
+    # the row makes every output NaN, as on ORT's CPU EP.
+    k, n = 128, 3
+    b, c = f32(n, k), f32(n)
+    nodes = [helper.make_node("Gemm", ["A", "B", "C"], ["G"], transB=1), helper.make_node("Sigmoid", ["G"], ["Y"])]
+    graph = helper.make_graph(nodes, "gemm_sigmoid", [helper.make_tensor_value_info("A", onnx.TensorProto.FLOAT, [1, k])],
+                              [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, None)],
+                              [onnx.numpy_helper.from_array(b, "B"), onnx.numpy_helper.from_array(c, "C")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    sess = session(model)
+    for a in (f32(1, k), np.full((1, k), np.nan, np.float32)):
+        want = run_cpu(model, [("A", a)])[0]
+        np.testing.assert_allclose(sess.run(None, {"A": a})[0], want, rtol=RTOL, atol=ATOL)
+
+
 def test_gemm_empty_and_k1():
     a, b, c = f32(0, 5), f32(5, 4), f32(4)
     check_node("Gemm", [("A", a), ("B", b), ("C", c)], ["Y"], 13, initializers={"B": b},

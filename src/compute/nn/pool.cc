@@ -132,8 +132,10 @@ inline void HorizontalMax(const float* tr, int64_t n, int64_t k, int64_t s, int6
 // inside the row in one vectorised loop, the (few) edge windows one by one.
 // [lo, hi): the output columns whose windows are full (consecutive; their taps start at ow * sw -
 // pad), the same for every row.
-inline void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& td, const PoolTaps& th,
-                       const PoolTaps* taps_w, int64_t lo, int64_t hi, float* yr, float* tmp) {
+// (Forced inline: MaxPoolRows's instruction-set clones compile it for their own target.)
+[[gnu::always_inline]] inline void MaxPoolRow(const float* xc, const PoolGeometry& g, const PoolTaps& td,
+                                              const PoolTaps& th, const PoolTaps* taps_w, int64_t lo, int64_t hi,
+                                              float* yr, float* tmp) {
   const int64_t ow_n = g.out[2], H = g.in[1], W = g.in[2];
   const int64_t kw = g.kernel[2], sw = g.stride[2], dw = g.dilation[2];
   if (td.valid == 1 && th.valid >= 1 && th.valid <= 3) {

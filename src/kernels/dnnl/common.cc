@@ -1,5 +1,7 @@
 #include "kernels/dnnl/common.h"
 
+#include "compute/nn/gemv.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,6 +30,17 @@ Status ReadPacked(const std::vector<const void*>& buffers, const std::vector<siz
   out->md = md;
   out->data = buffers[1];
   out->valid = true;
+  out->gemv_width = out->gemv_rows = 0;
+  // oneDNN's BA<r>a<w>b: [N/w][K/r][r][w], i.e. panels of w columns, each K (padded) rows of w.
+  if (expected_dims.size() == 2 && md.get_data_type() == memory::data_type::f32) {
+    const memory::dims blocks = md.get_inner_blks(), idxs = md.get_inner_idxs(), strides = md.get_strides();
+    const memory::dims padded = md.get_padded_dims();
+    if (blocks.size() == 2 && idxs == memory::dims{0, 1} && nn::IsGemvPanelWidth(blocks[1]) &&
+        strides[0] == blocks[0] * blocks[1] && strides[1] == padded[0] * blocks[1]) {
+      out->gemv_width = blocks[1];
+      out->gemv_rows = padded[0];
+    }
+  }
   return {};
 }
 
@@ -127,7 +140,13 @@ Status CheckTailSize(const std::vector<PostOp>& ops) {
 
 bool DropsNan(const PostOp& op) {
   using K = PostOp::Kind;
-  return (op.kind == K::kRelu && op.alpha == 0.f) || op.kind == K::kClip || op.kind == K::kHardSigmoid ||
+#if ANVIL_DNNL_KEEPS_NAN
+  constexpr bool kUnaryDropsNan = false;  // scripts/onednn_patches/keep-nan-in-relu-clip-hardsigmoid.patch
+#else
+  constexpr bool kUnaryDropsNan = true;
+#endif
+  return (kUnaryDropsNan && ((op.kind == K::kRelu && op.alpha == 0.f) || op.kind == K::kClip ||
+                             op.kind == K::kHardSigmoid)) ||
          op.kind == K::kMax || op.kind == K::kMin;
 }
 

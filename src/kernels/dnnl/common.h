@@ -17,6 +17,10 @@ struct PackedWeight {
   bool valid = false;
   memory::desc md;
   const void* data = nullptr;
+  // A 2-D [K, N] weight in one of oneDNN's column-panel layouts (BA<r>a<width>b, which its brgemm
+  // matmul picks: BA8a24b on AVX2): the panel width and padded row count, for nn::GemvPanels.
+  // 0: another layout.
+  int64_t gemv_width = 0, gemv_rows = 0;
 };
 
 // The weight a Compute call reads: the packed copy when there is one (with the shape the node
@@ -80,8 +84,9 @@ struct DnnlTail {
 bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,
                   int first_index, DnnlTail* out, bool sum_first = false, size_t count = kMaxPostOps,
                   bool channels_last = false);
-// oneDNN's eltwise Relu, Clip and HardSigmoid and its binary Max and Min take max/min in an order
-// that turns a NaN into the other operand; Anvil's kernels, like ORT's, keep the NaN.
+// Whether oneDNN would turn a NaN into something else at this step, where Anvil's kernels, like
+// ORT's, keep it. Its binary Max and Min take max/min in that order; so do its eltwise Relu, Clip
+// and HardSigmoid, unless this oneDNN has Anvil's patch for them (ANVIL_DNNL_KEEPS_NAN).
 bool DropsNan(const PostOp& op);
 // How many leading steps of a tail may go to oneDNN: up to the first that drops NaN (the rest
 // runs in Anvil's pass).

@@ -4,6 +4,9 @@
 #include <array>
 #include <vector>
 
+#include <atomic>
+
+#include "compute/nn/gemv.h"
 #include "compute/parallel.h"
 #include "fusion/post_ops.h"
 #include "kernels/dnnl/common.h"
@@ -75,6 +78,24 @@ std::string Describe(const char* op, const dnnl_kernels::MatmulPlan& p, size_t t
          " as oneDNN post-ops, " + std::to_string(tail_steps - p.dnnl_steps) + " in one Anvil pass";
   return s;
 }
+
+// A row vector times a constant B packed in column panels (PackedWeight::gemv_width): Anvil's
+// GEMV instead of a oneDNN primitive, whose per-call setup (argument maps, scratchpad, the
+// parallel dispatch) costs more than this product's arithmetic; the tail runs in Anvil's pass.
+struct RowTimesPanels {
+  static constexpr const char* kImpl = "anvil:gemv";
+  mutable std::atomic<bool> explained{false};
+
+  void Run(ComputeContext& ctx, const char* op, const dnnl_kernels::PackedWeight& b, const float* a, int64_t k,
+           int64_t n, float* y, size_t tail_steps) const {
+    if (ctx.explaining() && !explained.exchange(true))
+      ctx.Explain(std::string(op) + ": " + kImpl + " (a row times B in " + std::to_string(b.gemv_width) +
+                  "-column panels)" +
+                  (tail_steps ? "; fused tail of " + std::to_string(tail_steps) + " steps in one Anvil pass" : ""));
+    ctx.NoteImpl(kImpl, du::ThreadsFor(2 * k * n));
+    nn::GemvPanels(a, k, static_cast<const float*>(b.data), b.gemv_rows, n, b.gemv_width, y);
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // MatMul
@@ -154,6 +175,8 @@ class MatMulImpl : public Kernel {
   Status DoCompute(ComputeContext& ctx) const {
     TensorView a = ctx.Input(0);
     const auto [b_shape, b_data] = dnnl_kernels::WeightFor(packed_, b_shape_, ctx, 1);
+    if (packed_.gemv_width > 0 && NumElements(a.shape) == b_shape[0] && !a.shape.empty() && a.shape.back() == b_shape[0])
+      return RunRow(ctx, a, b_shape);
     du::PlanKey key;
     ANVIL_CHECK(key.Add(a.shape) && key.Add(b_shape), "shape too large for the plan key");
     PostOpOperands operands;
@@ -190,10 +213,34 @@ class MatMulImpl : public Kernel {
     return {};
   }
 
+  // A with one row ([K], or [1, ..., 1, K]) times the packed 2-D B.
+  Status RunRow(ComputeContext& ctx, const TensorView& a, const Shape& b_shape) const {
+    const int64_t k = b_shape[0], n = b_shape[1];
+    Shape y_shape = a.shape;
+    y_shape.back() = n;
+    if (a.shape.size() == 1) y_shape = Shape{n};
+    PostOpOperands operands;
+    if (!tail_.post.empty()) {
+      GatherPostOpOperands(tail_.post, ctx, &operands);
+      ANVIL_RETURN_IF_ERROR(CheckPostOpOperands(tail_.post, operands, y_shape));
+    }
+    float* y = nullptr;
+    ANVIL_RETURN_IF_ERROR(ctx.Output(0, y_shape, &y));
+    if (n == 0) return {};
+    if (k == 0) {
+      for (int64_t j = 0; j < n; ++j) y[j] = 0.f;
+    } else {
+      row_.Run(ctx, "MatMul", packed_, a.as<float>(), k, n, y, tail_.post.size());
+    }
+    if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
+    return {};
+  }
+
   std::optional<Shape> a_shape_, b_shape_;
   PackedWeight packed_;
   MatmulFusedTail tail_;
   mutable du::PlanPool<MatmulPlan> plans_;
+  RowTimesPanels row_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +332,14 @@ class GemmImpl : public Kernel {
       if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
       return {};
     }
+    if (m == 1 && packed_.gemv_width > 0) {  // A's one row (or column) is K contiguous floats
+      row_.Run(ctx, "Gemm", packed_, a.as<float>(), k, n, y, tail_.post.size());
+      const float* pc = c.as<float>();
+      if (at_.alpha != 1.f || use_c)
+        for (int64_t j = 0; j < n; ++j) y[j] = at_.alpha * y[j] + (use_c ? at_.beta * pc[c_cols == 1 ? 0 : j] : 0.f);
+      if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
+      return {};
+    }
     // A row vector C with beta = alpha = 1 is a fused bias; otherwise Y is pre-filled with C and
     // the product is accumulated onto it (sum post-op with scale beta).
     const bool as_bias = use_c && c_rows == 1 && c_cols == n && at_.beta == 1.f && at_.alpha == 1.f;
@@ -318,6 +373,7 @@ class GemmImpl : public Kernel {
   PackedWeight packed_;
   MatmulFusedTail tail_;
   mutable du::PlanPool<MatmulPlan> plans_;
+  RowTimesPanels row_;
 };
 
 std::optional<Shape> ShapeOf(const NodeInfo& node, size_t i) {
