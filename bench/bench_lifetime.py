@@ -13,6 +13,7 @@ lifetime_probe.py does the measuring, each scenario in a fresh process):
     scripts/setup_bench.sh                   # venvs and models, once
     python bench/bench_lifetime.py           # cls, rec, face_front, vad5, oww_emb; 1000 iterations
     python bench/bench_lifetime.py --models det,rec --iterations 200 --scenarios peak
+    python bench/bench_lifetime.py --scenarios peak --drop-caches   # as root: libraries read from disk
 Runs under the bench venv (newest onnxruntime) when it exists, like bench_models.py."""
 import argparse
 import json
@@ -33,7 +34,19 @@ CACHE = os.environ.get("ANVIL_CACHE", os.path.expanduser("~/.cache/anvil"))
 DEFAULT_PY = os.path.join(CACHE, "bench-venv", "bin", "python")
 
 
-def probe(python, lib, path, scenario, n, side, feeds):
+def drop_page_cache():
+    """Empties the kernel's page cache (root only), so every probe maps the libraries as read from
+    disk. A file just written (a fresh build, a pip install) sits in the page cache in large
+    folios, and the kernel then maps several times more of its code per page a process touches:
+    the code a process pages in depends on how the file came into the cache."""
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("1\n")
+
+
+def probe(python, lib, path, scenario, n, side, feeds, drop_caches=False):
+    if drop_caches:
+        drop_page_cache()
     out = subprocess.run([python, str(PROBE), lib, path, scenario, str(n), side, feeds],
                          capture_output=True, text=True)
     if out.returncode != 0:
@@ -52,6 +65,8 @@ def main():
     ap.add_argument("--scenarios", default="peak,sessions,cycles")
     ap.add_argument("--lib", default=os.environ.get("ANVIL_LIB", str(HERE.parent / "build" / "libanvil_ep.so")))
     ap.add_argument("--python", default=DEFAULT_PY if os.path.exists(DEFAULT_PY) else sys.executable)
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="empty the page cache before each probe (root only; see drop_page_cache)")
     args = ap.parse_args()
     scenarios = args.scenarios.split(",")
     version = subprocess.run([args.python, "-c", "import onnxruntime as o; print(o.__version__)"],
@@ -68,7 +83,7 @@ def main():
             for sc in scenarios:
                 n = 3 if sc == "peak" else args.iterations
                 for side in ("anvil", "cpu"):
-                    row[(sc, side)] = probe(args.python, args.lib, path, sc, n, side, feeds)
+                    row[(sc, side)] = probe(args.python, args.lib, path, sc, n, side, feeds, args.drop_caches)
             rows.append(row)
             print_row(row, scenarios)
     return 0

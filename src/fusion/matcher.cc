@@ -168,6 +168,12 @@ Emitted Unary(PostOp::Kind kind, float alpha, float beta) {
   e.op.beta = beta;
   return e;
 }
+// Max or Min with a constant as a Clip to [lo, hi]; with a NaN constant every output is NaN (as
+// Anvil's Max and Min give, numpy's way), a linear step to NaN.
+Emitted Bound(float lo, float hi) {
+  if (lo != lo || hi != hi) return Unary(PostOp::Kind::kLinear, 0.f, std::numeric_limits<float>::quiet_NaN());
+  return Unary(PostOp::Kind::kClip, lo, hi);
+}
 Emitted Binary(PostOp::Kind kind) {
   Emitted e;
   e.binary = true;

@@ -181,6 +181,15 @@ def sub_div_tensor(g, x):
     return g.node("Div", [s, "d"], "dt")
 
 
+def leaky_max_const(g, x):  # openWakeWord's embedding model: LeakyRelu, then Maximum by a [1,1,1,1] constant
+    y = unary("LeakyRelu", alpha=0.2)(g, x)
+    return g.node("Max", [y, g.constant(np.full((1, 1, 1, 1), -0.3))], "mx")
+
+
+def min_const_first(g, x):  # Min(c, x): a one-sided Clip too, either operand order
+    return g.node("Min", [g.constant(0.25), x], "mn")
+
+
 def max_min_tensor(g, x):
     g.add_input("t", f32(1, g.c_out, 10, 10))
     m = g.node("Max", [x, "t"], "mx")
@@ -220,6 +229,8 @@ PATTERNS = [
     (channel_mul_input, {"Mul"}),
     (sub_div_tensor, {"Sub", "Div"}),
     (max_min_tensor, {"Max", "Min"}),
+    (leaky_max_const, {"LeakyRelu", "Max"}),
+    (min_const_first, {"Min"}),
     (det_block, {"Mul", "Add", "Clip", "Div"}),
 ]
 
@@ -340,14 +351,20 @@ def test_operand_that_widens_the_output_is_not_fused():
     assert fused == 0 and singles == {"Conv", "Add"}, singles
 
 
-@pytest.mark.parametrize("anchor", ["conv3x3", "conv1x1"])
-@pytest.mark.parametrize("pattern", [unary("Relu"), clip, unary("HardSigmoid", alpha=0.3, beta=0.4), residual_relu,
-                                     max_min_tensor, hardswish_div, silu, unary("LeakyRelu", alpha=0.2)],
-                         ids=lambda p: p.__name__)
+NAN_PATTERNS = [unary("Relu"), clip, unary("HardSigmoid", alpha=0.3, beta=0.4), residual_relu, max_min_tensor,
+                hardswish_div, silu, unary("LeakyRelu", alpha=0.2)]
+# The tensor operands above have a convolution's output shape; the matmul anchors take the rest.
+NAN_CASES = [(a, p) for a in ("conv3x3", "conv1x1") for p in NAN_PATTERNS] + [
+    (a, p) for a in ("matmul", "gemm") for p in NAN_PATTERNS if p not in (residual_relu, max_min_tensor)]
+
+
+@pytest.mark.parametrize("anchor,pattern", NAN_CASES, ids=[f"{a}-{p.__name__}" for a, p in NAN_CASES])
 def test_nan_and_inf_propagate_as_in_ort(anchor, pattern):
-    # oneDNN's Relu, Clip, HardSigmoid, Max and Min post-ops turn NaN into a bound; ORT's kernels
-    # (and Anvil's) keep it, so those steps run in Anvil's pass. Inf must come out the same too.
-    g = Graph(**ANCHORS[anchor])
+    # ORT's kernels (and Anvil's) keep NaN through Relu, Clip, HardSigmoid, Max and Min. oneDNN's
+    # Max and Min post-ops turn it into the other operand, so those run in Anvil's pass; its Relu,
+    # Clip and HardSigmoid keep it with Anvil's patch (scripts/onednn_patches) and run inside the
+    # kernel. Inf must come out the same too.
+    g = Graph(**ANCHORS[anchor]) if anchor in ANCHORS else MatmulGraph(anchor)
     y = pattern(g, "conv")
     model = g.model([y])
     x = g.feeds["x"].copy()
@@ -364,6 +381,37 @@ def test_nan_and_inf_propagate_as_in_ort(anchor, pattern):
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     finite = np.isfinite(want)
     np.testing.assert_allclose(got[finite], want[finite], rtol=RTOL, atol=ATOL)
+
+
+IN_KERNEL = [(unary("Relu"), "Relu"), (clip, "Clip"), (residual_relu, "Add a tensor + Relu"),
+             (unary("HardSigmoid", alpha=0.3, beta=0.4), "HardSigmoid")]
+IN_KERNEL_CASES = [(a, p, n) for a in ("conv3x3", "conv1x1", "matmul") for p, n in IN_KERNEL
+                   if a != "matmul" or p is not residual_relu]
+
+
+@pytest.mark.parametrize("anchor,pattern,name", IN_KERNEL_CASES,
+                         ids=[f"{a}-{n.replace(' ', '_')}" for a, _, n in IN_KERNEL_CASES])
+def test_activations_run_inside_the_onednn_kernel(capfd, anchor, pattern, name):
+    # With Anvil's oneDNN patch these keep NaN inside oneDNN's kernels (test above), so the whole
+    # tail is oneDNN post-ops: no second pass over the output.
+    g = Graph(**ANCHORS[anchor]) if anchor in ANCHORS else MatmulGraph(anchor)
+    y = pattern(g, "conv")
+    session(g.model([y]), options={"log": "dispatch"}, optimization=ort.GraphOptimizationLevel.ORT_DISABLE_ALL).run(
+        None, g.feeds)
+    err = capfd.readouterr().err
+    assert f" + {name}" in err, err
+    steps = 2 if "Add" in name else 1
+    assert f"fused tail of {steps} steps: {steps} as oneDNN post-ops" in err, err
+
+
+def test_max_with_a_nan_constant_is_nan_everywhere():
+    # Anvil's Max and Min propagate NaN from either side (numpy's way): fused as a one-sided Clip,
+    # a NaN constant must still give NaN, as the unfused node does.
+    g = Graph()
+    y = g.node("Max", ["conv", g.constant(float("nan"))], "mx")
+    got = session(g.model([y])).run(None, g.feeds)[0]
+    unfused = session(g.model([y]), options={"fuse": "0"}).run(None, g.feeds)[0]
+    assert np.isnan(unfused).all() and np.isnan(got).all()
 
 
 def test_fuse_option_off_runs_every_node():

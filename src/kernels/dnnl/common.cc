@@ -118,6 +118,8 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
       case K::kAbs: alg = A::eltwise_abs; break;
       case K::kGeluErf: alg = A::eltwise_gelu_erf; break;
       case K::kGeluTanh: alg = A::eltwise_gelu_tanh; break;
+      case K::kClip: alg = A::eltwise_clip; break;  // [alpha, beta]; +-inf for a missing bound
+      case K::kHardSigmoid: alg = A::eltwise_hardsigmoid; break;
       default: return false;
     }
     out->ops.append_eltwise(alg, op.alpha, op.beta);
