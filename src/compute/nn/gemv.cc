@@ -11,8 +11,8 @@ namespace {
 // Both helpers are forced inline so that each instruction-set clone of PanelRange compiles them
 // for its own target (a template called from a clone is otherwise built once, for the baseline).
 template <int kWidth, int kSplit>
-[[gnu::always_inline]] inline void PanelDot(const float* __restrict x, int64_t k, const float* __restrict w, float* __restrict out,
-                     int64_t cols) {
+[[gnu::always_inline]] inline void PanelDot(const float* __restrict x, int64_t k, const float* __restrict w,
+                                            float* __restrict out, int64_t cols) {
   float acc[kSplit][kWidth] = {};
   int64_t i = 0;
   for (; i + kSplit <= k; i += kSplit) {
@@ -35,7 +35,8 @@ template <int kWidth, int kSplit>
 }
 
 template <int kWidth>
-[[gnu::always_inline]] inline void Panels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n, float* y, int64_t b, int64_t e) {
+[[gnu::always_inline]] inline void Panels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
+                                          float* y, int64_t b, int64_t e) {
   constexpr int kSplit = kWidth >= 48 ? 1 : kWidth >= 24 ? 2 : 4;  // 4 to 8 vector sums in flight
   for (int64_t p = b; p < e; ++p) {
     const int64_t first = p * kWidth;

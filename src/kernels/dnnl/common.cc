@@ -1,9 +1,9 @@
 #include "kernels/dnnl/common.h"
 
-#include "compute/nn/gemv.h"
-
 #include <algorithm>
 #include <cstring>
+
+#include "compute/nn/gemv.h"
 
 namespace anvil::dnnl_kernels {
 

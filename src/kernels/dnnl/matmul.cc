@@ -1,10 +1,9 @@
 // MatMul (numpy semantics) and Gemm on oneDNN's matmul primitive.
+#include <array>
+#include <atomic>
 #include <optional>
 #include <string>
-#include <array>
 #include <vector>
-
-#include <atomic>
 
 #include "compute/nn/gemv.h"
 #include "compute/parallel.h"
