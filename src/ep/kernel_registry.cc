@@ -215,6 +215,8 @@ Status AddEntry(OrtKernelRegistry* registry, const char* ep_name, const KernelEn
   builder.SetOperatorType(e.op_type).SetDomain(e.domain).SetSinceVersion(e.since, e.until).SetExecutionProvider(ep_name);
   for (int i = 0; i < 32; ++i)
     if (e.cpu_inputs & (1u << i)) builder.SetInputMemType(static_cast<size_t>(i), OrtMemTypeCPUInput);
+  // ORT's allocation planner may then give output 0 input 0's buffer (as for its own Reshape).
+  if (e.output0_views_input0) builder.AddInputOutputAlias(0, 0);
   for (const TypeConstraint& c : e.constraints) {
     std::vector<const OrtDataType*> types;
     for (int t = 0; t < 64; ++t) {

@@ -314,6 +314,7 @@ struct KernelEntry {
   KernelCreateFn create;           // the claim-time check, and the kernel (unless ort_create)
   OrtKernelCreateFn ort_create;    // optional: ORT makes the kernel (If)
   uint32_t cpu_inputs;             // inputs ORT must keep in CPU memory (bit i: input i)
+  bool output0_views_input0;       // ORT may hand output 0 input 0's buffer (a reshape: no copy)
 };
 constexpr int kLatest = 2147483647;
 // ORT's internal domain for the channels-last ops (layout=nhwc).

@@ -6,7 +6,8 @@
 namespace anvil {
 
 namespace {
-// Optional parts of a kernel class: CreateOrtKernel (ORT makes the kernel) and kCpuInputs.
+// Optional parts of a kernel class: CreateOrtKernel (ORT makes the kernel), kCpuInputs and
+// kOutputViewsInput (output 0 may share input 0's buffer: the kernel then copies nothing).
 template <typename Class>
 constexpr OrtKernelCreateFn OrtCreateOf() {
   if constexpr (requires { &Class::CreateOrtKernel; }) return &Class::CreateOrtKernel;
@@ -17,11 +18,17 @@ constexpr uint32_t CpuInputsOf() {
   if constexpr (requires { Class::kCpuInputs; }) return Class::kCpuInputs;
   return 0;
 }
+template <typename Class>
+constexpr bool OutputViewsInputOf() {
+  if constexpr (requires { Class::kOutputViewsInput; }) return Class::kOutputViewsInput;
+  return false;
+}
 }  // namespace
 
 #define TC(name, types) TypeConstraint{name, types}
 #define ANVIL_KERNEL(domain, op, since, until, Class, ...) \
-  KernelEntry{domain, op, since, until, {__VA_ARGS__}, &Class::Create, OrtCreateOf<Class>(), CpuInputsOf<Class>()},
+  KernelEntry{domain, op, since, until, {__VA_ARGS__}, &Class::Create, OrtCreateOf<Class>(), CpuInputsOf<Class>(), \
+              OutputViewsInputOf<Class>()},
 
 const std::vector<KernelEntry>& AllKernels() {
   static const std::vector<KernelEntry> entries = {

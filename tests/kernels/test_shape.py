@@ -724,3 +724,73 @@ def test_parallel_paths():
     feeds = {"x": x, "roi": roi, "scales": np.array([1, 1, 1.5, 0.7], np.float32)}
     np.testing.assert_allclose(session(model, threads=4).run(None, feeds)[0], run_cpu(model, list(feeds.items()))[0],
                                rtol=1e-5, atol=1e-5)
+
+
+# Reshape, Flatten, Squeeze, Unsqueeze and Identity declare that output 0 may share input 0's
+# buffer (KernelDefBuilder alias, as ORT's own kernels do): between two other nodes ORT's planner
+# then gives the output the input's memory and Anvil copies nothing (the profile's impl says
+# anvil:view); a consumer that reads both the input and the output must still see both intact.
+VIEW_OPS = {
+    "Reshape": (lambda g: [g.make_node("Reshape", ["r", "s"], ["v"])], [("s", i64(2, 3, 20))], (2, 3, 20)),
+    "Flatten": (lambda g: [g.make_node("Flatten", ["r"], ["v"], axis=2)], [], (2, 60)),
+    "Squeeze": (lambda g: [g.make_node("Squeeze", ["r", "ax"], ["v"])], [("ax", i64(0))], (2, 3, 4, 5)),
+    "Unsqueeze": (lambda g: [g.make_node("Unsqueeze", ["r", "ax"], ["v"])], [("ax", i64(1))], (1, 1, 2, 3, 4, 5)),
+    "Identity": (lambda g: [g.make_node("Identity", ["r"], ["v"])], [], (1, 2, 3, 4, 5)),
+}
+
+
+def view_model(op, reuse_input):
+    from onnx import helper, numpy_helper
+    make, consts, out_shape = VIEW_OPS[op]
+    nodes = [helper.make_node("Relu", ["x"], ["r"])] + make(helper)
+    # Sigmoid of the view; with reuse_input also Add(view-as-input-shape, r) reads both buffers.
+    nodes.append(helper.make_node("Sigmoid", ["v"], ["y"]))
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if reuse_input:
+        nodes.append(helper.make_node("Neg", ["r"], ["z"]))
+        outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, None))
+    graph = helper.make_graph(nodes, "view", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4, 5])],
+                              outputs, initializer=[numpy_helper.from_array(v, n) for n, v in consts])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model, out_shape
+
+
+@pytest.mark.parametrize("op", sorted(VIEW_OPS))
+@pytest.mark.parametrize("reuse_input", [False, True])
+def test_reshapes_view_their_input(op, reuse_input, tmp_path):
+    import json
+    import onnxruntime as ort
+    from anvil_testing import anvil_devices, EP_NAME
+    model, out_shape = view_model(op, reuse_input)
+    x = data((1, 2, 3, 4, 5))
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+    so.enable_profiling = True
+    so.profile_file_prefix = str(tmp_path / "view")
+    so.add_provider_for_devices(anvil_devices(), {"fuse": "0", "layout": "nchw"})
+    sess = ort.InferenceSession(model.SerializeToString(), so)
+    for _ in range(2):
+        outs = sess.run(None, {"x": x})
+        r = np.maximum(x, 0)
+        np.testing.assert_allclose(outs[0], 1 / (1 + np.exp(-r.reshape(out_shape))), rtol=1e-6, atol=1e-6)
+        if reuse_input:
+            np.testing.assert_array_equal(outs[1], -r)
+    with open(sess.end_profiling()) as f:
+        events = json.load(f)
+    impls = {e["args"]["impl"] for e in events
+             if e.get("cat") == "Kernel" and e.get("args", {}).get("provider") == EP_NAME and e["args"]["op_name"] == op}
+    assert impls == {"anvil:view"}, f"{op}: {impls}"
+
+
+def test_a_graph_input_reshaped_to_a_graph_output_is_copied():
+    """ORT cannot give a graph output the caller's input buffer: the kernel copies."""
+    x = data((2, 6))
+    model = make_node_model("Reshape", [("x", x), ("s", i64(3, 4))], ["y"], 17, initializers={"s": i64(3, 4)})
+    (y,) = run_anvil(model, [("x", x)])
+    np.testing.assert_array_equal(y, x.reshape(3, 4))
+    kept = y.copy()
+    x[:] = 0  # the output is not a view of the caller's array
+    np.testing.assert_array_equal(y, kept)

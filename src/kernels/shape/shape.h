@@ -41,6 +41,7 @@ class ShapeKernel final : public Kernel {
 // Reshape (shape as input 1; allowzero from revision 14).
 class ReshapeKernel final : public Kernel {
  public:
+  static constexpr bool kOutputViewsInput = true;
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
@@ -51,6 +52,7 @@ class ReshapeKernel final : public Kernel {
 // Squeeze: axes attribute before revision 13, optional input from 13; no axes removes all 1-dims.
 class SqueezeKernel final : public Kernel {
  public:
+  static constexpr bool kOutputViewsInput = true;
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
@@ -62,6 +64,7 @@ class SqueezeKernel final : public Kernel {
 // Unsqueeze: axes attribute before revision 13, required input from 13.
 class UnsqueezeKernel final : public Kernel {
  public:
+  static constexpr bool kOutputViewsInput = true;
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
@@ -72,6 +75,7 @@ class UnsqueezeKernel final : public Kernel {
 
 class FlattenKernel final : public Kernel {
  public:
+  static constexpr bool kOutputViewsInput = true;
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 
@@ -81,6 +85,7 @@ class FlattenKernel final : public Kernel {
 
 class IdentityKernel final : public Kernel {
  public:
+  static constexpr bool kOutputViewsInput = true;
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
   Status Compute(ComputeContext& ctx) const override;
 };
