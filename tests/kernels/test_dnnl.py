@@ -6,6 +6,9 @@ float32 in a blocked order, so the rounding error grows like sqrt(terms) * 2^-24
 for ~2000 terms of magnitude ~1 that is ~1e-5 absolute on results of magnitude ~10-50. rtol=1e-4
 and atol=1e-4 leave a margin of ~10x while still catching any real indexing, padding or layout
 error (those produce O(1) differences)."""
+import os
+import pathlib
+
 import numpy as np
 import onnx
 import pytest
@@ -581,3 +584,45 @@ def test_constant_weights_are_not_reordered_per_call(capfd, length):
     err = capfd.readouterr().err
     assert "anvil dispatch: Conv node" in err, err
     assert "reordered on every call" not in err, err
+
+
+# Depthwise convolutions run oneDNN's direct kernel (jit_dw), not the brgemm one it ranks first
+# on AVX-512 (src/kernels/dnnl/conv.cc): the weights are packed for it, and results match ORT.
+@pytest.mark.parametrize("c,k,stride", [(24, 3, 1), (24, 3, 2), (72, 5, 1), (40, 5, 2)])
+def test_depthwise_conv_runs_the_direct_kernel(capfd, c, k, stride):
+    x, w, b = f32(1, c, 20, 20), f32(c, 1, k, k), f32(c)
+    pad = k // 2
+    model = make_node_model("Conv", [("X", x), ("W", w), ("B", b)], ["Y"], 17,
+                            dict(group=c, pads=[pad] * 4, strides=[stride] * 2), {"W": w, "B": b})
+    got = session(model, options={"log": "dispatch"}).run(None, {"X": x})[0]
+    np.testing.assert_allclose(got, run_cpu(model, [("X", x)])[0], rtol=RTOL, atol=ATOL)
+    assert "onednn:jit_dw:" in capfd.readouterr().err
+
+
+def test_an_implementation_override_that_matches_nothing_keeps_onednns_choice():
+    """ANVIL_DNNL_CONV_IMPL / ANVIL_DNNL_MATMUL_IMPL name a preferred implementation; one that no
+    implementation matches leaves oneDNN's first choice (not the last one it tried, a reference
+    kernel), for convolutions and matrix products alike."""
+    import subprocess
+    import sys
+    code = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from anvil_testing import make_node_model, session, run_cpu
+rng = np.random.default_rng(0)
+x, w = rng.standard_normal((1, 8, 12, 12), dtype=np.float32), rng.standard_normal((16, 8, 3, 3), dtype=np.float32)
+conv = make_node_model("Conv", [("X", x), ("W", w)], ["Y"], 17, dict(pads=[1, 1, 1, 1]), {"W": w})
+a, b = rng.standard_normal((5, 32), dtype=np.float32), rng.standard_normal((32, 16), dtype=np.float32)
+mm = make_node_model("MatMul", [("A", a), ("B", b)], ["Y"], 13, initializers={"B": b})
+for model, feed in [(conv, [("X", x)]), (mm, [("A", a)])]:
+    got = session(model, options={"log": "dispatch"}).run(None, dict(feed))[0]
+    np.testing.assert_allclose(got, run_cpu(model, feed)[0], rtol=1e-4, atol=1e-4)
+'''
+    env = dict(os.environ, ANVIL_DNNL_CONV_IMPL="no_such_impl", ANVIL_DNNL_MATMUL_IMPL="no_such_impl")
+    tests_dir = str(pathlib.Path(__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", code, tests_dir], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    impls = [line for line in r.stderr.splitlines() if "onednn:" in line]
+    assert len(impls) >= 2, r.stderr[-3000:]
+    assert not any("onednn:ref" in line for line in impls), "\n".join(impls)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <memory>
@@ -92,6 +93,20 @@ memory::desc RowMajor(const memory::dims& dims);
 memory::desc Strided(const memory::dims& dims, const memory::dims& strides);
 // f32 descriptor with format_tag::any, for letting a primitive choose.
 memory::desc Any(const memory::dims& dims);
+
+// Picks an implementation: oneDNN's first choice, or the first whose impl_info_str starts with
+// `prefix` (null: keep oneDNN's). Any oneDNN primitive descriptor. A copy of a descriptor shares
+// its iterator (next_impl moves both), so oneDNN's choice is kept as a clone for when none matches.
+template <typename PD>
+void PreferImpl(PD& pd, const char* prefix) {
+  if (!prefix || std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
+  dnnl_primitive_desc_t first = nullptr;
+  dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&first, pd.get()), "could not clone a primitive descriptor");
+  PD original(first);
+  while (pd.next_impl())
+    if (std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
+  pd = original;
+}
 // True if this CPU runs oneDNN's 16-lane (AVX-512) kernels.
 bool WideVectors();
 

@@ -35,18 +35,6 @@ bool OperandsOverDst(const MatmulTail& t, const memory::dims& dst, std::array<Te
   return true;
 }
 
-// Picks the implementation: oneDNN's first choice, or the first whose name starts with `prefer`.
-void Prefer(dnnl::matmul::primitive_desc& pd, const char* prefer) {
-  if (!prefer) return;
-  dnnl::matmul::primitive_desc probe = pd;
-  do {
-    if (std::strncmp(probe.impl_info_str(), prefer, std::strlen(prefer)) == 0) {
-      pd = probe;
-      return;
-    }
-  } while (probe.next_impl());
-}
-
 }  // namespace
 
 memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_user, bool any_weights,
@@ -69,7 +57,7 @@ memory::desc BuildMatmul(const memory::desc& src_md, const memory::desc& wei_use
     if (t) ops = t->ops;  // (a tail goes to oneDNN only without alpha and sum_beta)
     if (ops.len() > 0) attr.set_post_ops(ops);
     dnnl::matmul::primitive_desc pd(eng, src_md, wei_md, bias_md, dst_md, attr);
-    Prefer(pd, override_impl ? override_impl : (any_weights || t ? "brg" : nullptr));
+    du::PreferImpl(pd, override_impl ? override_impl : (any_weights || t ? "brg" : nullptr));
     return pd;
   };
   DnnlTail dnnl_tail;
