@@ -120,7 +120,7 @@ class Side:
                 raise RuntimeError(f"no Anvil plugin at {lib} (build it or set ANVIL_LIB)")
             self.ep_name = ANVIL_EP
             self._register("anvil", lib)
-            self.options = {"threads": n}
+            self.options = dict(spec.get("anvil_options", {}), threads=n)
             self.info["library"] = lib
         elif self.kind.startswith("openvino-"):
             try:
@@ -537,7 +537,8 @@ def run_one(args, entries, sides, threads, tmp, notes):
     """All models on all sides at one thread count; returns the per-side, per-model results."""
     env = dict(os.environ)
     env.setdefault("ORT_GGML_LOG", "warn")
-    spec_base = {"threads": threads, "anvil_lib": args.anvil_lib, "ggml_options": args.ggml_options}
+    spec_base = {"threads": threads, "anvil_lib": args.anvil_lib, "ggml_options": args.ggml_options,
+                 "anvil_options": args.anvil_options}
     workers, info = {}, {}
     results = {e.name: {} for e in entries}
     busy = None
@@ -789,6 +790,8 @@ def main():
     ap.add_argument("--anvil-lib", default=os.environ.get("ANVIL_LIB") or os.path.join(REPO, "build", "libanvil_ep.so"))
     ap.add_argument("--python", help="Python for the ort, anvil and openvino workers (default: bench-venv's)")
     ap.add_argument("--ggml-python", help="Python for the ggml worker (default: bench-ggml-venv's)")
+    ap.add_argument("--anvil-options", default="", metavar="K=V,...",
+                    help="Anvil EP options besides threads=N (e.g. tune=0)")
     ap.add_argument("--ggml-options", default="weights=f32", metavar="K=V,...",
                     help="ggml provider options besides device=cpu and threads (default weights=f32: "
                          "ggml's own default keeps weights in f16, which overflows on int16-scale audio)")
@@ -810,6 +813,7 @@ def main():
     sides = ["ort"] + [s for s in dict.fromkeys(sides) if s != "ort"]
     thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
     args.ggml_options = dict(kv.split("=", 1) for kv in args.ggml_options.split(",") if "=" in kv)
+    args.anvil_options = dict(kv.split("=", 1) for kv in args.anvil_options.split(",") if "=" in kv)
     if args.rounds < 1 or args.repeat < 1 or not thread_counts:
         sys.exit("--rounds, --repeat and --threads must be positive")
 
