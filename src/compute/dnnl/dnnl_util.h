@@ -100,9 +100,7 @@ memory::desc Any(const memory::dims& dims);
 template <typename PD>
 void PreferImpl(PD& pd, const char* prefix) {
   if (!prefix || std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
-  dnnl_primitive_desc_t first = nullptr;
-  dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&first, pd.get()), "could not clone a primitive descriptor");
-  PD original(first);
+  PD original(pd.get());  // from a C descriptor: a clone (owned by `original`)
   while (pd.next_impl())
     if (std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
   pd = original;
