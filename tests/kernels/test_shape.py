@@ -373,7 +373,7 @@ def test_transpose_shapes():
         ((300, 200), (1, 0)),          # 2-D, several tiles, parallel
         ((2, 3, 65, 33), (0, 2, 3, 1)),  # NCHW -> NHWC
         ((2, 65, 33, 3), (0, 3, 1, 2)),  # NHWC -> NCHW
-        ((1, 41, 19, 45), (0, 3, 1, 2)),  # NHWC -> NCHW, 4-byte: 8x8 AVX2 blocks with both edges
+        ((1, 41, 19, 45), (0, 3, 1, 2)),  # NHWC -> NCHW, narrow bands with both edges
         ((2, 9, 8, 16), (0, 3, 1, 2)),  # ... exact 8x8 blocks, two matrices
         ((2, 5, 7, 8), (0, 2, 1, 3)),  # attention heads: contiguous inner runs
         ((3, 1, 4, 1, 5), (4, 3, 2, 1, 0)),  # size-1 dims
