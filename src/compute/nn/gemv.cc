@@ -22,6 +22,21 @@ struct Blocking {
   static constexpr int kChains = kVecs * kPanels >= 6 ? 1 : 2;
 };
 
+// Row `i` of every panel, times x[i], into one chain of sums. Forced inline (like PanelBlock) so
+// that each instruction-set clone of PanelRange compiles it for its own target.
+template <int kWidth, int P, int NV>
+[[gnu::always_inline]] inline void AddRow(V8 (&acc)[P][NV], const float* const (&base)[P], int64_t i, float xi) {
+  const V8 xv = {xi, xi, xi, xi, xi, xi, xi, xi};
+#pragma GCC unroll 64
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 64
+    for (int v = 0; v < NV; ++v) {
+      V8 wv;
+      std::memcpy(&wv, base[p] + i * kWidth + v * 8, sizeof(wv));
+      acc[p][v] += xv * wv;
+    }
+}
+
 // y for kPanels (or `panels` < kPanels) adjacent panels starting at `w`. Forced inline so that each
 // instruction-set clone of PanelRange compiles it for its own target (a template called from a
 // clone is otherwise built once, for the baseline).
@@ -43,31 +58,9 @@ template <int kWidth>
   int64_t i = 0;
   for (; i + C <= k; i += C) {
 #pragma GCC unroll 64
-    for (int c = 0; c < C; ++c) {
-      const float xi = x[i + c];
-      const V8 xv = {xi, xi, xi, xi, xi, xi, xi, xi};
-#pragma GCC unroll 64
-      for (int p = 0; p < P; ++p)
-#pragma GCC unroll 64
-        for (int v = 0; v < NV; ++v) {
-          V8 wv;
-          std::memcpy(&wv, base[p] + (i + c) * kWidth + v * 8, sizeof(wv));
-          acc[c][p][v] += xv * wv;
-        }
-    }
+    for (int c = 0; c < C; ++c) AddRow<kWidth>(acc[c], base, i + c, x[i + c]);
   }
-  for (; i < k; ++i) {
-    const float xi = x[i];
-    const V8 xv = {xi, xi, xi, xi, xi, xi, xi, xi};
-#pragma GCC unroll 64
-    for (int p = 0; p < P; ++p)
-#pragma GCC unroll 64
-      for (int v = 0; v < NV; ++v) {
-        V8 wv;
-        std::memcpy(&wv, base[p] + i * kWidth + v * 8, sizeof(wv));
-        acc[0][p][v] += xv * wv;
-      }
-  }
+  for (; i < k; ++i) AddRow<kWidth>(acc[0], base, i, x[i]);
 #pragma GCC unroll 64
   for (int c = 1; c < C; ++c)
 #pragma GCC unroll 64
