@@ -9,11 +9,18 @@ records every function executed, and lists the sections of those in the plugin:
   2. the same functions' instances for other instruction sets (oneDNN templates a kernel on its
      ISA: `...cpu_isa_tE<n>E...`), as glob patterns: on an AVX-512 or AMX machine the session runs
      those instead, and they then sit together too, after the first group.
-The list is a layout hint only: a function missing from it still links, just elsewhere.
+  3. with --perf, also the functions a `perf record` sampling of the same sessions saw on this
+     machine: valgrind runs oneDNN's AVX2 paths only (it emulates no AVX-512), so on an AVX-512
+     machine this adds the kernels and generators the sessions really run there (a sampling:
+     functions too short to be sampled stay out).
+A constructor or destructor is listed under its base-object name too (`C2`/`D2`): GCC puts the
+body in that section and makes the complete-object name (`C1`/`D1`, which callgrind reports) an
+alias of it. The list is a layout hint only: a function missing from it still links, just elsewhere.
 
     apt-get install valgrind                       # once
     scripts/setup_bench.sh                         # the models and the bench venv, once
     python3 scripts/code_order.py [--models a,b]   # about 20 minutes; then rebuild
+    python3 scripts/code_order.py --keep --perf    # add this machine's sampled functions to the list
 Regenerate it when the kernels or oneDNN change much (bench/bench_lifetime.py --scenarios peak
 shows the code paged in: its `files` column)."""
 import argparse
@@ -47,6 +54,32 @@ for threads in (1, 2):
         del s
 '''
 ISA = re.compile(r"(cpu_isa_tE)(\d+)(E)")
+CTOR_DTOR = re.compile(r"([CD])1(E|I)")
+
+
+def section_names(function):
+    """The function's section names: its own, and for a complete-object constructor or destructor
+    the base-object one that holds the body."""
+    names = [function]
+    if CTOR_DTOR.search(function):
+        names.append(CTOR_DTOR.sub(r"\g<1>2\2", function, count=1))
+    return names
+
+
+def sampled_functions(python, driver, lib, models):
+    """Functions of `lib` that perf's cpu-clock sampling (20 kHz) saw while the driver ran."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "perf.data")
+        subprocess.run(["perf", "record", "-q", "-o", data, "-e", "cpu-clock", "-F", "20000", python, driver, lib,
+                        models, str(TOP / "bench")], check=True)
+        report = subprocess.run(["perf", "report", "-i", data, "--dsos", os.path.basename(lib), "--sort", "symbol",
+                                 "-F", "sym", "--no-demangle", "--stdio"], check=True, capture_output=True, text=True)
+    found = set()
+    for line in report.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "[.]" and fields[1].startswith("_Z"):
+            found.add(fields[1])
+    return found
 
 
 def executed_functions(callgrind_out, library):
@@ -83,17 +116,26 @@ def main():
     ap.add_argument("--python", default=os.path.join(CACHE, "bench-venv", "bin", "python"))
     ap.add_argument("--out", default=str(TOP / "src" / "ep" / "code_order.txt"))
     ap.add_argument("--callgrind-out", help="reuse this callgrind output instead of running the models")
+    ap.add_argument("--keep", action="store_true", help="start from the functions already in --out (no callgrind run)")
+    ap.add_argument("--perf", action="store_true", help="add the functions perf samples in the sessions on this machine")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        driver = os.path.join(tmp, "driver.py")
+        pathlib.Path(driver).write_text(DRIVER)
         out = args.callgrind_out
-        if not out:
+        if args.keep:
+            functions = {line.strip()[len(".text."):] for line in open(args.out)
+                         if line.startswith(".text._Z") and "*" not in line}
+        elif not out:
             out = os.path.join(tmp, "callgrind.out")
-            driver = os.path.join(tmp, "driver.py")
-            pathlib.Path(driver).write_text(DRIVER)
             subprocess.run(["valgrind", "--tool=callgrind", "--demangle=no", "--smc-check=all",
                             f"--callgrind-out-file={out}", args.python, driver, os.path.abspath(args.lib),
                             args.models, str(TOP / "bench")], check=True)
-        functions = sorted(f for f in executed_functions(out, os.path.basename(args.lib)) if f.startswith("_Z"))
+        if not args.keep:
+            functions = {f for f in executed_functions(out, os.path.basename(args.lib)) if f.startswith("_Z")}
+        if args.perf:
+            functions |= sampled_functions(args.python, driver, os.path.abspath(args.lib), args.models)
+    functions = sorted({n for f in functions for n in section_names(f)})
     if not functions:
         sys.exit("code_order: callgrind saw no function of the plugin run")
     other_isas = sorted({ISA.sub(r"\1*\3", f) for f in functions if ISA.search(f)})
