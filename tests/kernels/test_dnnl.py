@@ -586,8 +586,10 @@ def test_constant_weights_are_not_reordered_per_call(capfd, length):
     assert "reordered on every call" not in err, err
 
 
-# Depthwise convolutions run oneDNN's direct kernel (jit_dw), not the brgemm one it ranks first
-# on AVX-512 (src/kernels/dnnl/conv.cc): the weights are packed for it, and results match ORT.
+# On AVX-512, depthwise convolutions run oneDNN's direct kernel (jit_dw), not the brgemm one it
+# ranks first (src/kernels/dnnl/conv.cc): the weights are packed for it, and results match ORT.
+# Elsewhere oneDNN's choice stays and only the results are checked.
+AVX512 = "avx512f" in open("/proc/cpuinfo").read()
 @pytest.mark.parametrize("c,k,stride", [(24, 3, 1), (24, 3, 2), (72, 5, 1), (40, 5, 2)])
 def test_depthwise_conv_runs_the_direct_kernel(capfd, c, k, stride):
     x, w, b = f32(1, c, 20, 20), f32(c, 1, k, k), f32(c)
@@ -596,7 +598,8 @@ def test_depthwise_conv_runs_the_direct_kernel(capfd, c, k, stride):
                             dict(group=c, pads=[pad] * 4, strides=[stride] * 2), {"W": w, "B": b})
     got = session(model, options={"log": "dispatch"}).run(None, {"X": x})[0]
     np.testing.assert_allclose(got, run_cpu(model, [("X", x)])[0], rtol=RTOL, atol=ATOL)
-    assert "onednn:jit_dw:" in capfd.readouterr().err
+    log = capfd.readouterr().err
+    assert "onednn:jit_dw:avx512" in log if AVX512 else "onednn:" in log
 
 
 def test_an_implementation_override_that_matches_nothing_keeps_onednns_choice():

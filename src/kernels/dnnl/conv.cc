@@ -394,13 +394,14 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
                                                  dnnl::algorithm::convolution_direct, src_md, wei_md, bias_md, dst_md,
                                                  g.strides, g.dil, g.pl, g.pr, attr);
     // A depthwise convolution (one input and one output channel per group): oneDNN 3.7 ranks its
-    // brgemm kernel (brdgmm_dw) first, but its direct kernel (jit_dw) ran every depthwise shape of
-    // the public models 0-40 % faster on AVX-512 (bench/bench_kernels.py "dw"); on AVX2 jit_dw
-    // is oneDNN's first choice anyway. Pre-packing goes through here too, so the packed weights
-    // are in jit_dw's layout. ANVIL_DNNL_CONV_IMPL=<prefix> overrides the choice, for benchmarking.
+    // brgemm kernel (brdgmm_dw) first, but on AVX-512 its direct kernel (jit_dw) ran every
+    // depthwise shape of the public models 0-40 % faster alone, and BlazeFace 9 % faster whole
+    // (AMD Zen 5). Only there: on an AVX2-only CPU nothing was measured, and oneDNN's choice
+    // stays. Pre-packing goes through here too, so the packed weights are in the chosen kernel's
+    // layout. ANVIL_DNNL_CONV_IMPL=<prefix> overrides the choice, for benchmarking.
     static const char* override_impl = std::getenv("ANVIL_DNNL_CONV_IMPL");
     const bool depthwise = g.wei.size() >= 5 && g.wei[1] == 1 && g.wei[2] == 1;
-    du::PreferImpl(pd, override_impl ? override_impl : depthwise ? "jit_dw:" : nullptr);
+    du::PreferImpl(pd, override_impl ? override_impl : depthwise ? "jit_dw:avx512" : nullptr);
     return TakePrimitive(pd, has_bias, plan, reference_impl);
   }
   dnnl::deconvolution_forward::primitive_desc pd(eng, dnnl::prop_kind::forward_inference,
