@@ -81,7 +81,7 @@ void Transpose2DTyped(T* dst, const T* src, int64_t batch, int64_t rows, int64_t
   // long ones (rows >= cols: channels-last to channels-first, at ORT's layout boundary around a
   // Resize) a narrow band keeps only 8 of them live, and each of their lines is filled in one go.
   // Measured single-threaded on AVX-512 (Zen 5): 25600x96 0.7 ms instead of 4.3 (64-wide bands);
-  // 96x25600 stays at 1.0-1.2 ms with the wide bands, which are the faster way round.
+  // the other way round the wide bands are the faster.
   const bool long_destination_rows = rows >= cols;
   const int64_t kBand = long_destination_rows ? 8 : 64, kRowBlock = long_destination_rows ? 32 : 16;
   const int64_t bands = (cols + kBand - 1) / kBand;
@@ -92,6 +92,16 @@ void Transpose2DTyped(T* dst, const T* src, int64_t batch, int64_t rows, int64_t
       const int64_t c1 = std::min(cols, c0 + kBand);
       const T* s = src + b * rows * cols;
       T* d = dst + b * rows * cols;
+      if (!long_destination_rows && c1 < cols) {
+        // The source rows are too many streams for the hardware prefetcher (a channel plane each):
+        // ask for the next band's lines now, while this band is transposed (96x25600: 0.6-0.7 ms
+        // instead of 0.9-1.5).
+        const char* next = reinterpret_cast<const char*>(s + c1);
+        const int64_t row_bytes = cols * static_cast<int64_t>(sizeof(T));
+        const int64_t band_bytes = std::min(cols - c1, kBand) * static_cast<int64_t>(sizeof(T));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t off = 0; off < band_bytes; off += 64) __builtin_prefetch(next + r * row_bytes + off);
+      }
       for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock)
         TransposeTile(d, s, rows, cols, r0, std::min(rows, r0 + kRowBlock), c0, c1);
     }
