@@ -395,8 +395,8 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
                                                  g.strides, g.dil, g.pl, g.pr, attr);
     // A depthwise convolution (one input and one output channel per group): oneDNN 3.7 ranks its
     // brgemm kernel (brdgmm_dw) first, but on AVX-512 its direct kernel (jit_dw) ran every
-    // depthwise shape of the public models 0-40 % faster alone, and BlazeFace 9 % faster whole
-    // (AMD Zen 5). Only there: on an AVX2-only CPU nothing was measured, and oneDNN's choice
+    // depthwise shape of the public models as fast (within 5 %) or up to 40 % faster alone, and
+    // BlazeFace 9 % faster whole (AMD Zen 5). Only there: on an AVX2-only CPU nothing was measured, and oneDNN's choice
     // stays. Pre-packing goes through here too, so the packed weights are in the chosen kernel's
     // layout. ANVIL_DNNL_CONV_IMPL=<prefix> overrides the choice, for benchmarking.
     static const char* override_impl = std::getenv("ANVIL_DNNL_CONV_IMPL");
