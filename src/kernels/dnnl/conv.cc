@@ -396,9 +396,10 @@ memory::desc BuildWith(const ConvAttrs& a, const Geometry& g, const memory::desc
     // A depthwise convolution (one input and one output channel per group): oneDNN 3.7 ranks its
     // brgemm kernel (brdgmm_dw) first, but on AVX-512 its direct kernel (jit_dw) ran every
     // depthwise shape of the public models as fast (within 5 %) or up to 40 % faster alone, and
-    // BlazeFace 9 % faster whole (AMD Zen 5). Only there: on an AVX2-only CPU nothing was measured, and oneDNN's choice
-    // stays. Pre-packing goes through here too, so the packed weights are in the chosen kernel's
-    // layout. ANVIL_DNNL_CONV_IMPL=<prefix> overrides the choice, for benchmarking.
+    // BlazeFace 9 % faster whole (AMD Zen 5). Only there: on an AVX2-only CPU nothing was
+    // measured, and oneDNN's choice stays. Pre-packing goes through here too, so the packed
+    // weights are in the chosen kernel's layout. ANVIL_DNNL_CONV_IMPL=<prefix> overrides the
+    // choice, for benchmarking.
     static const char* override_impl = std::getenv("ANVIL_DNNL_CONV_IMPL");
     const bool depthwise = g.wei.size() >= 5 && g.wei[1] == 1 && g.wei[2] == 1;
     du::PreferImpl(pd, override_impl ? override_impl : depthwise ? "jit_dw:avx512" : nullptr);
