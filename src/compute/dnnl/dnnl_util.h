@@ -99,10 +99,13 @@ memory::desc Any(const memory::dims& dims);
 // its iterator (next_impl moves both), so oneDNN's choice is kept as a clone for when none matches.
 template <typename PD>
 void PreferImpl(PD& pd, const char* prefix) {
-  if (!prefix || std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
+  if (!prefix) return;
+  const size_t length = std::strlen(prefix);
+  auto matches = [&] { return std::strncmp(pd.impl_info_str(), prefix, length) == 0; };
+  if (matches()) return;
   PD original(pd.get());  // from a C descriptor: a clone (owned by `original`)
   while (pd.next_impl())
-    if (std::strncmp(pd.impl_info_str(), prefix, std::strlen(prefix)) == 0) return;
+    if (matches()) return;
   pd = original;
 }
 // True if this CPU runs oneDNN's 16-lane (AVX-512) kernels.
