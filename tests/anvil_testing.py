@@ -158,9 +158,10 @@ def max_ort_opset():
     return int(os.environ.get("ANVIL_MAX_OPSET", "26"))
 
 
-def run_profiled(model, feeds, fallback=False, optimization=None, options=None):
+def run_profiled(model, feeds, fallback=False, optimization=None, options=None, counts=False):
     """Runs `model` (a ModelProto or a path) on Anvil with profiling; returns (outputs,
-    {(op type, provider)} of every node that ran, subgraph nodes included). ORT's
+    {(op type, provider)} of every node that ran, subgraph nodes included; with counts=True a
+    Counter of (op type, provider) instead: how many nodes of each ran). ORT's
     session.disable_cpu_ep_fallback covers only the main graph: a subgraph node Anvil does not
     claim runs on ORT's CPU EP silently, and only the profile shows it. `optimization`: an
     ort.GraphOptimizationLevel (default ORT's); `options`: Anvil's EP options."""
@@ -185,6 +186,9 @@ def run_profiled(model, feeds, fallback=False, optimization=None, options=None):
             path = sess.end_profiling()
         with open(path) as f:
             events = json.load(f)
-    ran = {(e["args"]["op_name"], e["args"]["provider"]) for e in events
-           if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")}
-    return outs, ran
+    ran = [(e["args"]["op_name"], e["args"]["provider"]) for e in events
+           if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    if counts:
+        import collections
+        return outs, collections.Counter(ran)
+    return outs, set(ran)

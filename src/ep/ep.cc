@@ -3,6 +3,7 @@
 #include <anvil/anvil.h>
 
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "ep/factory.h"
 #include "ep/node_info_ort.h"
 #include "fusion/group_kernel.h"
+#include "kernels/shape/shape.h"
 #include "ep/profiler.h"
 
 namespace anvil {
@@ -85,11 +87,15 @@ OrtStatus* ORT_API_CALL AnvilEp::GetPreferredDataLayoutImpl(OrtEp* self, OrtEpDa
   return nullptr;
 }
 
-OrtStatus* ORT_API_CALL AnvilEp::ShouldConvertDataLayoutForOpImpl(OrtEp*, const char* domain, const char* op_type,
+OrtStatus* ORT_API_CALL AnvilEp::ShouldConvertDataLayoutForOpImpl(OrtEp* self, const char* domain, const char* op_type,
                                                                    OrtEpDataLayout target, int* should_convert) noexcept {
   // Exactly the ops with an NHWC kernel in kernels.inc; everything else stays as the model has it
   // (element-wise ops between convolutions take whatever layout ORT's transpose optimizer gives them).
-  const bool ours = (domain == nullptr || domain[0] == 0) && op_type != nullptr && NhwcOps().count(op_type) > 0;
+  // Resize too, unless this session's graphs have one that channels-last would get wrong: between
+  // channels-last convolutions it then needs no Transposes around it (PaddleOCR det's upsampling).
+  const bool onnx = (domain == nullptr || domain[0] == 0) && op_type != nullptr;
+  const bool ours = onnx && (NhwcOps().count(op_type) > 0 ||
+                             (std::strcmp(op_type, "Resize") == 0 && static_cast<AnvilEp*>(self)->resize_nhwc_));
   *should_convert = target == OrtEpDataLayout::OrtEpDataLayout_NHWC && ours ? 1 : 0;
   return nullptr;
 }
@@ -125,6 +131,16 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     // graph brings it after NHWC was chosen).
     for (const OrtNode* node : nodes)
       if (UsesMaxPoolIndices(node)) layout_nhwc_ = false;
+  }
+  // ORT converts a graph after this first look at it: a Resize it would get wrong channels-last
+  // keeps every later Resize channels-first (ShouldConvertDataLayoutForOpImpl).
+  for (const OrtNode* node : nodes) {
+    if (!resize_nhwc_) break;
+    const char* domain = nullptr;
+    Ort::ThrowOnError(api.Node_GetDomain(node, &domain));
+    GraphNodeInfo info(node);
+    if ((domain == nullptr || domain[0] == 0) && info.OpType() == "Resize" && !ResizeRunsChannelsLast(info).ok())
+      resize_nhwc_ = false;
   }
   // 1. Which nodes Anvil can run on its own: a kernel whose Create accepts the node.
   std::set<const OrtNode*> claimable;

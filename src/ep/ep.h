@@ -50,6 +50,9 @@ class AnvilEp : public OrtEp {
   // Fused groups GetCapability handed to ORT, by anchor output, until Compile builds them.
   std::unordered_map<std::string, fusion::Group> groups_;
   bool layout_nhwc_ = false;  // what GetPreferredDataLayout answers (see there)
+  // Whether ShouldConvertDataLayoutForOp asks for Resize too: until a graph brings a Resize that
+  // would be wrong channels-last (ResizeRunsChannelsLast), for the rest of the session.
+  bool resize_nhwc_ = true;
 };
 
 }  // namespace anvil

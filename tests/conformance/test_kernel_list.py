@@ -55,6 +55,8 @@ def test_every_schema_revision_is_registered_once(key):
     domain, op = key
     entries = sorted(ROWS[key])
     revs = revisions(op, schema_domain(domain))
+    if domain == NHWC and op == "Resize":
+        revs = [r for r in revs if r >= 11]  # ORT's internal NHWC schemas of Resize start at 11
     assert [e[0] for e in entries] == revs, f"{op}: rows start at {[e[0] for e in entries]}, schema revisions {revs}"
     for (since, until, _, _), nxt in zip(entries, entries[1:] + [None]):
         if nxt is None:
@@ -81,6 +83,12 @@ def test_nhwc_ops_are_the_ones_ep_converts():
     block = re.search(r"NhwcOps\(\) \{\s*static const std::set<std::string> ops = \{([^}]*)\}", src)
     assert block, "NhwcOps() not found in src/ep/ep.cc"
     converted = set(re.findall(r'"(\w+)"', block.group(1)))
+    # Resize is converted too unless the session's graphs have one channels-last would get wrong
+    # (resize_nhwc_ in ShouldConvertDataLayoutForOpImpl).
+    should = re.search(r"ShouldConvertDataLayoutForOpImpl\(OrtEp\* self.*?\n\}", src, re.S)
+    assert should, "ShouldConvertDataLayoutForOpImpl not found in src/ep/ep.cc"
+    if '"Resize"' in should.group(0) and "resize_nhwc_" in should.group(0):
+        converted.add("Resize")
     assert listed == converted, f"kernels.inc NHWC rows {sorted(listed)} vs ep.cc NhwcOps {sorted(converted)}"
     for op in listed:
         assert ("", op) in ROWS, f"{op} has an NHWC kernel but no NCHW one"

@@ -558,6 +558,11 @@ def test_resize_outer_axes_and_axes_attribute():
         ref = "onnx" if mode == "linear" else None  # ORT's CPU EP has no 4-D linear over outer dims
         check_resize(x, 13, {"mode": mode}, scales=[2, 0.5, 1.5, 1], reference=ref)
         check_resize(x, 13, {"mode": mode}, scales=[1, 1.5, 1, 1], reference=ref)
+        # Only the middle two of four dims: whole pixels of the last dim (the channels-last path).
+        check_resize(x, 13, {"mode": mode}, scales=[1, 2, 1.5, 1], reference=ref)
+        check_resize(x, 13, {"mode": mode, "coordinate_transformation_mode": "align_corners"}, sizes=[2, 7, 3, 5],
+                     reference=None if ref is None else onnx_reference(
+                         x, 13, {"mode": mode, "coordinate_transformation_mode": "align_corners"}, sizes=[2, 7, 3, 5]))
         check_resize(x, 13, {"mode": mode}, sizes=[3, 5, 2, 9], const=False,
                      reference=None if ref is None else onnx_reference(x, 13, {"mode": mode}, sizes=[3, 5, 2, 9]))
         # Revision 18+ axes attribute: scales/sizes for the named axes only.
@@ -566,6 +571,85 @@ def test_resize_outer_axes_and_axes_attribute():
         check_resize(x, 19, {"mode": mode, "axes": [0, 2]}, scales=[1.5, 2], reference=ref)
     x3 = data((3, 4, 5))  # trilinear: all three axes
     check_resize(x3, 13, {"mode": "linear"}, scales=[2, 0.5, 1.5])
+
+
+def conv_resize_conv(opset, attrs, scales=None, sizes=None, roi=None, dynamic=False):
+    """x [1,8,10,12] -> Conv 3x3 -> Resize -> Conv 1x1: with layout=nhwc ORT puts the convolutions
+    in channels-last and Transposes at the borders of that layout. `dynamic`: scales or sizes come
+    in as a graph input (then a feed, returned second)."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(7)
+    inits = [numpy_helper.from_array((rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32), "w1"),
+             numpy_helper.from_array((rng.standard_normal((8, 16, 1, 1)) * 0.2).astype(np.float32), "w2")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 12])]
+    feeds = {"x": rng.standard_normal((1, 8, 10, 12)).astype(np.float32)}
+    names = ["a", "roi", "", ""]  # Resize-11 needs a roi input, if empty
+    for i, (name, value) in enumerate([("scales", scales), ("sizes", sizes)], start=2):
+        if value is None:
+            continue
+        arr = np.array(value, np.float32 if name == "scales" else np.int64)
+        names[i] = name
+        if dynamic:
+            inputs.append(helper.make_tensor_value_info(
+                name, TensorProto.FLOAT if name == "scales" else TensorProto.INT64, [len(value)]))
+            feeds[name] = arr
+        else:
+            inits.append(numpy_helper.from_array(arr, name))
+    inits.append(numpy_helper.from_array(np.array(roi if roi is not None else [], np.float32), "roi"))
+    while names[-1] == "":
+        names.pop()
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", names, ["r"], **attrs),
+             helper.make_node("Conv", ["r", "w2"], ["y"])]
+    graph = helper.make_graph(nodes, "conv_resize_conv", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model, feeds
+
+
+NEAREST_FLOOR = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+
+
+@pytest.mark.parametrize("opset,attrs,scales,sizes", [
+    (11, NEAREST_FLOOR, [1, 1, 2, 2], None),  # PaddleOCR det's FPN upsampling
+    (13, {"mode": "linear"}, None, [1, 16, 15, 30]),
+    (19, {"mode": "linear", "coordinate_transformation_mode": "align_corners"}, [1, 1, 0.5, 1.5], None),
+    (19, {"mode": "nearest"}, [1, 1, 3, 3], None),
+], ids=["nearest-x2", "linear-sizes", "linear-align-corners", "nearest-x3"])
+def test_resize_between_channels_last_convs_runs_channels_last(opset, attrs, scales, sizes):
+    # A Resize among channels-last convolutions runs channels-last too: ORT's layout transformer
+    # then needs no Transposes around it, only the two at the model's input and output.
+    from anvil_testing import run_profiled
+    model, feeds = conv_resize_conv(opset, attrs, scales=scales, sizes=sizes)
+    outs, ran = run_profiled(model, feeds, counts=True)
+    assert ran[("Resize", "AnvilExecutionProvider")] == 1, ran
+    assert ran[("Transpose", "AnvilExecutionProvider")] == 2, ran
+    assert all(provider == "AnvilExecutionProvider" for _, provider in ran), ran
+    np.testing.assert_allclose(outs[0], run_cpu(model, feeds.items())[0], rtol=1e-5, atol=1e-5)
+    nchw = session(model, options={"layout": "nchw"}).run(None, feeds)[0]
+    np.testing.assert_allclose(outs[0], nchw, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["scales-input", "sizes-input", "tf_crop_and_resize", "axes"])
+def test_resize_that_channels_last_would_break_stays_channels_first(case):
+    # Near misses: what ORT's layout transformer leaves in channels-first order (a scales or sizes
+    # graph input, tf_crop_and_resize's roi, the axes attribute) keeps the Resize channels-first,
+    # with its Transposes, and correct.
+    from anvil_testing import run_profiled
+    if case == "scales-input":
+        model, feeds = conv_resize_conv(13, NEAREST_FLOOR, scales=[1, 1, 2, 2], dynamic=True)
+    elif case == "sizes-input":
+        model, feeds = conv_resize_conv(13, {"mode": "linear"}, sizes=[1, 16, 15, 30], dynamic=True)
+    elif case == "tf_crop_and_resize":
+        model, feeds = conv_resize_conv(13, {"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"},
+                                        scales=[1, 1, 2, 2], roi=[0, 0, 0.1, 0.2, 1, 1, 0.9, 0.7])
+    else:
+        model, feeds = conv_resize_conv(19, {"mode": "nearest", "axes": [2, 3]}, scales=[2, 2])
+    outs, ran = run_profiled(model, feeds, counts=True)
+    assert ran[("Resize", "AnvilExecutionProvider")] == 1, ran
+    assert ran[("Transpose", "AnvilExecutionProvider")] == 4, ran
+    np.testing.assert_allclose(outs[0], run_cpu(model, feeds.items())[0], rtol=1e-5, atol=1e-5)
 
 
 def test_resize_zero_size_and_errors():

@@ -159,6 +159,49 @@ void ResizeLinear2D(const float* src, float* dst, int64_t planes, int64_t in_h, 
   });
 }
 
+void ResizeNearestChannelsLast(const float* src, float* dst, int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
+                               int64_t out_w, int64_t c, const int64_t* ih, const int64_t* iw) {
+  if (batch == 0 || out_h == 0 || out_w == 0 || c == 0) return;
+  const int64_t out_row = out_w * c;
+  const size_t pixel = static_cast<size_t>(c) * sizeof(float);
+  ParallelFor(batch * out_h, out_row, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / out_h, oh = item % out_h;
+      float* d = dst + item * out_row;
+      if (item > begin && oh > 0 && ih[oh] == ih[oh - 1]) {  // the row above, made by this task
+        std::memcpy(d, d - out_row, static_cast<size_t>(out_row) * sizeof(float));
+        continue;
+      }
+      const float* row = src + (n * in_h + ih[oh]) * in_w * c;
+      for (int64_t ow = 0; ow < out_w; ++ow) std::memcpy(d + ow * c, row + iw[ow] * c, pixel);
+    }
+  });
+}
+
+void ResizeLinearChannelsLast(const float* src, float* dst, int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
+                              int64_t out_w, int64_t c, const int64_t* y0, const int64_t* y1, const float* wy,
+                              const int64_t* x0, const int64_t* x1, const float* wx) {
+  if (batch == 0 || out_h == 0 || out_w == 0 || c == 0) return;
+  const int64_t out_row = out_w * c;
+  ParallelFor(batch * out_h, out_row * 6, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / out_h, oh = item % out_h;
+      const float* r0 = src + (n * in_h + y0[oh]) * in_w * c;
+      const float* r1 = src + (n * in_h + y1[oh]) * in_w * c;
+      const float b = wy[oh], a = 1.f - b;
+      float* d = dst + item * out_row;
+      for (int64_t ow = 0; ow < out_w; ++ow, d += c) {
+        const float* p00 = r0 + x0[ow] * c;
+        const float* p01 = r0 + x1[ow] * c;
+        const float* p10 = r1 + x0[ow] * c;
+        const float* p11 = r1 + x1[ow] * c;
+        const float q = wx[ow], p = 1.f - q;
+        for (int64_t i = 0; i < c; ++i) d[i] = (p00[i] * p + p01[i] * q) * a + (p10[i] * p + p11[i] * q) * b;
+      }
+    }
+  });
+}
+
 void ResizeAxisNearest(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
                        int64_t inner, const int64_t* idx) {
   if (outer == 0 || out_len == 0 || inner == 0) return;

@@ -38,6 +38,15 @@ void ResizeLinear2D(const float* src, float* dst, int64_t planes, int64_t in_h, 
                     int64_t out_w, const int64_t* y0, const int64_t* y1, const float* wy, const int64_t* x0,
                     const int64_t* x1, const float* wx);
 
+// The middle two dims of [batch, in_h, in_w, c] (channels-last planes): every output pixel copies
+// (nearest) or blends (bilinear) whole c-float pixels; an output row whose source row repeats the
+// previous one is a copy of it.
+void ResizeNearestChannelsLast(const float* src, float* dst, int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
+                               int64_t out_w, int64_t c, const int64_t* ih, const int64_t* iw);
+void ResizeLinearChannelsLast(const float* src, float* dst, int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
+                              int64_t out_w, int64_t c, const int64_t* y0, const int64_t* y1, const float* wy,
+                              const int64_t* x0, const int64_t* x1, const float* wx);
+
 // One axis of a separable resize: src is [outer, in_len, inner], dst is [outer, out_len, inner].
 void ResizeAxisNearest(const float* src, float* dst, int64_t outer, int64_t in_len, int64_t out_len,
                        int64_t inner, const int64_t* idx);

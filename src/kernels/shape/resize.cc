@@ -39,6 +39,22 @@ Status ReadSizes(const TensorView& t, std::vector<int64_t>& out) {
 
 }  // namespace
 
+Status ResizeRunsChannelsLast(const NodeInfo& node) {
+  ANVIL_CHECK(node.OpType() == "Resize" && node.SinceVersion() >= 11, "only Resize-11 and later run channels-last");
+  ANVIL_CHECK(!node.Ints("axes").has_value(), "the axes attribute names channels-first axes");
+  ANVIL_CHECK(node.String("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize",
+              "tf_crop_and_resize's roi stays channels-first");
+  for (size_t i : {size_t{2}, size_t{3}})
+    ANVIL_CHECK(!node.InputPresent(i) || node.ConstantInput(i).has_value(),
+                i == 2 ? "scales" : "sizes", " is not a constant (ORT permutes only constants to channels-last)");
+  return {};
+}
+
+Status NhwcResizeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  ANVIL_RETURN_IF_ERROR(ResizeRunsChannelsLast(node));
+  return ResizeKernel::Create(node, out);
+}
+
 Status ResizeKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
   const int since = node.SinceVersion();
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "only float input is supported, got ",
@@ -287,6 +303,18 @@ Status ResizeKernel::Compute(ComputeContext& ctx) const {
       shape::ResizeNearest2D(src, y, planes, in_h, tw.in, out_h, tw.out, h0, tw.i0);
     } else {
       shape::ResizeLinear2D(src, y, planes, in_h, tw.in, out_h, tw.out, h0, h1, hw, tw.i0, tw.i1, tw.w);
+    }
+    return {};
+  }
+
+  if (rank == 4 && tables[0].identity && tables[3].identity) {
+    // Only the middle two dims change: channels-last planes (an NHWC Resize), whole pixels at a time.
+    const AxisTable &th = tables[1], &tw = tables[2];
+    if (mode_ == Mode::kNearest) {
+      shape::ResizeNearestChannelsLast(src, y, x.shape[0], th.in, tw.in, th.out, tw.out, x.shape[3], th.i0, tw.i0);
+    } else {
+      shape::ResizeLinearChannelsLast(src, y, x.shape[0], th.in, tw.in, th.out, tw.out, x.shape[3], th.i0, th.i1, th.w,
+                                      tw.i0, tw.i1, tw.w);
     }
     return {};
   }

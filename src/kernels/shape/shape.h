@@ -156,6 +156,16 @@ class ResizeKernel final : public Kernel {
   std::vector<int64_t> axes_;  // revision 18+ axes attribute; empty: all axes
 };
 
+// Resize in ORT's internal NHWC domain: the same kernel on the channels-last tensor. Resize treats
+// every axis alike, and ORT's layout transformer permutes constant scales and sizes with the data,
+// so only what it leaves in channels-first order is refused (ResizeRunsChannelsLast).
+struct NhwcResizeKernel {
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+};
+// Whether a Resize node is correct when ORT moves it to channels-last: revision 11 or later, no axes
+// attribute, no tf_crop_and_resize (its roi is not permuted), scales and sizes constant.
+Status ResizeRunsChannelsLast(const NodeInfo& node);
+
 // ---- shape_ops: src/kernels/shape/{fill,pad,broadcast,split,scatter,space,select}.cc
 
 class SizeKernel final : public Kernel {
