@@ -97,16 +97,25 @@ template <typename V, int kWidth>
   for (; p < e; ++p) PanelBlock<V, kWidth, 1>(x, k, w + p * stride, stride, y + p * kWidth, n - p * kWidth);
 }
 
+// The panel widths in V's registers: every IsGemvPanelWidth for V8, the multiples of 16 for V16.
+template <typename V>
+[[gnu::always_inline]] inline void PanelsOfWidth(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
+                                                 int64_t width, float* y, int64_t b, int64_t e) {
+  if constexpr (kLanes<V> == 8) {
+    if (width == 8) return Panels<V, 8>(x, k, w, k_rows, n, y, b, e);
+    if (width == 24) return Panels<V, 24>(x, k, w, k_rows, n, y, b, e);
+  }
+  switch (width) {
+    case 16: return Panels<V, 16>(x, k, w, k_rows, n, y, b, e);
+    case 32: return Panels<V, 32>(x, k, w, k_rows, n, y, b, e);
+    case 48: return Panels<V, 48>(x, k, w, k_rows, n, y, b, e);
+    default: return Panels<V, 64>(x, k, w, k_rows, n, y, b, e);
+  }
+}
+
 ANVIL_MULTIVERSION void PanelRange(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
                                    int64_t width, float* y, int64_t b, int64_t e) {
-  switch (width) {
-    case 8: return Panels<V8, 8>(x, k, w, k_rows, n, y, b, e);
-    case 16: return Panels<V8, 16>(x, k, w, k_rows, n, y, b, e);
-    case 24: return Panels<V8, 24>(x, k, w, k_rows, n, y, b, e);
-    case 32: return Panels<V8, 32>(x, k, w, k_rows, n, y, b, e);
-    case 48: return Panels<V8, 48>(x, k, w, k_rows, n, y, b, e);
-    default: return Panels<V8, 64>(x, k, w, k_rows, n, y, b, e);
-  }
+  PanelsOfWidth<V8>(x, k, w, k_rows, n, width, y, b, e);
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -123,12 +132,7 @@ constexpr bool kHaveAvx512Path = false;
 // same product inside a model, 19.1 -> 20.2 us a run: not used.)
 ANVIL_AVX512 void PanelRange512(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
                                 int64_t width, float* y, int64_t b, int64_t e) {
-  switch (width) {
-    case 16: return Panels<V16, 16>(x, k, w, k_rows, n, y, b, e);
-    case 32: return Panels<V16, 32>(x, k, w, k_rows, n, y, b, e);
-    case 48: return Panels<V16, 48>(x, k, w, k_rows, n, y, b, e);
-    default: return Panels<V16, 64>(x, k, w, k_rows, n, y, b, e);
-  }
+  PanelsOfWidth<V16>(x, k, w, k_rows, n, width, y, b, e);
 }
 
 bool UseAvx512(int64_t width) {
