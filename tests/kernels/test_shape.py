@@ -652,6 +652,34 @@ def test_resize_that_channels_last_would_break_stays_channels_first(case):
     np.testing.assert_allclose(outs[0], run_cpu(model, feeds.items())[0], rtol=1e-5, atol=1e-5)
 
 
+def test_one_resize_channels_last_would_break_keeps_every_resize_channels_first():
+    # ORT asks per op type, not per node: a graph with one Resize that would break channels-last
+    # keeps the other, harmless one channels-first too (6 Transposes, not 2), and both correct.
+    from onnx import helper, numpy_helper
+    from anvil_testing import run_profiled
+    rng = np.random.default_rng(11)
+    w = [numpy_helper.from_array((rng.standard_normal(s) * 0.2).astype(np.float32), f"w{i}")
+         for i, s in enumerate([(8, 4, 3, 3), (8, 8, 3, 3), (4, 8, 1, 1)])]
+    inits = w + [numpy_helper.from_array(np.array([], np.float32), "roi"),
+                 numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s_const")]
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", ["a", "roi", "s_const"], ["b"], **NEAREST_FLOOR),
+             helper.make_node("Conv", ["b", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", ["c", "roi", "s_input"], ["d"], mode="linear"),
+             helper.make_node("Conv", ["d", "w2"], ["y"])]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 5]),
+              helper.make_tensor_value_info("s_input", TensorProto.FLOAT, [4])]
+    graph = helper.make_graph(nodes, "two_resizes", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    feeds = {"x": rng.standard_normal((1, 4, 6, 5)).astype(np.float32), "s_input": np.array([1, 1, 1.5, 2], np.float32)}
+    outs, ran = run_profiled(model, feeds, counts=True)
+    assert ran[("Resize", "AnvilExecutionProvider")] == 2, ran
+    assert ran[("Transpose", "AnvilExecutionProvider")] == 6, ran
+    np.testing.assert_allclose(outs[0], run_cpu(model, feeds.items())[0], rtol=1e-5, atol=1e-5)
+
+
 def test_resize_zero_size_and_errors():
     z = data((0, 3, 4, 4))
     check_resize(z, 13, {"mode": "nearest"}, scales=[1, 1, 2, 2], reference=[np.zeros((0, 3, 8, 8), np.float32)])
