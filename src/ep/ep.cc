@@ -132,16 +132,6 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     for (const OrtNode* node : nodes)
       if (UsesMaxPoolIndices(node)) layout_nhwc_ = false;
   }
-  // ORT converts a graph after this first look at it: a Resize it would get wrong channels-last
-  // keeps every later Resize channels-first (ShouldConvertDataLayoutForOpImpl).
-  for (const OrtNode* node : nodes) {
-    if (!resize_nhwc_) break;
-    const char* domain = nullptr;
-    Ort::ThrowOnError(api.Node_GetDomain(node, &domain));
-    GraphNodeInfo info(node);
-    if ((domain == nullptr || domain[0] == 0) && info.OpType() == "Resize" && !ResizeRunsChannelsLast(info).ok())
-      resize_nhwc_ = false;
-  }
   // 1. Which nodes Anvil can run on its own: a kernel whose Create accepts the node.
   std::set<const OrtNode*> claimable;
   for (const OrtNode* node : nodes) {
@@ -176,6 +166,10 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
       continue;
     }
     claimable.insert(node);
+    // ORT converts the nodes Anvil claims after this first look at the graph: a Resize that would
+    // be wrong channels-last keeps every later Resize channels-first (ShouldConvertDataLayoutForOpImpl).
+    const bool onnx = domain == nullptr || domain[0] == 0;
+    if (resize_nhwc_ && onnx && info.OpType() == "Resize" && !ResizeRunsChannelsLast(info).ok()) resize_nhwc_ = false;
   }
   // 2. Fused groups among them (src/fusion/patterns.inc), run through Compile.
   std::set<const OrtNode*> fused;
