@@ -3,11 +3,13 @@
 markdown table: median latency per side, ratio to ORT's CPU EP, max abs difference of the
 outputs from ORT's CPU EP, and per side the geomean of the ratios. A benchmark, not a test.
 
-Sides (--sides, default all; `ort` is always run, it is the reference):
+Sides (--sides, default all but anvil-base; `ort` is always run, it is the reference):
   ort            ORT's CPU EP.
   anvil          Anvil's plugin library ($ANVIL_LIB, default <repo>/build/libanvil_ep.so),
                  provider option threads=N. First created with CPU EP fallback disabled; when
                  that fails it is created again with fallback allowed and marked "(fallback)".
+  anvil-base     another build of Anvil (--base-lib), in its own worker: a change measured
+                 against the build before it in the same rounds.
   openvino-f32   OpenVINO's plugin EP (PyPI onnxruntime-ep-openvino), OpenVINO's CPU device;
   openvino-bf16  precision and threads set only through its load_config option
                  ({"CPU": {"INFERENCE_PRECISION_HINT": "f32"|"bf16", "INFERENCE_NUM_THREADS": "N"}}).
@@ -72,7 +74,7 @@ SCRIPT = os.path.abspath(__file__)
 CACHE = os.environ.get("ANVIL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "anvil")
 MAIN_VENV = os.path.join(CACHE, "bench-venv")
 GGML_VENV = os.path.join(CACHE, "bench-ggml-venv")
-ALL_SIDES = ["ort", "anvil", "openvino-f32", "openvino-bf16", "ggml"]
+ALL_SIDES = ["ort", "anvil", "anvil-base", "openvino-f32", "openvino-bf16", "ggml"]
 ANVIL_EP = "AnvilExecutionProvider"
 REPLY_TIMEOUT = 900.0  # seconds a worker may take for one request (a session creation, a turn)
 
@@ -114,8 +116,10 @@ class Side:
         n = str(self.threads)
         if self.kind == "ort":
             return
-        if self.kind == "anvil":
-            lib = spec["anvil_lib"]
+        if self.kind in ("anvil", "anvil-base"):
+            lib = spec["anvil_lib"] if self.kind == "anvil" else spec["base_lib"]
+            if not lib:
+                raise RuntimeError("the anvil-base side needs --base-lib")
             if not os.path.exists(lib):
                 raise RuntimeError(f"no Anvil plugin at {lib} (build it or set ANVIL_LIB)")
             self.ep_name = ANVIL_EP
@@ -537,7 +541,8 @@ def run_one(args, entries, sides, threads, tmp, notes):
     """All models on all sides at one thread count; returns the per-side, per-model results."""
     env = dict(os.environ)
     env.setdefault("ORT_GGML_LOG", "warn")
-    spec_base = {"threads": threads, "anvil_lib": args.anvil_lib, "ggml_options": args.ggml_options,
+    spec_base = {"threads": threads, "anvil_lib": args.anvil_lib, "base_lib": args.base_lib,
+                 "ggml_options": args.ggml_options,
                  "anvil_options": args.anvil_options}
     workers, info = {}, {}
     results = {e.name: {} for e in entries}
@@ -780,7 +785,8 @@ def main():
     ap.add_argument("--shape", action="append", type=parse_shape, metavar="NAME=AxBxC",
                     help="shape of an extra model's input (other dynamic dims are 1)")
     ap.add_argument("--models", help="comma-separated names from the model set, 'default' or 'all'")
-    ap.add_argument("--sides", default=",".join(ALL_SIDES), help=f"comma-separated, from {','.join(ALL_SIDES)}")
+    ap.add_argument("--sides", default=",".join(s for s in ALL_SIDES if s != "anvil-base"),
+                    help=f"comma-separated, from {','.join(ALL_SIDES)} (default: all but anvil-base)")
     ap.add_argument("--threads", default="1", help="intra-op threads for every side: N or N,M,...")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per turn")
@@ -788,6 +794,7 @@ def main():
                     help="spin a process on CPU (default: the last one) during the timed rounds")
     ap.add_argument("--json", help="write the results there")
     ap.add_argument("--anvil-lib", default=os.environ.get("ANVIL_LIB") or os.path.join(REPO, "build", "libanvil_ep.so"))
+    ap.add_argument("--base-lib", help="the anvil-base side's plugin: another build of Anvil to compare with")
     ap.add_argument("--python", help="Python for the ort, anvil and openvino workers (default: bench-venv's)")
     ap.add_argument("--ggml-python", help="Python for the ggml worker (default: bench-ggml-venv's)")
     ap.add_argument("--anvil-options", default="", metavar="K=V,...",
@@ -803,6 +810,7 @@ def main():
         list_models()
         return
     args.anvil_lib = os.path.abspath(args.anvil_lib)
+    args.base_lib = os.path.abspath(args.base_lib) if args.base_lib else None
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     bad = [s for s in sides if s not in ALL_SIDES]
     if bad:

@@ -487,6 +487,60 @@ def test_gemm_one_row_with_a_fused_tail_and_nan():
         np.testing.assert_allclose(sess.run(None, {"A": a})[0], want, rtol=RTOL, atol=ATOL)
 
 
+# The GEMV takes C and a first Relu or Clip of the tail in registers (the store), the rest of the
+# tail in Anvil's pass: results as ORT's CPU EP gives, NaN and infinities included, full and
+# partial panels (n 24, 128, 130), and the dispatch log says how many steps ran in registers.
+ROW_TAILS = {
+    "relu": ([("Relu", [], {})], 1),
+    "clip": ([("Clip", [-0.25, 0.5], {})], 1),
+    "clip_one_bound": ([("Clip", [None, 0.5], {})], 1),
+    "leaky": ([("LeakyRelu", [], {"alpha": 0.1})], 0),
+    "relu_then_mul": ([("Relu", [], {}), ("Mul", [1.5], {})], 1),
+    "sigmoid_then_relu": ([("Sigmoid", [], {}), ("Relu", [], {})], 0),
+}
+
+
+@pytest.mark.parametrize("op", ["Gemm", "MatMul"])
+@pytest.mark.parametrize("n", [24, 128, 130])
+@pytest.mark.parametrize("tail", list(ROW_TAILS))
+def test_one_row_tail_in_registers(capfd, op, n, tail):
+    k = 70
+    steps, in_registers = ROW_TAILS[tail]
+    b = f32(n, k) if op == "Gemm" else f32(k, n)
+    inits = [onnx.numpy_helper.from_array(b, "B")]
+    ins = ["A", "B"]
+    attrs = {}
+    if op == "Gemm":
+        inits.append(onnx.numpy_helper.from_array(f32(n), "C"))
+        ins.append("C")
+        attrs = dict(transB=1, alpha=0.75, beta=1.5)
+    nodes = [helper.make_node(op, ins, ["t0"], **attrs)]
+    for i, (step, consts, step_attrs) in enumerate(steps):
+        names = []
+        for j, v in enumerate(consts):
+            if v is None:
+                names.append("")
+                continue
+            names.append(f"c{i}_{j}")
+            inits.append(onnx.numpy_helper.from_array(np.array(v, np.float32), names[-1]))
+        out = "Y" if i == len(steps) - 1 else f"t{i + 1}"
+        nodes.append(helper.make_node(step, [f"t{i}"] + names, [out], **step_attrs))
+    graph = helper.make_graph(nodes, "row_tail", [helper.make_tensor_value_info("A", onnx.TensorProto.FLOAT, [1, k])],
+                              [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    sess = session(model, options={"log": "dispatch"})
+    special = f32(1, k)
+    special[0, 3] = np.nan  # every output NaN
+    rows = [f32(1, k) * 4, -f32(1, k) * 4, special, np.full((1, k), np.inf, np.float32)]
+    for a in rows:
+        want = run_cpu(model, [("A", a)])[0]
+        np.testing.assert_allclose(sess.run(None, {"A": a})[0], want, rtol=RTOL, atol=ATOL)
+    log = capfd.readouterr().err
+    assert f"{op}: anvil:gemv" in log
+    assert f"fused tail of {len(steps)} steps: {in_registers} in registers" in log, log
+
+
 def test_gemm_empty_and_k1():
     a, b, c = f32(0, 5), f32(5, 4), f32(4)
     check_node("Gemm", [("A", a), ("B", b), ("C", c)], ["Y"], 13, initializers={"B": b},

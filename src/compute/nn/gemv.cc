@@ -47,12 +47,39 @@ template <typename V, int kWidth, int P, int NV>
     }
 }
 
+// GemvEpilogue on a vector (V) or a float of y starting at column j, in place (a vector is not
+// returned by value: that would change the ABI of a function compiled without AVX).
+template <typename V>
+[[gnu::always_inline]] inline void Epilogue(const GemvEpilogue& ep, V& v, int64_t j) {
+  if (ep.alpha != 1.f) v *= ep.alpha;
+  if (ep.bias) {
+    V b;
+    if constexpr (sizeof(V) == sizeof(float)) {
+      b = ep.bias[ep.bias_scalar ? 0 : j];
+    } else if (ep.bias_scalar) {
+      b = V{} + ep.bias[0];
+    } else {
+      std::memcpy(&b, ep.bias + j, sizeof(b));
+    }
+    v += ep.beta * b;
+  }
+  if constexpr (sizeof(V) == sizeof(float)) {
+    v = v < ep.lo ? ep.lo : v;
+    v = v > ep.hi ? ep.hi : v;
+  } else {
+    const V lo = V{} + ep.lo, hi = V{} + ep.hi;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+  }
+}
+
 // y for kP adjacent panels starting at `w`. Forced inline so that each
 // instruction-set clone of PanelRange compiles it for its own target (a template called from a
 // clone is otherwise built once, for the baseline).
 template <typename V, int kWidth, int kP>
 [[gnu::always_inline]] inline void PanelBlock(const float* __restrict x, int64_t k, const float* __restrict w,
-                                              int64_t panel_stride, float* __restrict y, int64_t cols) {
+                                              int64_t panel_stride, float* __restrict y, int64_t cols,
+                                              const GemvEpilogue& ep) {
   using B = Blocking<V, kWidth, kP>;
   constexpr int P = B::kPanels, C = B::kChains, NV = B::kVecs;
   V acc[C][P][NV];
@@ -81,41 +108,61 @@ template <typename V, int kWidth, int kP>
     const int64_t first = p * kWidth;
     if (first >= cols) break;
     const int64_t n = cols - first < kWidth ? cols - first : kWidth;
+    if (n == kWidth) {
+#pragma GCC unroll 64
+      for (int v = 0; v < NV; ++v) {
+        V r = acc[0][p][v];
+        Epilogue(ep, r, first + v * kLanes<V>);
+        std::memcpy(y + first + v * kLanes<V>, &r, sizeof(r));
+      }
+      continue;
+    }
     float row[kWidth];
     std::memcpy(row, acc[0][p], sizeof(row));
-    std::memcpy(y + first, row, static_cast<size_t>(n) * sizeof(float));
+    for (int64_t j = 0; j < n; ++j) {
+      Epilogue(ep, row[j], first + j);
+      y[first + j] = row[j];
+    }
   }
 }
 
 template <typename V, int kWidth>
 [[gnu::always_inline]] inline void Panels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
-                                          float* y, int64_t b, int64_t e) {
+                                          float* y, int64_t b, int64_t e, const GemvEpilogue& ep) {
   constexpr int P = Blocking<V, kWidth>::kMaxPanels;
   const int64_t stride = k_rows * kWidth;
+  // The epilogue's columns count from the panel's first: its bias is offset here.
+  auto at = [&](int64_t p) {
+    GemvEpilogue e2 = ep;
+    if (e2.bias && !e2.bias_scalar) e2.bias += p * kWidth;
+    return e2;
+  };
   int64_t p = b;
-  for (; p + P <= e; p += P) PanelBlock<V, kWidth, P>(x, k, w + p * stride, stride, y + p * kWidth, n - p * kWidth);
-  for (; p < e; ++p) PanelBlock<V, kWidth, 1>(x, k, w + p * stride, stride, y + p * kWidth, n - p * kWidth);
+  for (; p + P <= e; p += P)
+    PanelBlock<V, kWidth, P>(x, k, w + p * stride, stride, y + p * kWidth, n - p * kWidth, at(p));
+  for (; p < e; ++p) PanelBlock<V, kWidth, 1>(x, k, w + p * stride, stride, y + p * kWidth, n - p * kWidth, at(p));
 }
 
 // The panel widths in V's registers: every IsGemvPanelWidth for V8, the multiples of 16 for V16.
 template <typename V>
 [[gnu::always_inline]] inline void PanelsOfWidth(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
-                                                 int64_t width, float* y, int64_t b, int64_t e) {
+                                                 int64_t width, float* y, int64_t b, int64_t e,
+                                                 const GemvEpilogue& ep) {
   if constexpr (kLanes<V> == 8) {
-    if (width == 8) return Panels<V, 8>(x, k, w, k_rows, n, y, b, e);
-    if (width == 24) return Panels<V, 24>(x, k, w, k_rows, n, y, b, e);
+    if (width == 8) return Panels<V, 8>(x, k, w, k_rows, n, y, b, e, ep);
+    if (width == 24) return Panels<V, 24>(x, k, w, k_rows, n, y, b, e, ep);
   }
   switch (width) {
-    case 16: return Panels<V, 16>(x, k, w, k_rows, n, y, b, e);
-    case 32: return Panels<V, 32>(x, k, w, k_rows, n, y, b, e);
-    case 48: return Panels<V, 48>(x, k, w, k_rows, n, y, b, e);
-    default: return Panels<V, 64>(x, k, w, k_rows, n, y, b, e);
+    case 16: return Panels<V, 16>(x, k, w, k_rows, n, y, b, e, ep);
+    case 32: return Panels<V, 32>(x, k, w, k_rows, n, y, b, e, ep);
+    case 48: return Panels<V, 48>(x, k, w, k_rows, n, y, b, e, ep);
+    default: return Panels<V, 64>(x, k, w, k_rows, n, y, b, e, ep);
   }
 }
 
 ANVIL_MULTIVERSION void PanelRange(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
-                                   int64_t width, float* y, int64_t b, int64_t e) {
-  PanelsOfWidth<V8>(x, k, w, k_rows, n, width, y, b, e);
+                                   int64_t width, float* y, int64_t b, int64_t e, const GemvEpilogue& ep) {
+  PanelsOfWidth<V8>(x, k, w, k_rows, n, width, y, b, e, ep);
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -131,8 +178,8 @@ constexpr bool kHaveAvx512Path = false;
 // prefetches 2 KB ahead sped up weights in L3 in a loop of GEMVs, 15.2 -> 13.4 us, but slowed the
 // same product inside a model, 19.1 -> 20.2 us a run: not used.)
 ANVIL_AVX512 void PanelRange512(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n,
-                                int64_t width, float* y, int64_t b, int64_t e) {
-  PanelsOfWidth<V16>(x, k, w, k_rows, n, width, y, b, e);
+                                int64_t width, float* y, int64_t b, int64_t e, const GemvEpilogue& ep) {
+  PanelsOfWidth<V16>(x, k, w, k_rows, n, width, y, b, e, ep);
 }
 
 bool UseAvx512(int64_t width) {
@@ -142,10 +189,11 @@ bool UseAvx512(int64_t width) {
 
 }  // namespace
 
-void GemvPanels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n, int64_t width, float* y) {
+void GemvPanels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n, int64_t width, float* y,
+                const GemvEpilogue& ep) {
   const int64_t panels = (n + width - 1) / width;
   auto range = UseAvx512(width) ? PanelRange512 : PanelRange;
-  ParallelFor(panels, 2 * k * width, [&](int64_t b, int64_t e) { range(x, k, w, k_rows, n, width, y, b, e); });
+  ParallelFor(panels, 2 * k * width, [&](int64_t b, int64_t e) { range(x, k, w, k_rows, n, width, y, b, e, ep); });
 }
 
 }  // namespace anvil::nn

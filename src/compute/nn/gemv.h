@@ -3,6 +3,7 @@
 // arithmetic. Plain C++, no ORT types.
 #pragma once
 #include <cstdint>
+#include <limits>
 
 namespace anvil::nn {
 
@@ -15,6 +16,18 @@ constexpr bool IsGemvPanelWidth(int64_t width) {
 // (IsGemvPanelWidth): panel p holds columns [p*width, (p+1)*width) as `k_rows` rows of `width`
 // floats, row i at w + (p * k_rows + i) * width (k_rows >= k; rows and columns past the matrix
 // are padding, never read into y).
-void GemvPanels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n, int64_t width, float* y);
+// Applied to each y[j] in registers before it is stored: v = alpha * y[j] (+ beta * bias[j], or
+// + beta * bias[0] when bias_scalar), then (v < lo ? lo : v), then (v > hi ? hi : v), as Anvil's
+// Clip does (NaN passes; Relu is lo = 0). A Gemm's C and its Relu or Clip without a second pass.
+struct GemvEpilogue {
+  float alpha = 1.f;
+  const float* bias = nullptr;
+  float beta = 1.f;
+  bool bias_scalar = false;
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+};
+
+void GemvPanels(const float* x, int64_t k, const float* w, int64_t k_rows, int64_t n, int64_t width, float* y,
+                const GemvEpilogue& epilogue = {});
 
 }  // namespace anvil::nn

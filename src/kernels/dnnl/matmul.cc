@@ -85,14 +85,28 @@ struct RowTimesPanels {
   static constexpr const char* kImpl = "anvil:gemv";
   mutable std::atomic<bool> explained{false};
 
-  void Run(ComputeContext& ctx, const char* op, const dnnl_kernels::PackedWeight& b, const float* a, int64_t k,
-           int64_t n, float* y, size_t tail_steps) const {
+  // `tail` is the fused tail; its first step, a Relu or a Clip, goes into `ep` (applied in
+  // registers as y is stored). Returns how many of the tail's steps the GEMV ran.
+  size_t Run(ComputeContext& ctx, const char* op, const dnnl_kernels::PackedWeight& b, const float* a, int64_t k,
+             int64_t n, float* y, const std::vector<PostOp>& tail, nn::GemvEpilogue ep = {}) const {
+    size_t in_registers = 0;
+    if (!tail.empty() && tail[0].kind == PostOp::Kind::kRelu && tail[0].alpha == 0.f) {
+      ep.lo = 0.f;
+      in_registers = 1;
+    } else if (!tail.empty() && tail[0].kind == PostOp::Kind::kClip) {
+      ep.lo = tail[0].alpha;
+      ep.hi = tail[0].beta;
+      in_registers = 1;
+    }
     if (ctx.explaining() && !explained.exchange(true))
       ctx.Explain(std::string(op) + ": " + kImpl + " (a row times B in " + std::to_string(b.gemv_width) +
-                  "-column panels)" +
-                  (tail_steps ? "; fused tail of " + std::to_string(tail_steps) + " steps in one Anvil pass" : ""));
+                  "-column panels, " + (ep.bias ? "C added " : "") + "in registers)" +
+                  (tail.empty() ? "" : "; fused tail of " + std::to_string(tail.size()) + " steps: " +
+                                           std::to_string(in_registers) + " in registers, " +
+                                           std::to_string(tail.size() - in_registers) + " in one Anvil pass"));
     ctx.NoteImpl(kImpl, du::ThreadsFor(2 * k * n));
-    nn::GemvPanels(a, k, static_cast<const float*>(b.data), b.gemv_rows, n, b.gemv_width, y);
+    nn::GemvPanels(a, k, static_cast<const float*>(b.data), b.gemv_rows, n, b.gemv_width, y, ep);
+    return in_registers;
   }
 };
 
@@ -226,12 +240,13 @@ class MatMulImpl : public Kernel {
     float* y = nullptr;
     ANVIL_RETURN_IF_ERROR(ctx.Output(0, y_shape, &y));
     if (n == 0) return {};
+    size_t done = 0;  // the tail's steps already applied
     if (k == 0) {
       for (int64_t j = 0; j < n; ++j) y[j] = 0.f;
     } else {
-      row_.Run(ctx, "MatMul", packed_, a.as<float>(), k, n, y, tail_.post.size());
+      done = row_.Run(ctx, "MatMul", packed_, a.as<float>(), k, n, y, tail_.post);
     }
-    if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
+    if (done < tail_.post.size()) ApplyPostOps(tail_.post, operands, y_shape, y, done);
     return {};
   }
 
@@ -332,11 +347,15 @@ class GemmImpl : public Kernel {
       return {};
     }
     if (m == 1 && packed_.gemv_width > 0) {  // A's one row (or column) is K contiguous floats
-      row_.Run(ctx, "Gemm", packed_, a.as<float>(), k, n, y, tail_.post.size());
-      const float* pc = c.as<float>();
-      if (at_.alpha != 1.f || use_c)
-        for (int64_t j = 0; j < n; ++j) y[j] = at_.alpha * y[j] + (use_c ? at_.beta * pc[c_cols == 1 ? 0 : j] : 0.f);
-      if (!tail_.post.empty()) ApplyPostOps(tail_.post, operands, y_shape, y);
+      nn::GemvEpilogue ep;  // alpha * A B + beta * C, in registers
+      ep.alpha = at_.alpha;
+      if (use_c) {
+        ep.bias = c.as<float>();
+        ep.beta = at_.beta;
+        ep.bias_scalar = c_cols == 1;
+      }
+      const size_t done = row_.Run(ctx, "Gemm", packed_, a.as<float>(), k, n, y, tail_.post, ep);
+      if (done < tail_.post.size()) ApplyPostOps(tail_.post, operands, y_shape, y, done);
       return {};
     }
     // A row vector C with beta = alpha = 1 is a fused bias; otherwise Y is pre-filled with C and
