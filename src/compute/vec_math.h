@@ -13,7 +13,26 @@
 #define ANVIL_MULTIVERSION
 #endif
 
+// Code written with 512-bit vectors of GCC's vector extension (compares, selects) or with AVX-512
+// intrinsics goes in functions compiled for x86-64-v4 alone (ANVIL_AVX512), called when the CPU
+// has it (HasAvx512): a target_clones copy is no substitute, since GCC lowers wide vector compares
+// and selects for the baseline before it clones (scalar code in every clone).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ANVIL_AVX512 __attribute__((target("arch=x86-64-v4")))
+#define ANVIL_HAVE_AVX512_PATHS 1
+#else
+#define ANVIL_AVX512
+#define ANVIL_HAVE_AVX512_PATHS 0
+#endif
+
 namespace anvil {
+
+inline bool HasAvx512() {
+  static const bool has = ANVIL_HAVE_AVX512_PATHS && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw");
+  return has;
+}
 
 // exp(x) in float, about 1 ulp, written branch-free so that `#pragma omp simd` loops vectorise it
 // (std::exp does not vectorise without libmvec/fast-math). Returns 0 below ln(FLT_MIN) (no

@@ -510,6 +510,44 @@ def test_pool_wide_rows_generic_path(op):
                    output_types=[TensorProto.FLOAT, TensorProto.INT64])
 
 
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("channels", [1, 5, 16, 28, 64, 70])
+@pytest.mark.parametrize("window", ["3x3s2p1", "2x2s2", "3x3d2p2"])
+def test_pool_channel_counts_with_nan_and_infinities(op, channels, window):
+    # Channels-last (the nhwc layout) combines a window's rows, then its columns, in vectors of the
+    # channels: every channel count (vector multiples and remainders), padding, dilation, and
+    # infinities as ORT's CPU EP gives them. A window holding NaN gives NaN on Anvil (MaxPool as
+    # ReduceMax); ORT's MaxPool keeps or drops a NaN by where it sits in its SIMD max, so NaN's
+    # outputs are checked apart: NaN in channel 0 only, everything else as ORT gives. A window of
+    # only -inf gives lowest() on Anvil (pool.cc's kMaxInit); ORT gives that on its channels-blocked
+    # path and -inf on its plain one, so the two count as equal here.
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((1, channels, 9, 11)).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    x[0, channels - 1, 4, 5] = np.inf
+    x[0, channels // 2, 6:9, 0:4] = -np.inf
+    attrs = {"3x3s2p1": {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+             "2x2s2": {"kernel_shape": [2, 2], "strides": [2, 2]},
+             "3x3d2p2": {"kernel_shape": [3, 3], "dilations": [2, 2], "pads": [2, 2, 2, 2]}}[window]
+    if op == "AveragePool":
+        if "dilations" in attrs:
+            pytest.skip("AveragePool takes dilations from opset 19 only; covered elsewhere")
+        attrs = dict(attrs, count_include_pad=1)
+    model = make_node_model(op, [("x", x)], ["y"], 19 if op == "AveragePool" else 12, attrs)
+    lowest = np.finfo(np.float32).min
+
+    def ort(x):
+        y = run_cpu(model, [("x", x)])[0]
+        return np.where(y == -np.inf, lowest, y) if op == "MaxPool" else y
+
+    got = session(model).run(None, {"x": x})[0]
+    nan = np.isnan(got)
+    assert nan[0, 0, 0, 0] and not nan[0, 1:].any()
+    np.testing.assert_allclose(got[~nan], ort(x)[~nan], rtol=1e-6, atol=1e-6)
+    x[0, 0, 0, 0] = 0.5
+    np.testing.assert_allclose(session(model).run(None, {"x": x})[0], ort(x), rtol=1e-6, atol=1e-6)
+
+
 def test_pool_zero_batch():
     x = np.zeros((0, 3, 7, 9), np.float32)
     check_node("AveragePool", [("x", x)], ["y"], 19, attrs={"kernel_shape": [3, 2], "strides": [3, 2]},

@@ -165,14 +165,6 @@ ANVIL_MULTIVERSION void PanelRange(const float* x, int64_t k, const float* w, in
   PanelsOfWidth<V8>(x, k, w, k_rows, n, width, y, b, e, ep);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ANVIL_AVX512 __attribute__((target("arch=x86-64-v4")))
-constexpr bool kHaveAvx512Path = true;
-#else
-#define ANVIL_AVX512
-constexpr bool kHaveAvx512Path = false;
-#endif
-
 // The widths of AVX-512 layouts (multiples of 16) in whole zmm registers: [1,1536] x [1536,128]
 // (768 KB, in L2) ran in 3.6-4.4 us against 5.4 with PanelRange's ymm registers. (Software
 // prefetches 2 KB ahead sped up weights in L3 in a loop of GEMVs, 15.2 -> 13.4 us, but slowed the
@@ -183,8 +175,7 @@ ANVIL_AVX512 void PanelRange512(const float* x, int64_t k, const float* w, int64
 }
 
 bool UseAvx512(int64_t width) {
-  static const bool has = kHaveAvx512Path && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-  return has && width % 16 == 0;
+  return HasAvx512() && width % 16 == 0;
 }
 
 }  // namespace

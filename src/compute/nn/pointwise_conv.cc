@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "compute/parallel.h"
+#include "compute/vec_math.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #include <immintrin.h>
 #define ANVIL_POINTWISE_AVX512 1
-#define ANVIL_AVX512 __attribute__((target("arch=x86-64-v4")))
 // GCC 12 flags the intrinsics' own `__m512 __Y = __Y` (_mm512_undefined_ps) in max/min.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #else
@@ -172,11 +172,6 @@ constexpr std::array<RunFn, sizeof...(K)> MakeTable(std::integer_sequence<int, K
 // Run<M> for M = 16, 24, ..., 128.
 constexpr auto kRuns = MakeTable(std::make_integer_sequence<int, 15>{});
 
-bool HasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-  return has;
-}
 
 }  // namespace
 
