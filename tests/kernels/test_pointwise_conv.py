@@ -90,6 +90,9 @@ def check(capfd, model, feeds, options=None):
     (48, 56, 3, 1),
     (16, 120, 4, 1),       # 120: 2 pixels in 15 vectors
     (3, 88, 1, 1),         # one pixel
+    (24, 28, 9, 1),        # 28 (4 mod 8): 4 pixels in 7 vectors, pixel boundaries at lanes 12, 8, 4
+    (32, 36, 5, 1),        # 36: 4 pixels in 9 vectors
+    (16, 20, (3, 5), 1),   # 20: 4 pixels in 5 vectors
 ])
 @pytest.mark.parametrize("tail", [(), ("relu",), ("add", "relu"), ("add",), ("add", "leaky"), ("clip",)],
                          ids=["none", "relu", "add_relu", "add", "add_leaky", "clip"])
@@ -124,13 +127,14 @@ def test_pointwise_conv_broadcast_residual_goes_to_anvils_pass(capfd):
 
 @pytest.mark.parametrize("case", [
     dict(c_in=24, c_out=48, hw=6),                      # 48 channels: oneDNN wastes nothing
-    dict(c_in=24, c_out=28, hw=6),                      # not a multiple of 8
+    dict(c_in=24, c_out=30, hw=6),                      # not a multiple of 4
+    dict(c_in=24, c_out=44, hw=6),                      # 4 mod 8, a period too wide for the registers
     dict(c_in=24, c_out=24, hw=7, stride=2),            # strided
     dict(c_in=24, c_out=24, hw=6, pad=1),               # padded
     dict(c_in=24, c_out=24, hw=6, kernel=3, pad=1),     # spatial kernel
     dict(c_in=24, c_out=24, hw=6, tail=("sigmoid",)),   # a tail step the kernel does not apply
     dict(c_in=24, c_out=136, hw=3),                     # more channels than the kernel's tiles
-], ids=["m48", "m28", "stride2", "pad1", "k3", "sigmoid", "m136"])
+], ids=["m48", "m30", "m44", "stride2", "pad1", "k3", "sigmoid", "m136"])
 def test_near_misses_run_on_onednn(capfd, case):
     model, feeds = conv_model(n=1, **case)
     log = check(capfd, model, feeds)

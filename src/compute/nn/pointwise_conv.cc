@@ -79,11 +79,15 @@ ANVIL_AVX512 [[gnu::always_inline]] inline void Accumulate(std::integer_sequence
       asm("" : "+v"(wv[v]));
     }
     // Vector j holds outputs [16j, 16j + 16) of the tile: pixel 16j / M, and when it straddles a
-    // pixel boundary (always at lane 8, M being a multiple of 8) the next pixel in lanes 8-15.
+    // pixel boundary (at lane 8 for M a multiple of 8, at 4, 8 or 12 for M = 4 mod 8) the next
+    // pixel from that lane on (M >= 16: at most one boundary per vector).
     auto step = [&]<int j>() ANVIL_AVX512 {
       constexpr int pa = 16 * j / M, pb = (16 * j + 15) / M;
       __m512 a = _mm512_set1_ps(*rows.At(pa, i));
-      if constexpr (pb != pa) a = _mm512_mask_blend_ps(0xFF00, a, _mm512_set1_ps(*rows.At(pb, i)));
+      if constexpr (pb != pa) {
+        constexpr int lane = pb * M - 16 * j;
+        a = _mm512_mask_blend_ps(static_cast<__mmask16>(0xFFFFu << lane), a, _mm512_set1_ps(*rows.At(pb, i)));
+      }
       acc[j] = _mm512_fmadd_ps(a, wv[j % T::kPeriodVecs], acc[j]);
     };
     (step.template operator()<J>(), ...);
@@ -169,20 +173,25 @@ template <int... K>
 constexpr std::array<RunFn, sizeof...(K)> MakeTable(std::integer_sequence<int, K...>) {
   return {&Run<16 + 8 * K>...};
 }
-// Run<M> for M = 16, 24, ..., 128.
+// Run<M> for M = 16, 24, ..., 128; and for M = 20, 28, 36 (4 mod 8), whose periods (5, 7 and 9
+// vectors: lcm(M, 16) floats) still leave registers for the tile's sums. Past 36 a period of M = 4
+// mod 8 takes 11 or more vectors and would not fit beside them.
 constexpr auto kRuns = MakeTable(std::make_integer_sequence<int, 15>{});
+constexpr RunFn kRunsOdd[] = {&Run<20>, &Run<28>, &Run<36>};
 
 
 }  // namespace
 
 bool PointwiseConvAvailable(int64_t out_channels, int64_t in_channels) {
-  return HasAvx512() && out_channels % 8 == 0 && out_channels >= 16 && out_channels <= 128 && in_channels >= 1 &&
+  const bool m_ok = (out_channels % 8 == 0 && out_channels >= 16 && out_channels <= 128) || out_channels == 20 ||
+                    out_channels == 28 || out_channels == 36;
+  return HasAvx512() && m_ok && in_channels >= 1 &&
          in_channels <= kPointwiseMaxChannels;
 }
 
 void PointwiseConv(const float* x, int64_t pixels, int64_t c, const float* packed, int64_t m, const float* bias,
                    const PointwiseTail& tail, float* y) {
-  kRuns[(m - 16) / 8](x, pixels, c, packed, bias, tail, y);
+  (m % 8 == 0 ? kRuns[(m - 16) / 8] : kRunsOdd[(m - 20) / 8])(x, pixels, c, packed, bias, tail, y);
 }
 
 #else

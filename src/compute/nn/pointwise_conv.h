@@ -11,7 +11,7 @@
 namespace anvil::nn {
 
 // Whether PointwiseConv runs M output and C input channels here: M a multiple of 8 from 16 to
-// 128, C from 1 to kPointwiseMaxChannels, on a CPU with AVX-512.
+// 128, or 20, 28 or 36; C from 1 to kPointwiseMaxChannels; on a CPU with AVX-512.
 constexpr int64_t kPointwiseMaxChannels = 4096;
 bool PointwiseConvAvailable(int64_t out_channels, int64_t in_channels);
 

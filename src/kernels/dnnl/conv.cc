@@ -619,7 +619,8 @@ void ScatterPatches(const Shape& x, const Shape& w, const float* t, const float*
 // padding, and a residual Add goes in as a sum post-op (the operand copied into Y first). Anvil's
 // kernel packs consecutive pixels' outputs into whole vectors and adds the residual and the
 // activation in registers: BlazeFace back's 24-channel Conv + Add + Relu ran in 0.81-0.88 of
-// oneDNN's time at 128x128 and 0.65-0.89 at 64x64 (1 thread, AMD Zen 5, in the model). It takes
+// oneDNN's time at 128x128 and 0.65-0.89 at 64x64 (1 thread, AMD Zen 5, in the model); BlazeFace
+// front's 28 and 36-channel ones 0.70-0.95 and 0.81-0.89. It takes
 // the weights packed in its own layout (PrePack) and a tail of an Add of a tensor then a Relu,
 // LeakyRelu or Clip (each optional); ANVIL_POINTWISE_CONV=0 turns it off, for benchmarking.
 
@@ -648,9 +649,12 @@ bool IsPointwise(const ConvAttrs& a, const Shape& w, const std::vector<PostOp>& 
     if (At(a.strides, i, 1) != 1) return false;
   for (int64_t v : a.pads)
     if (v != 0) return false;
-  // Only where oneDNN wastes lanes (M = 8 mod 16): at M = 48 and 96 (BlazeFace) its 1x1 kernel
-  // ran as fast or up to 14 % faster.
-  return w[0] % 16 == 8 && nn::PointwiseConvAvailable(w[0], w[1]) && PointwiseTailFits(post);
+  // Only where oneDNN wastes lanes (M = 8 mod 16, and M = 20, 28, 36): at M = 48 and 96
+  // (BlazeFace) its 1x1 kernel ran as fast or up to 14 % faster. BlazeFace front's 24 -> 28 at
+  // 64x64 and 32 -> 36 at 32x32 (with their residual Add and Relu) took 0.70-0.95 and 0.81-0.89 of
+  // oneDNN's time here.
+  return (w[0] % 16 == 8 || w[0] % 16 == 4 || w[0] % 16 == 12) && nn::PointwiseConvAvailable(w[0], w[1]) &&
+         PointwiseTailFits(post);
 }
 
 // The packed pointwise weight's first buffer: what it is, for UsePacked to tell it from oneDNN's.
