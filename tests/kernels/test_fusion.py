@@ -697,6 +697,45 @@ def test_elementwise_head_with_two_consumers_runs_alone():
     assert fused == 0 and singles == {"Add", "Relu"}, f"ran {singles} and {fused} fused"
 
 
+def batch_norm_graph(x_shape=(1, 6, 9, 9)):
+    g = Graph.__new__(Graph)
+    g.nodes, g.inits, g.inputs, g.feeds, g.opset, g.counter = [], [], [], {}, 17, 0
+    c = x_shape[1]
+    g.add_input("a", f32(*x_shape))
+    g.inits += [const("s", f32(c)), const("t", f32(c)), const("mu", f32(c)),
+                const("var", np.abs(f32(c)) + 0.1)]
+    g.c_out = c
+    return g
+
+
+@pytest.mark.parametrize("case", ["bn_relu", "bn_clip_affine", "conv_transpose_add_bn_relu"])
+def test_batch_norm_head_fuses(case):
+    # An inference BatchNormalization heads an element-wise chain (PaddleOCR det's
+    # ConvTranspose -> Add -> BatchNormalization -> Relu: two groups).
+    if case == "conv_transpose_add_bn_relu":
+        g = Graph(c_in=8, c_out=6, hw=5, kernel=2, transpose=True)
+        g.inits += [const("s", f32(6)), const("t", f32(6)), const("mu", f32(6)), const("var", np.abs(f32(6)) + 0.1)]
+        g.inits.append(const("bias", f32(1, 6, 1, 1)))
+        src = g.node("Add", ["conv", "bias"], "ct_add")
+        want_fused = 2
+    else:
+        g = batch_norm_graph()
+        src = "a"
+        want_fused = 1
+    b = g.node("BatchNormalization", [src, "s", "t", "mu", "var"], "bn", epsilon=1e-3)
+    y = unary("Relu")(g, b) if case != "bn_clip_affine" else affine(g, clip(g, b))
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert fused == want_fused and not singles, f"ran {singles} and {fused} fused"
+
+
+def test_batch_norm_head_with_two_consumers_runs_alone():
+    g = batch_norm_graph()
+    b = g.node("BatchNormalization", ["a", "s", "t", "mu", "var"], "bn")
+    y = unary("Relu")(g, b)
+    _, singles, fused = run_three_ways(g.model([y, b]), g.feeds)  # the BN's output is a graph output too
+    assert fused == 0 and singles == {"BatchNormalization", "Relu"}, f"ran {singles} and {fused} fused"
+
+
 def test_elementwise_chain_keeps_nan_as_ort():
     g, h = elementwise_graph("Mul", (2, 8, 6, 6), (1, 8, 1, 1))
     y = unary("Relu")(g, g.node("Add", [h, g.constant(0.25)], "s"))
