@@ -19,15 +19,27 @@ namespace anvil {
 namespace {
 // The ops Anvil has channels-last kernels for (kernels.inc, domain com.ms.internal.nhwc).
 const std::set<std::string>& NhwcOps() {
-  static const std::set<std::string> ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
+  static const std::set<std::string> ops = {"Conv", "ConvTranspose", "BatchNormalization", "MaxPool",
+                                            "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
   return ops;
 }
 
-// A MaxPool whose Indices output is used.
-bool UsesMaxPoolIndices(const OrtNode* node) {
+// A node Anvil runs channels-first only, whose op ORT would convert with layout=nhwc: "" if none,
+// else why. A MaxPool whose Indices output is used (Anvil's channels-last MaxPool has no Indices),
+// a training-mode BatchNormalization (its channels-last kernel is inference only).
+std::string ChannelsFirstOnly(const OrtNode* node) {
+  const char* domain = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().Node_GetDomain(node, &domain));
+  if (domain != nullptr && domain[0] != 0) return "";
   GraphNodeInfo info(node);
-  return info.OpType() == "MaxPool" && info.OutputCount() >= 2 &&
-         info.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  if (info.OpType() == "MaxPool" && info.OutputCount() >= 2 &&
+      info.OutputType(1) != ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED)
+    return "a MaxPool with its Indices output runs on ORT when layout=nhwc (Anvil's channels-last MaxPool has "
+           "no Indices); layout=nchw runs it on Anvil";
+  if (info.OpType() == "BatchNormalization" && info.Int("training_mode", 0) != 0)
+    return "a training-mode BatchNormalization runs on ORT when layout=nhwc (Anvil's channels-last one is "
+           "inference only); layout=nchw runs it on Anvil";
+  return "";
 }
 
 // The graph's ai.onnx opset (0 if it has none).
@@ -126,11 +138,11 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
       Ort::ThrowOnError(api.Node_GetDomain(node, &domain));
       if ((domain == nullptr || domain[0] == 0) && op && NhwcOps().count(op)) layout_nhwc_ = true;
     }
-    // ... but not for a model whose MaxPool uses its Indices output: Anvil's channels-last MaxPool
-    // has none, so that model stays in NCHW (below, such a MaxPool is declined only when a later
-    // graph brings it after NHWC was chosen).
+    // ... but not for a model with a node Anvil runs channels-first only (a MaxPool that uses its
+    // Indices output, a training BatchNormalization): that model stays in NCHW (below, such a node
+    // is declined only when a later graph brings it after NHWC was chosen).
     for (const OrtNode* node : nodes)
-      if (UsesMaxPoolIndices(node)) layout_nhwc_ = false;
+      if (!ChannelsFirstOnly(node).empty()) layout_nhwc_ = false;
   }
   // 1. Which nodes Anvil can run on its own: a kernel whose Create accepts the node.
   std::set<const OrtNode*> claimable;
@@ -157,9 +169,10 @@ Status AnvilEp::ClaimNodes(const OrtGraph* graph, OrtEpGraphSupportInfo* support
     if (entry == nullptr) continue;  // registered by someone else: cannot happen for our registry
     Status ok = entry->create(info, nullptr);
     // In NHWC ORT would convert this node to its NHWC domain, where Anvil has no Indices.
-    if (ok.ok() && layout_nhwc_ && UsesMaxPoolIndices(node))
-      ok = Fail("a MaxPool with its Indices output runs on ORT when layout=nhwc (Anvil's channels-last MaxPool has "
-                "no Indices); layout=nchw runs it on Anvil");
+    if (ok.ok() && layout_nhwc_) {
+      const std::string why = ChannelsFirstOnly(node);
+      if (!why.empty()) ok = Fail(why);
+    }
     if (!ok.ok()) {
       Log(ORT_LOGGING_LEVEL_INFO, "Anvil declines " + info.OpType() + " node '" + info.Name() + "': " + ok.message());
       Dispatch(info.OpType() + " node '" + info.Name() + "': declined: " + ok.message());

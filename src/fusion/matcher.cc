@@ -558,7 +558,7 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
     bool own_tail = false;            // the anchor's kernel takes the tail (else the group applies it)
     const std::string domain = Domain(first), op = OpType(first);
     const bool anchor_op = IsAnchor(op) && (domain.empty() || domain == kNhwcDomain);
-    if ((anchor_op || (IsElementwiseHead(op) && domain.empty())) && claimable(first)) {
+    if ((anchor_op || (IsElementwiseHead(op) && (domain.empty() || domain == kNhwcDomain))) && claimable(first)) {
       std::vector<const OrtValueInfo*> outs = Outputs(first);
       if (outs.size() != 1 || outs[0] == nullptr) continue;
       anchor = first;

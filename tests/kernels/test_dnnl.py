@@ -303,6 +303,8 @@ def test_conv_transpose_paddle(n, packed):
     ((1, 5, 4, 6), (5, 2, 3, 2), [3, 2]),      # 2-D, unequal kernel
     ((2, 2, 3, 2, 4), (2, 3, 2, 1, 2), [2, 1, 2]),  # 3-D
     ((1, 4, 5, 6), (4, 3, 1, 1), [1, 1]),      # 1x1: a plain channel mix
+    ((2, 24, 5, 7), (24, 1, 2, 2), [2, 2]),    # one output channel (PaddleOCR det's last layer): channels-last too
+    ((1, 3, 2, 3, 4), (3, 1, 2, 1, 2), [2, 1, 2]),  # 3-D, one output channel
 ])
 @pytest.mark.parametrize("packed", [True, False])
 def test_conv_transpose_as_patch_scatter(x_shape, w_shape, strides, packed):

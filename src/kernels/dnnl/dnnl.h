@@ -8,6 +8,7 @@ struct ConvKernel { static Status Create(const NodeInfo& node, std::unique_ptr<K
 // Conv in ORT's internal NHWC domain (com.ms.internal.nhwc): X and Y channels-last, W as in ONNX.
 struct NhwcConvKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
 struct ConvTransposeKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
+struct NhwcConvTransposeKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
 struct MatMulKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
 struct GemmKernel { static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out); };
 

@@ -19,6 +19,10 @@ Status CheckParam(const TensorView& v, int p, int64_t channels) {
 }  // namespace
 
 Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+  return CreateAs(node, out, false);
+}
+
+Status BatchNormKernel::CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc) {
   ANVIL_CHECK(node.InputType(0) == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "BatchNormalization: only float is supported");
   ANVIL_CHECK(node.InputCount() == 5, "BatchNormalization: expected 5 inputs");
   for (size_t i = 1; i < 5; ++i) {
@@ -30,6 +34,7 @@ Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
   // (batchnorm_training.cc).
   const bool training = node.Int("training_mode", 0) != 0;
   ANVIL_CHECK(!training || node.SinceVersion() >= 14, "BatchNormalization: training before revision 14");
+  ANVIL_CHECK(!training || !nhwc, "BatchNormalization: training mode runs channels-first only");
   for (size_t i = training ? 3 : 1; i < node.OutputCount(); ++i) {
     ANVIL_CHECK(node.OutputType(i) == ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED,
                 "BatchNormalization: only the Y output is supported (inference mode), node requests output ", i);
@@ -39,9 +44,10 @@ Status BatchNormKernel::Create(const NodeInfo& node, std::unique_ptr<Kernel>* ou
   int64_t channels = -1;
   if (auto shape = node.InputShape(0)) {
     ANVIL_CHECK(shape->size() >= 2, "BatchNormalization: input must have rank >= 2 (N, C, ...)");
-    channels = (*shape)[1];
+    channels = nhwc ? shape->back() : (*shape)[1];
   }
   auto k = std::make_unique<BatchNormKernel>();
+  k->nhwc_ = nhwc;
   k->epsilon_ = node.Float("epsilon", 1e-5f);
   k->training_ = training;
   k->momentum_ = node.Float("momentum", 0.9f);
@@ -74,7 +80,7 @@ Status BatchNormKernel::Compute(ComputeContext& ctx) const {
   if (training_) return BatchNormTrainingCompute(ctx, epsilon_, momentum_);
   TensorView x = ctx.Input(0);
   ANVIL_CHECK(x.shape.size() >= 2, "BatchNormalization: input ", ToString(x.shape), " must have rank >= 2");
-  const int64_t channels = x.shape[1];
+  const int64_t channels = nhwc_ ? x.shape.back() : x.shape[1];
   const float* mult = mult_.data();
   const float* offset = offset_.data();
   if (precomputed_) {
@@ -95,7 +101,10 @@ Status BatchNormKernel::Compute(ComputeContext& ctx) const {
   float* y = nullptr;
   ANVIL_RETURN_IF_ERROR(ctx.Output(0, x.shape, &y));
   if (x.size() == 0) return {};
-  nn::ChannelAffine(x.as<float>(), y, mult, offset, x.shape[0], channels, x.size() / (x.shape[0] * channels));
+  if (nhwc_)  // [N, spatial..., C]: every position a vector of the channels
+    nn::ChannelAffine(x.as<float>(), y, mult, offset, x.size() / channels, channels, 1);
+  else
+    nn::ChannelAffine(x.as<float>(), y, mult, offset, x.shape[0], channels, x.size() / (x.shape[0] * channels));
   return {};
 }
 

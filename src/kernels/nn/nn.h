@@ -17,9 +17,12 @@ Status BatchNormTrainingCompute(ComputeContext& ctx, float epsilon, float moment
 class BatchNormKernel final : public Kernel {
  public:
   static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out);
+  // `nhwc`: ORT's internal NHWC domain, channels last (inference only).
+  static Status CreateAs(const NodeInfo& node, std::unique_ptr<Kernel>* out, bool nhwc);
   Status Compute(ComputeContext& ctx) const override;
 
  private:
+  bool nhwc_ = false;
   float epsilon_ = 1e-5f;
   bool training_ = false;  // training_mode=1: batch statistics (batchnorm_training.cc)
   float momentum_ = 0.9f;
@@ -65,6 +68,13 @@ class MaxPoolKernel final : public Kernel {
   PoolAttributes attrs_;
   bool column_major_ = false;  // storage_order 1
   bool indices_ = false;       // the optional Indices output is requested
+};
+
+// BatchNormalization channels-last (inference mode; a training one stays channels-first, ep.cc).
+struct NhwcBatchNormKernel {
+  static Status Create(const NodeInfo& node, std::unique_ptr<Kernel>* out) {
+    return BatchNormKernel::CreateAs(node, out, true);
+  }
 };
 
 // The pools in ORT's internal NHWC domain (layout=nhwc, see src/ep/ep.cc): X and Y channels-last
