@@ -1,6 +1,9 @@
 """Heap allocations per inference run: Anvil vs ORT's CPU EP, counted by an LD_PRELOAD shim.
 
-To show that Anvil's steady-state Compute path makes no heap allocation of its own. The shim
+To show what Anvil's steady-state Compute path allocates: nothing in Anvil's own code; oneDNN,
+linked into the plugin, allocates about 8 small blocks per primitive call inside
+dnnl_primitive_execute (its argument map and its parallel loop's std::function), and those count
+under "anvil own" here (the shim cannot tell oneDNN's code from Anvil's in the one .so). The shim
 (bench/alloc_count/alloc_count.c, built here with `cc`, cached under $ANVIL_CACHE/alloc_count) counts
 every malloc / calloc / realloc / memalign-family call in the process, from any thread; this script
 re-executes itself with LD_PRELOAD set to it. The Anvil plugin links libstdc++ statically, but its
