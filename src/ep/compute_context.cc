@@ -84,6 +84,7 @@ const char* PostOpName(PostOp::Kind kind) {
     case K::kDiv: return "div";
     case K::kMax: return "max";
     case K::kMin: return "min";
+    case K::kLayerNorm: return "layer_norm";
   }
   return "?";
 }

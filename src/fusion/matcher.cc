@@ -542,6 +542,72 @@ std::string ValueName(const OrtValueInfo* value) {
   return value && Ok(Api().GetValueInfoName(value, &s)) && s ? s : "";
 }
 
+// A LayerNorm over x, the value a matrix product's tail has reached: a LayerNormalization node
+// over the last axis, or the decomposed form exporters write (MatchLayerNorm). Its normalisation
+// and scale become a kLayerNorm step, its bias an Add of a tensor. Every consumer of x must be in
+// the LayerNorm. Returns whether it was taken.
+bool TakeLayerNorm(const OrtValueInfo* x, const FunctionScope& scope, const OrtNode* anchor,
+                   const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts, Group* g,
+                   std::set<const OrtNode*>* taken, const OrtValueInfo** next) {
+  if (IsGraphOutput(x)) return false;
+  std::optional<std::vector<const OrtNode*>> uses = Consumers(x);
+  if (!uses || uses->empty()) return false;
+  auto take = [&](const std::vector<const OrtNode*>& nodes, const OrtValueInfo* scale, const OrtValueInfo* bias,
+                  float eps, const OrtValueInfo* out, const char* what) {
+    const std::set<const OrtNode*> inside(nodes.begin(), nodes.end());
+    for (const OrtNode* u : *uses)
+      if (!inside.count(u)) return false;
+    std::vector<PostOp> trial = g->steps;
+    PostOp norm;
+    norm.kind = PostOp::Kind::kLayerNorm;
+    norm.alpha = eps;
+    norm.operand = g->operand_values.size();
+    trial.push_back(norm);
+    if (bias) {
+      PostOp add;
+      add.kind = PostOp::Kind::kAdd;
+      add.operand = g->operand_values.size() + 1;
+      trial.push_back(add);
+    }
+    if (!accepts(anchor, trial)) return false;
+    g->steps = std::move(trial);
+    g->operand_values.push_back(ValueName(scale));
+    if (bias) g->operand_values.push_back(ValueName(bias));
+    for (const OrtNode* n : nodes) {
+      g->nodes.push_back(n);
+      taken->insert(n);
+    }
+    g->description += std::string(" + ") + what;
+    *next = out;
+    return true;
+  };
+  const ValueType xt = TypeOf(x);
+  const size_t rank = xt.has_shape ? xt.dims.size() : 0;
+  const int64_t c = rank ? xt.dims.back() : -1;
+  if (uses->size() == 1 && scope.Takes((*uses)[0], "LayerNormalization")) {
+    const OrtNode* ln = (*uses)[0];
+    GraphNodeInfo info(ln);
+    const int64_t axis = info.Int("axis", -1);
+    std::vector<const OrtValueInfo*> in = Inputs(ln), out = Outputs(ln);
+    const bool last_axis = axis == -1 || (rank && axis == static_cast<int64_t>(rank) - 1);
+    bool only_y = !out.empty() && out[0] != nullptr;
+    for (size_t i = 1; i < out.size(); ++i) only_y = only_y && out[i] == nullptr;
+    const OrtValueInfo* bias = in.size() > 2 ? in[2] : nullptr;
+    if (last_axis && only_y && in.size() >= 2 && in[0] == x && IsRowParameter(in[1], c, rank) &&
+        (!bias || IsRowParameter(bias, c, rank)) && TypeOf(out[0]).type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+      return take({ln}, in[1], bias, info.Float("epsilon").value_or(1e-5f), out[0], "LayerNormalization");
+    return false;
+  }
+  for (const OrtNode* first : *uses) {
+    if (OpType(first) != "ReduceMean") continue;
+    std::optional<FunctionMatch> f = MatchLayerNorm(first, scope);
+    if (!f || f->inputs.size() != 3 || f->inputs[0] != x) continue;
+    return take(f->nodes, f->inputs[1], f->inputs[2], f->attrs.floats.at("epsilon"), f->output,
+                "LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)");
+  }
+  return false;
+}
+
 std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
                               const std::function<bool(const OrtNode*)>& claimable,
                               const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts,
@@ -615,6 +681,9 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         grew = true;
         break;
       }
+      if (!grew && own_tail && (OpType(anchor) == "MatMul" || OpType(anchor) == "Gemm") && Domain(anchor).empty() &&
+          g.steps.size() + 2 <= kMaxPostOps)
+        grew = TakeLayerNorm(x, FunctionScope(claimable, taken), anchor, accepts, &g, &taken, &x);
     }
     if (anchor && g.steps.empty()) {  // an anchor or element-wise head alone is just its node
       taken.erase(anchor);

@@ -8,6 +8,7 @@
 #include "compute/elementwise/math.h"
 #include "compute/elementwise/math_simd.h"
 #include "compute/elementwise/unary_simd.h"
+#include "compute/nn/normalize.h"
 #include "compute/parallel.h"
 
 namespace anvil {
@@ -79,6 +80,10 @@ Status CheckPostOpOperands(const std::vector<PostOp>& ops, const PostOpOperands&
     const TensorView& t = operands[i];
     ANVIL_CHECK(t.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "the operand of fused step ", i, " (",
                 PostOpName(ops[i].kind), ") is not a float tensor");
+    if (ops[i].kind == PostOp::Kind::kLayerNorm)
+      ANVIL_CHECK(!shape.empty() && NumElements(t.shape) == shape.back() && (t.shape.empty() || t.shape.back() == shape.back()),
+                  "the scale of fused step ", i, " (layer_norm) has shape ", ToString(t.shape), ", not a row of the ",
+                  "output's last axis (", ToString(shape), ")");
     Shape out;
     ew::BroadcastPlan plan;
     ANVIL_CHECK(ew::MakeBroadcastPlan(shape, t.shape, out, plan) == ew::PlanResult::kOk && out == shape,
@@ -165,15 +170,24 @@ void ApplyPostOps(const std::vector<PostOp>& ops, const PostOpOperands& operands
     fits[k] = ops[k].binary() ? FitOf(operands[k].shape, shape) : Fit::kFull;
   // Runs of steps without a general broadcast go block by block, each block through all of the
   // run's steps while it is in cache: one pass over memory. A general broadcast is a pass of its own.
+  // A LayerNorm is a pass of its own too, row by row.
+  auto own_pass = [&](size_t k) { return ops[k].kind == K::kLayerNorm || (ops[k].binary() && fits[k] == Fit::kGeneral); };
   size_t i = first;
   while (i < ops.size()) {
-    if (ops[i].binary() && fits[i] == Fit::kGeneral) {
+    if (ops[i].kind == K::kLayerNorm) {
+      const int64_t cols = shape.back();
+      nn::NormalizeRows(y, y, n / cols, cols, operands[i].as<float>(), static_cast<const float*>(nullptr), 0,
+                        static_cast<double>(ops[i].alpha), nullptr, nullptr);
+      ++i;
+      continue;
+    }
+    if (own_pass(i)) {
       Binary(ops[i], operands[i], shape, y);
       ++i;
       continue;
     }
     size_t j = i;
-    while (j < ops.size() && !(ops[j].binary() && fits[j] == Fit::kGeneral)) ++j;
+    while (j < ops.size() && !own_pass(j)) ++j;
     ParallelFor(n, static_cast<int64_t>(4 * (j - i)), [&](int64_t begin, int64_t end) {
       constexpr int64_t kBlock = 1024;
       int64_t s = begin;

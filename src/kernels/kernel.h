@@ -237,6 +237,10 @@ struct PostOp {
     kDiv,
     kMax,
     kMin,
+    // y = (y - mean) / sqrt(var + alpha) * operand over the last axis, the operand a row of its
+    // length (a LayerNorm after a matrix product; its bias follows as an Add of a tensor). Applied
+    // by Anvil's pass only, row by row.
+    kLayerNorm,
   };
   Kind kind = Kind::kLinear;
   float alpha = 1.f, beta = 0.f;

@@ -623,7 +623,7 @@ def test_layer_norm_of_the_wrong_width_at_run_time_is_a_clean_error():
 
 
 def test_gemm_layer_norm_relu_gemm_is_two_groups():
-    # openWakeWord's heads: Gemm -> LayerNorm -> Relu -> Gemm -> Sigmoid.
+    # openWakeWord's heads: Gemm -> LayerNorm -> Relu -> Gemm -> Sigmoid, two nodes.
     g, _ = layer_norm_graph(shape=(1, 16))
     g.nodes, g.inputs, g.feeds = [], [], {}
     g.add_input("a", f32(1, 24))
@@ -635,7 +635,8 @@ def test_gemm_layer_norm_relu_gemm_is_two_groups():
     r = g.node("Relu", [y], "r")
     z = g.node("Sigmoid", [g.node("Gemm", [r, "W2"], "z0", transB=1)], "z")
     _, singles, fused = run_three_ways(g.model([z]), g.feeds)
-    assert fused == 2 and singles == {"Gemm"}, f"ran {singles} and {fused} fused"
+    # Gemm + LayerNorm + Relu (the LayerNorm in the Gemm's tail), then Gemm + Sigmoid
+    assert fused == 2 and not singles, f"ran {singles} and {fused} fused"
 
 
 @pytest.mark.parametrize("miss", ["not_last_axis", "eps_not_constant", "inner_value_used", "scale_widens"])
@@ -654,6 +655,62 @@ def test_layer_norm_near_misses_do_not_fuse(miss):
         outputs = [y]
     _, singles, fused = run_three_ways(g.model(outputs), g.feeds)
     assert "ReduceMean" in singles and "Sqrt" in singles, f"ran {singles} and {fused} fused"
+
+
+# ---- a decomposed LayerNorm in a matrix product's tail (kLayerNorm, fusion/matcher.cc) ----
+
+def layer_norm_after(g, x, bias=True, square="Pow"):
+    """x -> the LayerNorm exporters write (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)."""
+    c = g.c_out
+    m = g.node("ReduceMean", [x], "lnm", axes=[-1])
+    d = g.node("Sub", [x, m], "lnd")
+    sq = g.node("Pow", [d, g.constant(2.0)], "lnsq") if square == "Pow" else g.node("Mul", [d, d], "lnsq")
+    v = g.node("ReduceMean", [sq], "lnv", axes=[-1])
+    s = g.node("Sqrt", [g.node("Add", [v, g.constant(1e-5)], "lnve")], "lnstd")
+    y = g.node("Mul", [g.node("Div", [d, s], "lnn"), g.constant(f32(c) + 1.0)], "lns")
+    return g.node("Add", [y, g.constant(f32(c))], "ln") if bias else y
+
+
+@pytest.mark.parametrize("kind", ["matmul", "gemm", "gemm_row"])
+@pytest.mark.parametrize("case", ["ln", "ln_relu", "ln_no_bias", "bias_ln_mul_square"])
+def test_layer_norm_in_a_matmul_tail(kind, case):
+    # The wake-word heads: Gemm -> LayerNorm -> Relu, one node; a one-row Gemm runs the GEMV.
+    if kind == "gemm_row":
+        g = MatmulGraph("gemm")
+        g.inputs, g.feeds = [], {}
+        g.add_input("x", f32(1, 16))
+    else:
+        g = MatmulGraph(kind)
+    x = "conv"
+    if case == "bias_ln_mul_square":  # an Add of a row first, then the LayerNorm (Mul(d, d) form)
+        x = g.node("Add", [x, g.constant(f32(g.c_out))], "mm_bias")
+        y = layer_norm_after(g, x, square="Mul")
+    else:
+        y = layer_norm_after(g, x, bias=case != "ln_no_bias")
+    if case == "ln_relu":
+        y = unary("Relu")(g, y)
+    level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL if kind == "matmul" else None
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, level)
+    assert fused == 1 and not singles, f"expected one fused node, ran {singles} and {fused} fused"
+
+
+def test_layer_norm_not_in_a_tail_when_the_product_is_used_elsewhere():
+    # The Gemm's output also feeds a second output: the LayerNorm runs as its own function group.
+    g = MatmulGraph("gemm")
+    y = layer_norm_after(g, "conv")
+    extra = unary("Relu")(g, "conv")
+    outs, singles, fused = run_three_ways(g.model([y, extra]), g.feeds)
+    assert "Gemm" in singles or fused >= 2, f"ran {singles} and {fused} fused"
+    assert "ReduceMean" not in singles, f"the LayerNorm should still run as one node: {singles}"
+
+
+def test_layer_norm_after_a_conv_is_not_in_its_tail():
+    # A convolution's last axis is not its channels: Conv keeps its own group, the LayerNorm its own.
+    g = Graph(c_in=4, c_out=8, hw=10, kernel=3)
+    g.c_out = 10  # the LayerNorm runs over W
+    y = layer_norm_after(g, "conv")
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds)
+    assert "Conv" in singles and "ReduceMean" not in singles, f"ran {singles} and {fused} fused"
 
 
 # ---- element-wise heads (ANVIL_HEAD): a chain of element-wise nodes as one node ----

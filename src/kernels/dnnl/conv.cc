@@ -861,6 +861,8 @@ class ConvKernelImpl : public Kernel {
 
   Status Fuse(const std::vector<PostOp>& ops) override {
     ANVIL_RETURN_IF_ERROR(dnnl_kernels::CheckTailSize(ops));
+    for (const PostOp& op : ops)  // its last axis is not the channels: a matrix product's tail only
+      ANVIL_CHECK(op.kind != PostOp::Kind::kLayerNorm, "a LayerNorm does not follow a convolution in a fused group");
     post_ = ops;
     return {};
   }
