@@ -542,7 +542,7 @@ std::string ValueName(const OrtValueInfo* value) {
   return value && Ok(Api().GetValueInfoName(value, &s)) && s ? s : "";
 }
 
-// A LayerNorm over x, the value a matrix product's tail has reached: a LayerNormalization node
+// A LayerNorm over x, the value an anchor's tail has reached: a LayerNormalization node
 // over the last axis, or the decomposed form exporters write (MatchLayerNorm). Its normalisation
 // and scale become a kLayerNorm step, its bias an Add of a tensor. Every consumer of x must be in
 // the LayerNorm. Returns whether it was taken.
@@ -681,9 +681,8 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         grew = true;
         break;
       }
-      if (!grew && own_tail && (OpType(anchor) == "MatMul" || OpType(anchor) == "Gemm") && Domain(anchor).empty() &&
-          g.steps.size() + 2 <= kMaxPostOps)
-        grew = TakeLayerNorm(x, FunctionScope(claimable, taken), anchor, accepts, &g, &taken, &x);
+      // (the anchor's Fuse decides: MatMul and Gemm take it, a convolution refuses)
+      if (!grew && own_tail) grew = TakeLayerNorm(x, FunctionScope(claimable, taken), anchor, accepts, &g, &taken, &x);
     }
     if (anchor && g.steps.empty()) {  // an anchor or element-wise head alone is just its node
       taken.erase(anchor);

@@ -377,16 +377,16 @@ template <bool kMax, bool kFinal, int N>
   }
 }
 
-// CombineTaps for n taps: one pass for n up to 4 (returns false for more).
+// CombineTaps for n taps, 1 <= n <= kFewTaps: one pass.
+constexpr int64_t kFewTaps = 4;
 template <bool kMax, bool kFinal>
-[[gnu::always_inline]] inline bool CombineFew(const float* const* p, int64_t n, int64_t c, float init, int64_t count,
+[[gnu::always_inline]] inline void CombineFew(const float* const* p, int64_t n, int64_t c, float init, int64_t count,
                                               float* __restrict y) {
   switch (n) {
-    case 1: CombineTaps<kMax, kFinal, 1>(p, c, init, count, y); return true;
-    case 2: CombineTaps<kMax, kFinal, 2>(p, c, init, count, y); return true;
-    case 3: CombineTaps<kMax, kFinal, 3>(p, c, init, count, y); return true;
-    case 4: CombineTaps<kMax, kFinal, 4>(p, c, init, count, y); return true;
-    default: return false;
+    case 1: return CombineTaps<kMax, kFinal, 1>(p, c, init, count, y);
+    case 2: return CombineTaps<kMax, kFinal, 2>(p, c, init, count, y);
+    case 3: return CombineTaps<kMax, kFinal, 3>(p, c, init, count, y);
+    default: return CombineTaps<kMax, kFinal, 4>(p, c, init, count, y);
   }
 }
 
@@ -413,11 +413,12 @@ template <bool kMax>
     if (rows == 1) {
       src = input_row(0, 0);
     } else if (rows > 1 && scratch) {
-      const float* p[4];
-      if (rows <= 4)
+      if (rows <= kFewTaps) {
+        const float* p[kFewTaps];
         for (int64_t a = 0, i = 0; a < td.valid; ++a)
           for (int64_t bb = 0; bb < th.valid; ++bb) p[i++] = input_row(a, bb);
-      if (!CombineFew<kMax, false>(p, rows, row_len, init, 1, combined)) {
+        CombineFew<kMax, false>(p, rows, row_len, init, 1, combined);
+      } else {
         std::fill(combined, combined + row_len, init);
         for (int64_t a = 0; a < td.valid; ++a)
           for (int64_t bb = 0; bb < th.valid; ++bb) Combine<kMax>(combined, input_row(a, bb), row_len);
@@ -428,8 +429,8 @@ template <bool kMax>
       const PoolTaps tw = taps[2][ow];
       float* __restrict yo = y + (row * g.out[2] + ow) * c;
       const int64_t count = count_include_pad ? td.padded * th.padded * tw.padded : rows * tw.valid;
-      if (src && tw.valid >= 1 && tw.valid <= 4) {  // the common windows: one pass per output
-        const float* p[4];
+      if (src && tw.valid >= 1 && tw.valid <= kFewTaps) {  // the common windows: one pass per output
+        const float* p[kFewTaps];
         for (int64_t t = 0; t < tw.valid; ++t) p[t] = src + (tw.first + t * g.dilation[2]) * c;
         CombineFew<kMax, true>(p, tw.valid, c, init, count, yo);
         continue;

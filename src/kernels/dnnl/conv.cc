@@ -571,7 +571,8 @@ Status Run(ComputeContext& ctx, const Plan& p, const float* x, const void* wei, 
 // falls back to a slow generic path, and the scatter reads T and writes Y sequentially.
 
 bool IsPatchScatter(const ConvAttrs& a, const Shape& w) {
-  if (!a.transpose || (a.nhwc && (w.size() < 2 || w[1] != 1)) || a.group != 1 || !a.output_shape.empty() || static_cast<int64_t>(w.size()) != a.nsp + 2) return false;
+  if (!a.transpose || a.group != 1 || !a.output_shape.empty() || static_cast<int64_t>(w.size()) != a.nsp + 2) return false;
+  if (a.nhwc && w[1] != 1) return false;  // channels-last: one output channel only (PatchMatmulDescsNhwc)
   if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID") return false;
   for (int64_t v : a.pads)
     if (v != 0) return false;
@@ -687,8 +688,7 @@ bool IsPointwise(const ConvAttrs& a, const Shape& w, const std::vector<PostOp>& 
   // (BlazeFace) its 1x1 kernel ran as fast or up to 14 % faster. BlazeFace front's 24 -> 28 at
   // 64x64 and 32 -> 36 at 32x32 (with their residual Add and Relu) took 0.70-0.95 and 0.81-0.89 of
   // oneDNN's time here.
-  return (w[0] % 16 == 8 || w[0] % 16 == 4 || w[0] % 16 == 12) && nn::PointwiseConvAvailable(w[0], w[1]) &&
-         PointwiseTailFits(post);
+  return w[0] % 16 != 0 && nn::PointwiseConvAvailable(w[0], w[1]) && PointwiseTailFits(post);
 }
 
 // The packed pointwise weight's first buffer: what it is, for UsePacked to tell it from oneDNN's.
