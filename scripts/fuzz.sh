@@ -106,14 +106,14 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t: out of memory on ORT's CPU EP alone too ($unit): ORT's, not a finding"
     rc=0
     after=$before
-  # A crash (a signal, ASan's SEGV) that the input also causes on ORT's CPU EP alone is ORT's own
+  # A crash (a signal: ASan's SEGV, FPE, BUS, ILL) that the input also causes on ORT's CPU EP alone is ORT's own
   # bug (ORT 1.29 SEGVs in its shape inference on some attributes; the decoder keeps the known ones
   # out): reported, with the input kept, but not a finding. libFuzzer stops at it, so the run ends
   # early.
   elif [ "$rc" -ne 0 ] && [ -f "$unit" ] &&
-       grep -qE 'ERROR: (AddressSanitizer: (SEGV|stack-overflow)|libFuzzer: deadly signal)' "$log" &&
+       grep -qE 'ERROR: (AddressSanitizer: (SEGV|FPE|BUS|ILL|stack-overflow)|libFuzzer: deadly signal)' "$log" &&
        ! (ANVIL_FUZZ_NO_ANVIL=1 "$build/$t" "${flags[@]}" "$unit") >"$log.ort-alone" 2>&1 &&
-       grep -qE 'ERROR: (AddressSanitizer: (SEGV|stack-overflow)|libFuzzer: deadly signal)' "$log.ort-alone"; then
+       grep -qE 'ERROR: (AddressSanitizer: (SEGV|FPE|BUS|ILL|stack-overflow)|libFuzzer: deadly signal)' "$log.ort-alone"; then
     echo "fuzz: $t: crashes on ORT's CPU EP alone too ($unit, $log.ort-alone): ORT's own bug, not a finding"
     rc=0
     after=$before
