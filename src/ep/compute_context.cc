@@ -85,6 +85,7 @@ const char* PostOpName(PostOp::Kind kind) {
     case K::kMax: return "max";
     case K::kMin: return "min";
     case K::kLayerNorm: return "layer_norm";
+    case K::kAddPadded: return "add_padded";
   }
   return "?";
 }

@@ -608,6 +608,91 @@ bool TakeLayerNorm(const OrtValueInfo* x, const FunctionScope& scope, const OrtN
   return false;
 }
 
+// Whether `v` is a constant float tensor of zeros only, of the given shape.
+bool IsZeros(const OrtValueInfo* v, const std::vector<int64_t>& dims) {
+  bool constant = false;
+  const OrtValue* value = nullptr;
+  if (v == nullptr || !Ok(Api().ValueInfo_IsConstantInitializer(v, &constant)) || !constant ||
+      !Ok(Api().ValueInfo_GetInitializerValue(v, &value)) || value == nullptr)
+    return false;
+  const TensorView t = ViewOf(value);
+  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t.shape != Shape(dims.begin(), dims.end()) ||
+      (t.size() > 0 && t.data == nullptr))
+    return false;
+  const float* f = t.as<float>();
+  for (int64_t i = 0; i < t.size(); ++i)
+    if (f[i] != 0.f) return false;
+  return true;
+}
+
+// An Add of x and Concat(t, zeros) along one axis (a tensor zero-padded at the end of that axis:
+// BlazeFace pads its residuals' channels so), x the value a tail has reached: a kAddPadded step
+// on t, the Concat and the Add taken. x's shape must be known; the zeros are a constant of x's
+// shape but a smaller dim at the axis, and t has the rest (as far as the graph says: the
+// Transposes ORT's layout transformer adds carry no shapes; the kernel checks t's at run time).
+// Every consumer of x and of the Concat's output must be the Add. Returns whether it was taken.
+bool TakePaddedAdd(const OrtValueInfo* x, const FunctionScope& scope, const OrtNode* anchor,
+                   const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts, Group* g,
+                   std::set<const OrtNode*>* taken, const OrtValueInfo** next) {
+  const ValueType xt = TypeOf(x);
+  if (!xt.has_shape || xt.dims.empty() || IsGraphOutput(x)) return false;
+  for (int64_t d : xt.dims)
+    if (d < 0) return false;
+  const OrtNode* add = scope.Next(x, "Add");
+  if (add == nullptr) return false;
+  const OrtValueInfo* padded = OtherInput(add, x, true);
+  if (padded == nullptr || IsGraphOutput(padded)) return false;
+  const OrtNode* concat = nullptr;
+  if (!Ok(Api().ValueInfo_GetValueProducer(padded, &concat, nullptr)) || !scope.Takes(concat, "Concat") ||
+      scope.Next(padded, "Add") != add)
+    return false;
+  const std::vector<const OrtValueInfo*> in = Inputs(concat);
+  if (in.size() != 2 || in[0] == nullptr || in[0] == x) return false;
+  const int64_t rank = static_cast<int64_t>(xt.dims.size());
+  int64_t axis = GraphNodeInfo(concat).Int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  // The zeros: a constant of x's shape but at the axis, where t's part is what it leaves.
+  bool constant = false;
+  const OrtValue* zv = nullptr;
+  if (!Ok(Api().ValueInfo_IsConstantInitializer(in[1], &constant)) || !constant ||
+      !Ok(Api().ValueInfo_GetInitializerValue(in[1], &zv)) || zv == nullptr)
+    return false;
+  const Shape zs = ViewOf(zv).shape;
+  if (static_cast<int64_t>(zs.size()) != rank || zs[axis] <= 0 || zs[axis] >= xt.dims[axis]) return false;
+  std::vector<int64_t> zeros = xt.dims;
+  zeros[axis] = zs[axis];
+  if (!IsZeros(in[1], zeros)) return false;
+  std::vector<int64_t> t_dims = xt.dims;
+  t_dims[axis] = xt.dims[axis] - zs[axis];
+  const ValueType tt = TypeOf(in[0]);
+  if (tt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return false;
+  if (tt.has_shape) {
+    if (tt.dims.size() != t_dims.size()) return false;
+    for (int64_t d = 0; d < rank; ++d)
+      if (tt.dims[d] >= 0 && tt.dims[d] != t_dims[d]) return false;
+  }
+  const OrtValueInfo* y = Out0(add);
+  if (y == nullptr || TypeOf(y).type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return false;
+  std::vector<PostOp> trial = g->steps;
+  PostOp step;
+  step.kind = PostOp::Kind::kAddPadded;
+  step.operand = g->operand_values.size();
+  step.axis = static_cast<int32_t>(axis);
+  step.extent = t_dims[axis];
+  trial.push_back(step);
+  if (anchor && !accepts(anchor, trial)) return false;
+  g->steps = std::move(trial);
+  g->operand_values.push_back(ValueName(in[0]));
+  for (const OrtNode* n : {concat, add}) {
+    g->nodes.push_back(n);
+    taken->insert(n);
+  }
+  g->description += " + Add a zero-padded tensor (Concat with zeros)";
+  *next = y;
+  return true;
+}
+
 std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
                               const std::function<bool(const OrtNode*)>& claimable,
                               const std::function<bool(const OrtNode*, const std::vector<PostOp>&)>& accepts,
@@ -660,8 +745,10 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
     Matcher matcher(claimable, taken, /*strict=*/!own_tail);
     bool grew = true;
     while (grew && g.steps.size() < kMaxPostOps) {
-      grew = false;
+      // (before "Add a tensor", which would take the Add with the padded tensor as its operand)
+      grew = TakePaddedAdd(x, FunctionScope(claimable, taken), own_tail ? anchor : nullptr, accepts, &g, &taken, &x);
       for (const Pattern& p : Patterns()) {
+        if (grew) break;  // (the padded Add)
         Match m;
         const OrtValueInfo* next = nullptr;
         if (!matcher.Try(p, x, xt, &m, &next)) continue;

@@ -66,6 +66,33 @@ void Binary(const PostOp& op, const TensorView& operand, const Shape& shape, flo
   }
 }
 
+// y += t zero-padded at the end of `axis` (t: y's shape with a smaller dim there): each of y's
+// outer blocks starts with t's block, the rest of it is unchanged. Then the unary steps
+// ops[after, end) over the same blocks while they are in cache (one pass).
+void AddPadded(const TensorView& t, const Shape& shape, int32_t axis, const std::vector<PostOp>& ops, size_t after,
+               size_t end, float* y) {
+  int64_t outer = 1, inner = 1;
+  for (int32_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t y_block = shape[axis] * inner, t_block = t.shape[axis] * inner;
+  const float* b = t.as<float>();
+  // Blocks of about 1024 floats at a time.
+  const int64_t per_chunk = std::max<int64_t>(1, 1024 / std::max<int64_t>(y_block, 1));
+  const int64_t chunks = (outer + per_chunk - 1) / per_chunk;
+  ParallelFor(chunks, per_chunk * y_block * static_cast<int64_t>(1 + end - after), [&](int64_t begin, int64_t stop) {
+    for (int64_t c = begin; c < stop; ++c) {
+      const int64_t o0 = c * per_chunk, o1 = std::min(outer, o0 + per_chunk);
+      for (int64_t o = o0; o < o1; ++o) {
+        float* __restrict p = y + o * y_block;
+        const float* __restrict q = b + o * t_block;
+#pragma omp simd
+        for (int64_t e = 0; e < t_block; ++e) p[e] += q[e];
+      }
+      for (size_t k = after; k < end; ++k) Unary(ops[k], y + o0 * y_block, (o1 - o0) * y_block);
+    }
+  });
+}
+
 }  // namespace
 
 void GatherPostOpOperands(const std::vector<PostOp>& ops, const ComputeContext& ctx, PostOpOperands* out) {
@@ -80,6 +107,16 @@ Status CheckPostOpOperands(const std::vector<PostOp>& ops, const PostOpOperands&
     const TensorView& t = operands[i];
     ANVIL_CHECK(t.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "the operand of fused step ", i, " (",
                 PostOpName(ops[i].kind), ") is not a float tensor");
+    if (ops[i].kind == PostOp::Kind::kAddPadded) {
+      const int64_t a = ops[i].axis;
+      bool fits = t.shape.size() == shape.size() && a >= 0 && a < static_cast<int64_t>(shape.size());
+      for (size_t d = 0; fits && d < shape.size(); ++d)
+        fits = static_cast<int64_t>(d) == a ? t.shape[d] == ops[i].extent && t.shape[d] <= shape[d]
+                                            : t.shape[d] == shape[d];
+      ANVIL_CHECK(fits, "the operand of fused step ", i, " (add_padded) has shape ", ToString(t.shape),
+                  ", not the output's ", ToString(shape), " with ", ops[i].extent, " at dim ", a);
+      continue;
+    }
     if (ops[i].kind == PostOp::Kind::kLayerNorm)
       ANVIL_CHECK(!shape.empty() && NumElements(t.shape) == shape.back() && (t.shape.empty() || t.shape.back() == shape.back()),
                   "the scale of fused step ", i, " (layer_norm) has shape ", ToString(t.shape), ", not a row of the ",
@@ -171,7 +208,9 @@ void ApplyPostOps(const std::vector<PostOp>& ops, const PostOpOperands& operands
   // Runs of steps without a general broadcast go block by block, each block through all of the
   // run's steps while it is in cache: one pass over memory. A general broadcast is a pass of its own.
   // A LayerNorm is a pass of its own too, row by row.
-  auto own_pass = [&](size_t k) { return ops[k].kind == K::kLayerNorm || (ops[k].binary() && fits[k] == Fit::kGeneral); };
+  auto own_pass = [&](size_t k) {
+    return ops[k].kind == K::kLayerNorm || ops[k].kind == K::kAddPadded || (ops[k].binary() && fits[k] == Fit::kGeneral);
+  };
   size_t i = first;
   while (i < ops.size()) {
     if (ops[i].kind == K::kLayerNorm) {
@@ -179,6 +218,13 @@ void ApplyPostOps(const std::vector<PostOp>& ops, const PostOpOperands& operands
       nn::NormalizeRows(y, y, n / cols, cols, operands[i].as<float>(), static_cast<const float*>(nullptr), 0,
                         static_cast<double>(ops[i].alpha), nullptr, nullptr);
       ++i;
+      continue;
+    }
+    if (ops[i].kind == K::kAddPadded) {
+      size_t j = i + 1;
+      while (j < ops.size() && !ops[j].binary()) ++j;
+      AddPadded(operands[i], shape, ops[i].axis, ops, i + 1, j, y);
+      i = j;
       continue;
     }
     if (own_pass(i)) {

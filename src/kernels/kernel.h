@@ -241,10 +241,16 @@ struct PostOp {
     // length (a LayerNorm after a matrix product; its bias follows as an Add of a tensor). Applied
     // by Anvil's pass only, row by row.
     kLayerNorm,
+    // y += the operand zero-padded at the end of `axis`: the operand has y's shape but a smaller
+    // dim at that axis (a residual Add of Concat(t, zeros), BlazeFace's channel pad). Applied by
+    // Anvil's code only (its pass, or the pointwise kernel in registers).
+    kAddPadded,
   };
   Kind kind = Kind::kLinear;
   float alpha = 1.f, beta = 0.f;
   size_t operand = 0;
+  int32_t axis = 0;    // kAddPadded: the padded axis (0 <= axis < the output's rank)
+  int64_t extent = 0;  // kAddPadded: the operand's size along it (the output's is larger)
   bool binary() const { return kind >= Kind::kAdd; }
 };
 const char* PostOpName(PostOp::Kind kind);

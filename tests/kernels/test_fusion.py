@@ -713,6 +713,107 @@ def test_layer_norm_after_a_conv_is_not_in_its_tail():
     assert "Conv" in singles and "ReduceMean" not in singles, f"ran {singles} and {fused} fused"
 
 
+# ---- an Add of a tensor zero-padded in channels: Add(conv, Concat(t, zeros)) (BlazeFace) ----
+
+def padded_residual(g, x, t_channels=None, relu=True, zeros_value=0.0, zeros_first=False, axis=1):
+    """Adds Concat(t, zeros) along `axis` to x (the Conv's [1, c_out, hw, hw] output, or a
+    MatMul's) and a Relu. t is the Conv's own input, as in BlazeFace's blocks (with layout=nhwc
+    ORT's transpose optimizer then moves the Concat into the channels-last region), or a graph
+    input of t_channels along the axis."""
+    out = list(g.out) if hasattr(g, "out") else [1, g.c_out, g.hw, g.hw]
+    if t_channels is None:
+        # x made by a Conv before the anchor: the Concat's input is channels-last already (with
+        # layout=nhwc), as in BlazeFace, and ORT's transpose optimizer moves the Concat there.
+        c_in = g.feeds["x"].shape[1]
+        g.inputs[0] = helper.make_tensor_value_info("x0", TensorProto.FLOAT, list(g.feeds["x"].shape))
+        g.feeds = {"x0": g.feeds.pop("x"), **g.feeds}
+        g.inits.append(const("W0", f32(c_in, c_in, 1, 1, scale=0.3)))
+        g.nodes.insert(0, helper.make_node("Conv", ["x0", "W0"], ["x"]))
+        t = "x"
+        t_channels = c_in
+    else:
+        t = "t"
+        ts = list(out)
+        ts[axis] = t_channels
+        g.add_input("t", f32(*ts))
+    zs = list(out)
+    zs[axis] = out[axis] - t_channels
+    z = np.full(zs, zeros_value, np.float32)
+    if zeros_value != 0.0:
+        z.flat[0] = 0.0  # zeros except the last element
+        z.flat[-1] = zeros_value
+    zname = g.constant(z)
+    g.node("Concat", [zname, t] if zeros_first else [t, zname], "padded", axis=axis)
+    y = g.node("Add", [x, "padded"], "res")
+    y = g.node("Relu", [y], "res_relu") if relu else y
+    if hasattr(g, "out"):
+        return y
+    # and a Conv after it: with layout=nhwc the block then sits inside the channels-last region
+    # (ORT's transpose optimizer leaves the Concat channels-first before a graph output)
+    g.inits.append(const("W_after", f32(8, g.c_out, 1, 1, scale=0.3)))
+    return g.node("Conv", [y, "W_after"], "after")
+
+
+# The anchors: Anvil's pointwise kernel (24 -> 28 and 16 -> 24, 1x1 channels-last; the residual
+# added in registers, 9x9 pixels leave a partial tile), oneDNN's 1x1 (16 -> 32) and 3x3 (8 -> 24)
+# convolutions (the padded Add in Anvil's pass after the primitive).
+PADDED_ANCHORS = {
+    "pointwise_24_28": dict(c_in=24, c_out=28, kernel=1, hw=9),
+    "pointwise_16_24": dict(c_in=16, c_out=24, kernel=1, hw=9),
+    "onednn_1x1_16_32": dict(c_in=16, c_out=32, kernel=1, hw=9),
+    "onednn_3x3_8_24": dict(c_in=8, c_out=24, kernel=3, hw=7),
+}
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw"])
+@pytest.mark.parametrize("relu", [True, False], ids=["relu", "no_relu"])
+@pytest.mark.parametrize("anchor", list(PADDED_ANCHORS))
+def test_channel_padded_residual_fuses(anchor, relu, layout):
+    kw = PADDED_ANCHORS[anchor]
+    g = Graph(**kw)
+    g.hw = kw["hw"]
+    y = padded_residual(g, "conv", relu=relu)
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, layout=layout)
+    # (the Convs before and after it run alone: the one before has two consumers)
+    assert fused == 1 and singles == {"Conv"}, f"expected one fused node (Concat and Add in it), ran {singles} and {fused} fused"
+
+
+def test_channel_padded_residual_in_the_dispatch_log(capfd):
+    g = Graph(c_in=24, c_out=28, kernel=1, hw=9)
+    g.hw = 9
+    y = padded_residual(g, "conv")
+    session(g.model([y]), options={"log": "dispatch"}).run(None, g.feeds)
+    err = capfd.readouterr().err
+    assert "Conv + Add a zero-padded tensor (Concat with zeros) + Relu" in err, err
+    assert "anvil:pointwise_conv" in err and "its tail of 2 steps in registers" in err, err
+
+
+def test_channel_padded_residual_after_a_matmul_fuses():
+    g = MatmulGraph("matmul")  # [2, 5, 24], padded along the last axis from 10
+    y = padded_residual(g, "conv", 10, axis=2)
+    _, singles, fused = run_three_ways(g.model([y]), g.feeds, ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    assert fused == 1 and not singles, f"ran {singles} and {fused} fused"
+
+
+@pytest.mark.parametrize("miss", ["not_zeros", "zeros_first", "padded_used_elsewhere", "zeros_at_run_time"])
+def test_channel_padded_residual_near_misses_do_not_fuse_it(miss):
+    g = Graph(c_in=24, c_out=28, kernel=1, hw=9)
+    g.hw = 9
+    outputs = []
+    if miss == "zeros_at_run_time":  # the padding is a graph input, not a constant
+        g.add_input("z", np.zeros((1, 4, 9, 9), np.float32))
+        g.node("Concat", ["x", "z"], "padded", axis=1)
+        y = g.node("Relu", [g.node("Add", ["conv", "padded"], "res")], "res_relu")
+    else:
+        y = padded_residual(g, "conv", zeros_value=0.5 if miss == "not_zeros" else 0.0,
+                            zeros_first=miss == "zeros_first")
+        if miss == "padded_used_elsewhere":
+            outputs.append("padded")
+    _, singles, fused = run_three_ways(g.model([y] + outputs), g.feeds)
+    # The Concat runs on its own; the Conv still fuses the Add (of the whole padded tensor) and Relu.
+    assert "Concat" in singles and fused == 1, f"ran {singles} and {fused} fused"
+
+
 # ---- element-wise heads (ANVIL_HEAD): a chain of element-wise nodes as one node ----
 
 def elementwise_graph(op, a_shape, b_shape):

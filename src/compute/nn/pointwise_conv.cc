@@ -121,20 +121,33 @@ ANVIL_AVX512 [[gnu::always_inline]] inline void Init(std::integer_sequence<int, 
   ((acc[J] = _mm512_loadu_ps(bias_row + (16 * J) % Tiling<M>::kRow)), ...);
 }
 
-// Stores a tile of `n` consecutive output pixels at y (the residual at res): straight from the
-// registers when the tile is whole, else through a local buffer.
+// Stores a tile of `n` consecutive output pixels at y (the residual at res, r channels per
+// pixel): straight from the registers when the tile is whole, else through a local buffer. A
+// residual narrower than M, or of a partial tile, is first laid out as M channels per pixel in
+// a local buffer (zeros after its r).
 template <int M, int... J>
 ANVIL_AVX512 [[gnu::always_inline]] inline void Store(std::integer_sequence<int, J...>,
                                                       const __m512 (&acc)[Tiling<M>::kVecs], int64_t n,
-                                                      const float* res, const PointwiseTail& tail, float* y) {
+                                                      const float* res, int64_t r, const PointwiseTail& tail,
+                                                      float* y) {
   using T = Tiling<M>;
+  alignas(64) float in[T::kVecs * 16];
+  if (res && r != M) {
+    for (int64_t p = 0; p < n; ++p) {
+      std::memcpy(in + p * M, res + p * r, sizeof(float) * r);
+      std::memset(in + p * M + r, 0, sizeof(float) * (M - r));
+    }
+    res = in;
+  } else if (res && n != T::kPixels) {
+    std::memcpy(in, res, sizeof(float) * n * M);
+    res = in;
+  }
   if (n == T::kPixels) {
     (Finish(acc[J], res ? res + 16 * J : nullptr, tail, y + 16 * J), ...);
     return;
   }
-  alignas(64) float out[T::kVecs * 16], in[T::kVecs * 16];
-  if (res) std::memcpy(in, res, sizeof(float) * n * M);
-  (Finish(acc[J], res ? in + 16 * J : nullptr, tail, out + 16 * J), ...);
+  alignas(64) float out[T::kVecs * 16];
+  (Finish(acc[J], res ? res + 16 * J : nullptr, tail, out + 16 * J), ...);
   std::memcpy(y, out, sizeof(float) * n * M);
 }
 
@@ -150,6 +163,7 @@ ANVIL_AVX512 void Run(const float* x, int64_t pixels, int64_t c, const float* w,
   alignas(64) float bias_row[T::kRow];
   FillBiasRow<M>(bias, bias_row);
   const int64_t tiles = (pixels + T::kPixels - 1) / T::kPixels;
+  const int64_t r = tail.residual_channels > 0 ? tail.residual_channels : M;
   ParallelFor(tiles, 2 * T::kPixels * M * c, [&](int64_t b, int64_t e) ANVIL_AVX512 {
     for (int64_t t = b; t < e; ++t) {
       const int64_t p0 = t * T::kPixels, n = std::min<int64_t>(T::kPixels, pixels - p0);
@@ -162,7 +176,7 @@ ANVIL_AVX512 void Run(const float* x, int64_t pixels, int64_t c, const float* w,
         for (int p = 0; p < T::kPixels; ++p) rows[p] = p < n ? x + (p0 + p) * c : kZeros;
         Accumulate<M>(typename T::Vecs{}, acc, ListedRows{rows}, c, w);
       }
-      Store<M>(typename T::Vecs{}, acc, n, tail.residual ? tail.residual + p0 * M : nullptr, tail, y + p0 * M);
+      Store<M>(typename T::Vecs{}, acc, n, tail.residual ? tail.residual + p0 * r : nullptr, r, tail, y + p0 * M);
     }
   });
 }

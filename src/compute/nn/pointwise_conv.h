@@ -24,7 +24,10 @@ void PackPointwiseWeights(const float* w, int64_t m, int64_t c, float* packed);
 
 // What follows the bias, in this order.
 struct PointwiseTail {
-  const float* residual = nullptr;  // [P, M] added, or null
+  const float* residual = nullptr;  // [P, R] added, or null
+  // R, the residual's channels per pixel: 0 for M; fewer, and each pixel's first R outputs get
+  // them, the others nothing (an Add of a tensor zero-padded in channels: BlazeFace's channel pad).
+  int64_t residual_channels = 0;
   enum class Act : uint8_t { kNone, kRelu, kClip };
   Act act = Act::kNone;
   float alpha = 0.f;         // kRelu: the slope below zero (0: Relu, else LeakyRelu)

@@ -88,8 +88,8 @@ bool MakeDnnlTail(const std::vector<PostOp>& post, const TensorView* operands, c
 // ORT's, keep it. Its binary Max and Min take max/min in that order; so do its eltwise Relu, Clip
 // and HardSigmoid, unless this oneDNN has Anvil's patch for them (ANVIL_DNNL_KEEPS_NAN).
 bool DropsNan(const PostOp& op);
-// How many leading steps of a tail may go to oneDNN: up to the first that drops NaN (the rest
-// runs in Anvil's pass).
+// How many leading steps of a tail may go to oneDNN: up to the first that drops NaN or has no
+// oneDNN form (a LayerNorm, a padded Add); the rest runs in Anvil's pass.
 size_t DnnlTailSteps(const std::vector<PostOp>& post);
 // Whether a tail may start with the sum post-op: its first step adds a tensor of dims `dst`.
 bool CanSumFirst(const std::vector<PostOp>& post, const TensorView* operands, const memory::dims& dst,

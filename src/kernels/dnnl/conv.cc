@@ -667,10 +667,11 @@ bool PointwiseEnabled() {
   return enabled;
 }
 
-// Whether the tail is one the pointwise kernel applies itself (PointwiseTailFor).
+// Whether the tail is one the pointwise kernel applies itself (PointwiseTailFor): an Add of a
+// tensor (or of one zero-padded in channels), then a Relu or Clip, each optional.
 bool PointwiseTailFits(const std::vector<PostOp>& post) {
   size_t i = 0;
-  if (i < post.size() && post[i].kind == PostOp::Kind::kAdd) ++i;
+  if (i < post.size() && (post[i].kind == PostOp::Kind::kAdd || post[i].kind == PostOp::Kind::kAddPadded)) ++i;
   if (i < post.size() && (post[i].kind == PostOp::Kind::kRelu || post[i].kind == PostOp::Kind::kClip)) ++i;
   return i == post.size();
 }
@@ -739,6 +740,14 @@ bool PointwiseTailFor(const std::vector<PostOp>& post, const PostOpOperands& ope
     // Broadcasting into y with as many elements as y: the operand is y's own layout.
     if (NumElements(operands[i].shape) != NumElements(y)) return false;
     tail->residual = operands[i].as<float>();
+    ++i;
+  } else if (i < post.size() && post[i].kind == PostOp::Kind::kAddPadded) {
+    // Padded in channels (the last axis, channels-last); checked against y by CheckPostOpOperands.
+    if (post[i].axis + 1 != static_cast<int32_t>(y.size())) return false;
+    if (operands[i].shape.back() > 0) {  // (none: nothing to add)
+      tail->residual = operands[i].as<float>();
+      tail->residual_channels = operands[i].shape.back();
+    }
     ++i;
   }
   if (i < post.size()) {
