@@ -542,6 +542,21 @@ std::string ValueName(const OrtValueInfo* value) {
   return value && Ok(Api().GetValueInfoName(value, &s)) && s ? s : "";
 }
 
+// Appends the steps a tail matcher found to group g: their operands' values, the nodes (taken),
+// the description; the tail continues from `out`.
+void Extend(Group* g, std::set<const OrtNode*>* taken, std::vector<PostOp> steps,
+            const std::vector<const OrtValueInfo*>& operands, const std::vector<const OrtNode*>& nodes,
+            const std::string& what, const OrtValueInfo* out, const OrtValueInfo** next) {
+  g->steps = std::move(steps);
+  for (const OrtValueInfo* v : operands) g->operand_values.push_back(ValueName(v));
+  for (const OrtNode* n : nodes) {
+    g->nodes.push_back(n);
+    taken->insert(n);
+  }
+  g->description += " + " + what;
+  *next = out;
+}
+
 // A LayerNorm over x, the value an anchor's tail has reached: a LayerNormalization node
 // over the last axis, or the decomposed form exporters write (MatchLayerNorm). Its normalisation
 // and scale become a kLayerNorm step, its bias an Add of a tensor. Every consumer of x must be in
@@ -570,15 +585,9 @@ bool TakeLayerNorm(const OrtValueInfo* x, const FunctionScope& scope, const OrtN
       trial.push_back(add);
     }
     if (!accepts(anchor, trial)) return false;
-    g->steps = std::move(trial);
-    g->operand_values.push_back(ValueName(scale));
-    if (bias) g->operand_values.push_back(ValueName(bias));
-    for (const OrtNode* n : nodes) {
-      g->nodes.push_back(n);
-      taken->insert(n);
-    }
-    g->description += std::string(" + ") + what;
-    *next = out;
+    std::vector<const OrtValueInfo*> operands = {scale};
+    if (bias) operands.push_back(bias);
+    Extend(g, taken, std::move(trial), operands, nodes, what, out, next);
     return true;
   };
   const ValueType xt = TypeOf(x);
@@ -608,17 +617,9 @@ bool TakeLayerNorm(const OrtValueInfo* x, const FunctionScope& scope, const OrtN
   return false;
 }
 
-// Whether `v` is a constant float tensor of zeros only, of the given shape.
-bool IsZeros(const OrtValueInfo* v, const std::vector<int64_t>& dims) {
-  bool constant = false;
-  const OrtValue* value = nullptr;
-  if (v == nullptr || !Ok(Api().ValueInfo_IsConstantInitializer(v, &constant)) || !constant ||
-      !Ok(Api().ValueInfo_GetInitializerValue(v, &value)) || value == nullptr)
-    return false;
-  const TensorView t = ViewOf(value);
-  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || t.shape != Shape(dims.begin(), dims.end()) ||
-      (t.size() > 0 && t.data == nullptr))
-    return false;
+// Whether t is a float tensor of zeros only.
+bool IsZeros(const TensorView& t) {
+  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || (t.size() > 0 && t.data == nullptr)) return false;
   const float* f = t.as<float>();
   for (int64_t i = 0; i < t.size(); ++i)
     if (f[i] != 0.f) return false;
@@ -653,18 +654,13 @@ bool TakePaddedAdd(const OrtValueInfo* x, const FunctionScope& scope, const OrtN
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) return false;
   // The zeros: a constant of x's shape but at the axis, where t's part is what it leaves.
-  bool constant = false;
-  const OrtValue* zv = nullptr;
-  if (!Ok(Api().ValueInfo_IsConstantInitializer(in[1], &constant)) || !constant ||
-      !Ok(Api().ValueInfo_GetInitializerValue(in[1], &zv)) || zv == nullptr)
-    return false;
-  const Shape zs = ViewOf(zv).shape;
-  if (static_cast<int64_t>(zs.size()) != rank || zs[axis] <= 0 || zs[axis] >= xt.dims[axis]) return false;
-  std::vector<int64_t> zeros = xt.dims;
-  zeros[axis] = zs[axis];
-  if (!IsZeros(in[1], zeros)) return false;
+  const std::optional<TensorView> zeros = GraphNodeInfo(concat).ConstantInput(1);
+  if (!zeros || static_cast<int64_t>(zeros->shape.size()) != rank || !IsZeros(*zeros)) return false;
   std::vector<int64_t> t_dims = xt.dims;
-  t_dims[axis] = xt.dims[axis] - zs[axis];
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && zeros->shape[d] != xt.dims[d]) return false;
+  t_dims[axis] = xt.dims[axis] - zeros->shape[axis];
+  if (zeros->shape[axis] <= 0 || t_dims[axis] <= 0) return false;
   const ValueType tt = TypeOf(in[0]);
   if (tt.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return false;
   if (tt.has_shape) {
@@ -682,14 +678,7 @@ bool TakePaddedAdd(const OrtValueInfo* x, const FunctionScope& scope, const OrtN
   step.extent = t_dims[axis];
   trial.push_back(step);
   if (anchor && !accepts(anchor, trial)) return false;
-  g->steps = std::move(trial);
-  g->operand_values.push_back(ValueName(in[0]));
-  for (const OrtNode* n : {concat, add}) {
-    g->nodes.push_back(n);
-    taken->insert(n);
-  }
-  g->description += " + Add a zero-padded tensor (Concat with zeros)";
-  *next = y;
+  Extend(g, taken, std::move(trial), {in[0]}, {concat, add}, "Add a zero-padded tensor (Concat with zeros)", y, next);
   return true;
 }
 
@@ -746,9 +735,9 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
     bool grew = true;
     while (grew && g.steps.size() < kMaxPostOps) {
       // (before "Add a tensor", which would take the Add with the padded tensor as its operand)
-      grew = TakePaddedAdd(x, FunctionScope(claimable, taken), own_tail ? anchor : nullptr, accepts, &g, &taken, &x);
-      for (const Pattern& p : Patterns()) {
-        if (grew) break;  // (the padded Add)
+      grew = TakePaddedAdd(x, scope, own_tail ? anchor : nullptr, accepts, &g, &taken, &x);
+      for (size_t pi = 0; !grew && pi < Patterns().size(); ++pi) {
+        const Pattern& p = Patterns()[pi];
         Match m;
         const OrtValueInfo* next = nullptr;
         if (!matcher.Try(p, x, xt, &m, &next)) continue;
@@ -757,19 +746,12 @@ std::vector<Group> FindGroups(const std::vector<const OrtNode*>& nodes,
         if (e.binary) e.op.operand = g.operand_values.size();
         trial.push_back(e.op);
         if (own_tail && !accepts(anchor, trial)) continue;  // (otherwise the group applies the tail)
-        g.steps = std::move(trial);
-        if (e.binary) g.operand_values.push_back(ValueName(m.tensor));
-        for (const OrtNode* n : m.nodes) {
-          g.nodes.push_back(n);
-          taken.insert(n);
-        }
-        g.description += std::string(" + ") + p.name;
-        x = next;
+        Extend(&g, &taken, std::move(trial), e.binary ? std::vector<const OrtValueInfo*>{m.tensor} : std::vector<const OrtValueInfo*>{},
+               m.nodes, p.name, next, &x);
         grew = true;
-        break;
       }
       // (the anchor's Fuse decides: MatMul and Gemm take it, a convolution refuses)
-      if (!grew && own_tail) grew = TakeLayerNorm(x, FunctionScope(claimable, taken), anchor, accepts, &g, &taken, &x);
+      if (!grew && own_tail) grew = TakeLayerNorm(x, scope, anchor, accepts, &g, &taken, &x);
     }
     if (anchor && g.steps.empty()) {  // an anchor or element-wise head alone is just its node
       taken.erase(anchor);

@@ -108,13 +108,11 @@ Status CheckPostOpOperands(const std::vector<PostOp>& ops, const PostOpOperands&
     ANVIL_CHECK(t.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, "the operand of fused step ", i, " (",
                 PostOpName(ops[i].kind), ") is not a float tensor");
     if (ops[i].kind == PostOp::Kind::kAddPadded) {
-      const int64_t a = ops[i].axis;
-      bool fits = t.shape.size() == shape.size() && a >= 0 && a < static_cast<int64_t>(shape.size());
-      for (size_t d = 0; fits && d < shape.size(); ++d)
-        fits = static_cast<int64_t>(d) == a ? t.shape[d] == ops[i].extent && t.shape[d] <= shape[d]
-                                            : t.shape[d] == shape[d];
-      ANVIL_CHECK(fits, "the operand of fused step ", i, " (add_padded) has shape ", ToString(t.shape),
-                  ", not the output's ", ToString(shape), " with ", ops[i].extent, " at dim ", a);
+      const int32_t a = ops[i].axis;
+      Shape want = shape;
+      if (a >= 0 && a < static_cast<int32_t>(want.size()) && ops[i].extent <= want[a]) want[a] = ops[i].extent;
+      ANVIL_CHECK(t.shape == want && want != shape, "the operand of fused step ", i, " (add_padded) has shape ",
+                  ToString(t.shape), ", not the output's ", ToString(shape), " with ", ops[i].extent, " at dim ", a);
       continue;
     }
     if (ops[i].kind == PostOp::Kind::kLayerNorm)
@@ -208,9 +206,7 @@ void ApplyPostOps(const std::vector<PostOp>& ops, const PostOpOperands& operands
   // Runs of steps without a general broadcast go block by block, each block through all of the
   // run's steps while it is in cache: one pass over memory. A general broadcast is a pass of its own.
   // A LayerNorm is a pass of its own too, row by row.
-  auto own_pass = [&](size_t k) {
-    return ops[k].kind == K::kLayerNorm || ops[k].kind == K::kAddPadded || (ops[k].binary() && fits[k] == Fit::kGeneral);
-  };
+  auto own_pass = [&](size_t k) { return ops[k].anvil_only() || (ops[k].binary() && fits[k] == Fit::kGeneral); };
   size_t i = first;
   while (i < ops.size()) {
     if (ops[i].kind == K::kLayerNorm) {

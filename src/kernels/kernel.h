@@ -237,6 +237,7 @@ struct PostOp {
     kDiv,
     kMax,
     kMin,
+    // ---- Anvil's only (anvil_only(): no oneDNN post-op; keep them last) ----
     // y = (y - mean) / sqrt(var + alpha) * operand over the last axis, the operand a row of its
     // length (a LayerNorm after a matrix product; its bias follows as an Add of a tensor). Applied
     // by Anvil's pass only, row by row.
@@ -252,6 +253,8 @@ struct PostOp {
   int32_t axis = 0;    // kAddPadded: the padded axis (0 <= axis < the output's rank)
   int64_t extent = 0;  // kAddPadded: the operand's size along it (the output's is larger)
   bool binary() const { return kind >= Kind::kAdd; }
+  // No oneDNN post-op computes it: Anvil's code applies it (and what follows it in a tail).
+  bool anvil_only() const { return kind >= Kind::kLayerNorm; }
 };
 const char* PostOpName(PostOp::Kind kind);
 constexpr size_t kMaxPostOps = 16;  // steps in one fused tail

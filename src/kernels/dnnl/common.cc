@@ -154,9 +154,7 @@ bool DropsNan(const PostOp& op) {
 
 size_t DnnlTailSteps(const std::vector<PostOp>& post) {
   size_t n = 0;
-  while (n < post.size() && !DropsNan(post[n]) && post[n].kind != PostOp::Kind::kLayerNorm &&
-         post[n].kind != PostOp::Kind::kAddPadded)
-    ++n;
+  while (n < post.size() && !DropsNan(post[n]) && !post[n].anvil_only()) ++n;
   return n;
 }
 

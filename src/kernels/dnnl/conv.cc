@@ -744,10 +744,8 @@ bool PointwiseTailFor(const std::vector<PostOp>& post, const PostOpOperands& ope
   } else if (i < post.size() && post[i].kind == PostOp::Kind::kAddPadded) {
     // Padded in channels (the last axis, channels-last); checked against y by CheckPostOpOperands.
     if (post[i].axis + 1 != static_cast<int32_t>(y.size())) return false;
-    if (operands[i].shape.back() > 0) {  // (none: nothing to add)
-      tail->residual = operands[i].as<float>();
-      tail->residual_channels = operands[i].shape.back();
-    }
+    tail->residual = operands[i].as<float>();
+    tail->residual_channels = operands[i].shape.back();  // at least 1 (the matcher's extent)
     ++i;
   }
   if (i < post.size()) {
