@@ -34,10 +34,10 @@ class OrtTaskRunner final : public TaskRunner {
 
   void Run(size_t tasks, TaskFn fn, void* data) override {
     if (tasks == 0) return;
-    Call call{fn, data};
+    Call call{fn, data, tasks};
     bool done = false;
     if (tasks > 1) {
-      // num_batch == tasks: one task per batch, spread over whichever pool threads are free.
+      // num_batch == tasks: one task per batch; each thread picks its index in Claim.
       ANVIL_TSAN_RELEASE(&call.fn);
       OrtStatus* st = Ort::GetApi().KernelContext_ParallelFor(ctx_, &Trampoline, tasks, tasks, &call);
       ANVIL_TSAN_ACQUIRE(&call.data);
@@ -45,7 +45,7 @@ class OrtTaskRunner final : public TaskRunner {
       if (st != nullptr) Ort::GetApi().ReleaseStatus(st);  // no pool for this context: run here
     }
     if (!done)
-      for (size_t i = 0; i < tasks; ++i) Trampoline(&call, i);
+      for (size_t i = 0; i < tasks; ++i) RunTask(call, i);
     // An exception must not unwind through ORT's pool: the first one is rethrown here, on the
     // caller, where the EP's boundary turns it into a status.
     if (call.failed.load()) std::rethrow_exception(call.error);
@@ -55,12 +55,44 @@ class OrtTaskRunner final : public TaskRunner {
   struct Call {
     TaskFn fn;
     void* data;
+    size_t tasks;
+    const void* caller = &this_thread_marker;
+    std::atomic<uint64_t> claimed{0};  // tasks taken so far (by index), when tasks <= 64
     std::atomic<bool> failed{false};
     std::exception_ptr error;
   };
+
+  // Task i of every call is the same part of the work (the same rows of a tensor, kernels and
+  // oneDNN split statically by index), so each thread takes the same index call after call: the
+  // caller task 0, a pool thread its own index in [1, tasks). The part a node reads then sits in
+  // the cache of the core that wrote it, where ORT's first-come order would move about half of
+  // every tensor between the cores' caches between nodes (BlazeFace back: its small depthwise
+  // convolutions took twice as long at 2 threads as at 1). A thread whose index is taken, or done,
+  // takes the first one left, so every index runs exactly once whoever turns up.
+  static size_t Claim(Call& c, size_t offered) {
+    if (c.tasks > 64) return offered;
+    const size_t home = &this_thread_marker == c.caller ? 0 : 1 + PoolThreadIndex() % (c.tasks - 1);
+    uint64_t seen = c.claimed.fetch_or(uint64_t{1} << home);
+    if ((seen & (uint64_t{1} << home)) == 0) return home;
+    for (;;) {
+      const size_t free = static_cast<size_t>(__builtin_ctzll(~seen));
+      const uint64_t bit = uint64_t{1} << free;
+      seen = c.claimed.fetch_or(bit);
+      if ((seen & bit) == 0) return free;
+    }
+  }
+  // A small number per pool thread, fixed for its life (threads of every session's pool count).
+  static size_t PoolThreadIndex() {
+    static std::atomic<size_t> next{0};
+    thread_local const size_t index = next.fetch_add(1);
+    return index;
+  }
   static void Trampoline(void* p, size_t task) noexcept {
     Call& c = *static_cast<Call*>(p);
     ANVIL_TSAN_ACQUIRE(&c.fn);
+    RunTask(c, Claim(c, task));
+  }
+  static void RunTask(Call& c, size_t task) noexcept {
     {
       TaskScope scope;
       try {
@@ -71,6 +103,7 @@ class OrtTaskRunner final : public TaskRunner {
     }
     ANVIL_TSAN_RELEASE(&c.data);
   }
+  static inline thread_local char this_thread_marker = 0;
 
   OrtKernelContext* ctx_;
   int threads_;

@@ -58,11 +58,8 @@ const dnnl::stream& CpuStream() {
   return stream;
 }
 
-int ThreadsFor(int64_t ops) {
-  // A oneDNN primitive splits its work statically: below ~2 MFLOP per extra thread the fork/join
-  // on ORT's pool (and the risk of waiting for a descheduled thread) costs more than it saves.
-  constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 21;
-  return ThreadsForWork(ops, kMinOpsPerPrimitiveThread);
+int ThreadsFor(int64_t ops, int64_t min_ops_per_thread) {
+  return ThreadsForWork(ops, min_ops_per_thread);
 }
 
 int MostThreads() {

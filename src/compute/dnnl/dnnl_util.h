@@ -36,7 +36,16 @@ const dnnl::stream& CpuStream();
 // How many threads oneDNN should split one primitive for, for `ops` operations: the cost model
 // of compute/parallel.h. A primitive is created and executed with the same count
 // (ScopedPrimitiveThreads), since oneDNN fixes its work split when the primitive is created.
-int ThreadsFor(int64_t ops);
+// A oneDNN primitive splits its work statically: below ~2 MFLOP per extra thread the fork/join
+// on ORT's pool (and the risk of waiting for a descheduled thread) costs more than it saves.
+constexpr int64_t kMinOpsPerPrimitiveThread = int64_t{1} << 21;
+// Convolutions split by output rows and channels, and each pool thread takes the same part call
+// after call (ep/task_runner.h), so the rows a convolution reads were written by the same core:
+// a quarter of the matmul threshold pays (BlazeFace back at 2 threads 2.58 vs 3.15 ms; PaddleOCR
+// cls, whose small element-wise ops then read half a split output from the other core, 0.49 vs
+// 0.45 ms; 2^18 split more and cost cls more).
+constexpr int64_t kMinOpsPerConvThread = int64_t{1} << 19;
+int ThreadsFor(int64_t ops, int64_t min_ops_per_thread = kMinOpsPerPrimitiveThread);
 // The most threads the current runner splits work for: what a primitive made now (for a weight
 // layout, while pre-packing) should assume its large Compute will use.
 int MostThreads();

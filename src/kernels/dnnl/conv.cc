@@ -906,7 +906,7 @@ class ConvKernelImpl : public Kernel {
       }
       // Multiply-adds: output elements x weights per output element (weights per output channel).
       const int64_t macs = total * (NumElements(w_shape) / std::max<int64_t>(g.out_channels, 1));
-      fresh->threads = du::ThreadsFor(2 * macs);
+      fresh->threads = du::ThreadsFor(2 * macs, du::kMinOpsPerConvThread);
       du::ScopedPrimitiveThreads creating(fresh->threads);
       if (patch_scatter_) {
         memory::desc wei, dst;
